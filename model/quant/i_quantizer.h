@@ -1,0 +1,33 @@
+// IQuantizer: turns an FP32 weight matrix into an EncodedMatrix; implementations are chosen by
+// name (`quantize --method NAME`, YAML `quantizer: {impl: NAME}`).
+// Contract: encode() is deterministic for the same inputs and options whatever the thread count;
+// it rejects NaN/Inf weights with an fq::Error naming row and column; describe() lists every
+// option with its resolved value, so make_quantizer(name(), describe()) rebuilds an equal one.
+#pragma once
+
+#include "model/core/params.h"
+#include "model/quant/encoded_matrix.h"
+
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace fq {
+
+class IQuantizer {
+ public:
+  virtual ~IQuantizer() = default;
+  virtual std::string name() const = 0;
+  virtual std::map<std::string, std::string> describe() const = 0;
+  // W is [rows, cols] row-major FP32.
+  virtual EncodedMatrix encode(std::span<const float> w, int rows, int cols) const = 0;
+};
+
+// Builds the quantizer registered as `method`, reading its options from `options` (and
+// rejecting options it does not know). Throws fq::Error for an unknown method, listing the known.
+std::unique_ptr<IQuantizer> make_quantizer(const std::string& method, const Params& options);
+std::vector<std::string> quantizer_names();
+
+}  // namespace fq
