@@ -1,0 +1,57 @@
+// ArchConfig: one accelerator description (configs/*.yaml), validated on load.
+// Contract: the YAML tree mirrors these fields; unknown keys and out-of-range values are errors
+// naming the key path; `--set KEY=VALUE` overrides use the same key paths and the same checks.
+// The fingerprint covers every field that changes what a compiled program means or how it runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fq {
+
+enum class PeKind { kTemporal, kMac };            // `pe.kind`: temporal | mac
+enum class BeatWindow { kFixed, kTile };          // `pe.window`: fixed | tile (temporal only)
+enum class Dataflow { kWeightStationary, kOutputStationary };  // `dataflow`: ws | os (os: mac only)
+enum class TimingModel { kDefault, kScaleSim };   // `timing`: default | scalesim
+
+struct ArchConfig {
+  std::string name;                 // `name`
+  int rows = 0;                     // `array.rows`: PE rows (the K dimension of a weight tile)
+  int cols = 0;                     // `array.cols`: PE columns (the N dimension)
+  PeKind pe_kind = PeKind::kTemporal;
+  BeatWindow window = BeatWindow::kFixed;
+  int weight_bits = 8;              // `pe.weight_bits`: mac only, 8 | 4 | 3 | 2
+  Dataflow dataflow = Dataflow::kWeightStationary;
+  TimingModel timing = TimingModel::kDefault;
+  int64_t weight_bytes = 0;         // `buffers.weight_bytes`: weight buffer (encoded codes)
+  int64_t act_bytes = 0;            // `buffers.act_bytes`: INT8 activation buffer
+  int64_t out_bytes = 0;            // `buffers.out_bytes`: int32 accumulators and FP32 outputs
+  int64_t scale_bytes = 0;          // `buffers.scale_bytes`: FP16 weight and FP32 activation scales
+  int weight_banks = 1;             // `buffers.weight_banks` (likewise act_banks, out_banks)
+  int act_banks = 1;
+  int out_banks = 1;
+  int dram_bytes_per_cycle = 0;     // `dram.bytes_per_cycle`
+  int dram_latency_cycles = 0;      // `dram.latency_cycles`
+  double clock_mhz = 0;             // `clock_mhz`
+  int tech_node_nm = 0;             // `tech.node_nm`
+  double vdd_v = 0;                 // `tech.vdd_v`
+};
+
+// Loads and validates a YAML file, applying `overrides` ("array.rows=16") first.
+ArchConfig load_arch(const std::string& path, const std::vector<std::string>& overrides = {});
+// The same from YAML text; `origin` names the source in messages.
+ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin,
+                      const std::vector<std::string>& overrides = {});
+// Canonical YAML of every field (stable order); parse_arch(to_yaml(a)) == a.
+std::string to_yaml(const ArchConfig& arch);
+// 16 lowercase hex digits: FNV-1a 64 of to_yaml(arch) without `name`.
+std::string fingerprint(const ArchConfig& arch);
+
+const char* to_string(PeKind kind);
+const char* to_string(BeatWindow window);
+const char* to_string(Dataflow dataflow);
+const char* to_string(TimingModel timing);
+
+}  // namespace fq
