@@ -50,20 +50,22 @@ std::vector<int32_t> int_gemm(const QuantizedActs& a, const EncodedMatrix& w) {
   const auto n_len = static_cast<size_t>(w.rows);
   const auto m_len = static_cast<size_t>(a.rows);
   std::vector<int32_t> acc(m_len * n_len);
+  // Work items (W row block, activation row), block-major: a worker's contiguous chunk streams
+  // the activation rows past one cached W block; with M = 1 the blocks still spread over workers.
   const int64_t blocks = (w.rows + kRowBlock - 1) / kRowBlock;
-  parallel_for(blocks, [&](int64_t begin, int64_t end) {
-    for (int64_t blk = begin; blk < end; ++blk) {
-      const auto n0 = static_cast<size_t>(blk * kRowBlock);
+  const auto m_items = static_cast<int64_t>(m_len);
+  parallel_for(blocks * m_items, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const auto n0 = static_cast<size_t>((item / m_items) * kRowBlock);
       const size_t n1 = std::min(n_len, n0 + static_cast<size_t>(kRowBlock));
-      for (size_t m = 0; m < m_len; ++m) {
-        const int8_t* x = a.q.data() + m * k_len;
-        for (size_t n = n0; n < n1; ++n) {
-          const int8_t* y = q_w.data() + n * k_len;
-          // No overflow: every partial sum is bounded by b.bound <= INT32_MAX (checked above).
-          int32_t sum = 0;
-          for (size_t k = 0; k < k_len; ++k) sum += static_cast<int32_t>(x[k]) * static_cast<int32_t>(y[k]);
-          acc[m * n_len + n] = sum;
-        }
+      const auto m = static_cast<size_t>(item % m_items);
+      const int8_t* x = a.q.data() + m * k_len;
+      for (size_t n = n0; n < n1; ++n) {
+        const int8_t* y = q_w.data() + n * k_len;
+        // No overflow: every partial sum is bounded by b.bound <= INT32_MAX (checked above).
+        int32_t sum = 0;
+        for (size_t k = 0; k < k_len; ++k) sum += static_cast<int32_t>(x[k]) * static_cast<int32_t>(y[k]);
+        acc[m * n_len + n] = sum;
       }
     }
   });

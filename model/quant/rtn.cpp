@@ -68,22 +68,27 @@ Fp16Scale fp16_scale(double scale) {
   return {bits, static_cast<double>(fp16_to_float(bits))};
 }
 
+double rtn_quantize(std::span<const float> x, int bits, double clip, Rounding rounding, ScalePrecision precision,
+                    std::span<int8_t> q_out) {
+  double scale = rtn_scale(abs_max(x), bits, clip);
+  if (precision == ScalePrecision::kFp16) {
+    const Fp16Scale stored = fp16_scale(scale);
+    if (!fp16_is_finite(stored.bits)) fail("rtn: scale {} exceeds the FP16 range", scale);
+    scale = stored.value;
+  }
+  rtn_codes(x, scale, bits, rounding, q_out);
+  return scale;
+}
+
 ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Rounding rounding,
                            ScalePrecision precision, std::span<int8_t> q_out) {
   if (!(norm > 0.0)) fail("clip search: norm {} must be > 0", norm);
   if (q_out.size() != x.size()) fail("clip search: {} outputs for {} inputs", q_out.size(), x.size());
-  const double absmax = abs_max(x);
   std::vector<int8_t> q(x.size());
   ClipChoice best{-1, 0.0, 0.0, 0.0};
   for (int i = 0; i < 80; ++i) {
     const double p = 1.0 - static_cast<double>(i) / 100.0;
-    double scale = rtn_scale(absmax, bits, p);
-    if (precision == ScalePrecision::kFp16) {
-      const Fp16Scale stored = fp16_scale(scale);
-      if (!fp16_is_finite(stored.bits)) fail("clip search: scale {} exceeds the FP16 range", scale);
-      scale = stored.value;
-    }
-    rtn_codes(x, scale, bits, rounding, q);
+    const double scale = rtn_quantize(x, bits, p, rounding, precision, q);
     const double err = rtn_error(x, q, scale, norm);
     if (best.index < 0 || err < best.error) {
       best = {i, p, scale, err};

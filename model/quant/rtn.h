@@ -51,6 +51,12 @@ struct Fp16Scale {
 };
 Fp16Scale fp16_scale(double scale);
 
+// One slice with clip ratio `clip`: scale = rtn_scale(abs_max(x), bits, clip), replaced by its
+// fp16_scale() value under kFp16 (throws fq::Error if that overflows FP16), then rtn_codes().
+// Returns the scale the codes were computed with.
+double rtn_quantize(std::span<const float> x, int bits, double clip, Rounding rounding, ScalePrecision precision,
+                    std::span<int8_t> q_out);
+
 struct ClipChoice {
   int index;     // i of p = 1 - i/100
   double ratio;  // p
@@ -58,8 +64,8 @@ struct ClipChoice {
   double error;  // sum |scale * q - x|^norm
 };
 
-// MSE clip search (quantizers.md §2): candidates p = 1 - i/100, i = 0..79, scale =
-// rtn_scale(absmax, bits, p) (then fp16_scale under kFp16); the first candidate wins ties, only a
+// MSE clip search (quantizers.md §2): candidates p = 1 - i/100, i = 0..79, each quantized with
+// rtn_quantize(x, bits, p, rounding, precision) and scored by rtn_error(); the first candidate wins ties, only a
 // strictly smaller error replaces it. Writes the chosen codes to q_out (size x.size()).
 ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Rounding rounding,
                            ScalePrecision precision, std::span<int8_t> q_out);

@@ -91,6 +91,18 @@ SCENARIO("T1: symmetric INT4 RTN of x = [0.5, -2.5, 3.5, 7.0] under rne", "[quan
       REQUIRE(q == std::vector<int8_t>{1, -3, 4, 7, -8});
       REQUIRE(scale * q[4] == Approx(-7.2).epsilon(1e-15));
     }
+    THEN("rtn_quantize gives the same scale and codes in one call") {
+      std::vector<int8_t> q1(x5.size());
+      REQUIRE(fq::rtn_quantize(x5, 4, 0.9, fq::Rounding::kHalfEven, fq::ScalePrecision::kDouble, q1) == scale);
+      REQUIRE(q1 == q);
+    }
+    THEN("with the scale stored in FP16 the codes use fp16(0.9)") {
+      std::vector<int8_t> q16(x5.size());
+      const double s16 = fq::rtn_quantize(x5, 4, 0.9, fq::Rounding::kHalfEven, fq::ScalePrecision::kFp16, q16);
+      REQUIRE(s16 == static_cast<double>(fq::fp16_to_float(fq::fp16_from_float(0.9f))));
+      REQUIRE(s16 != scale);
+      REQUIRE(q16 == q);
+    }
   }
   GIVEN("an all-zero slice") {
     THEN("absmax is clamped to 1e-5, so the scale stays positive and the codes are 0") {
@@ -154,6 +166,19 @@ SCENARIO("T3: MSE clip search over p = 1 - i/100", "[quant][rtn]") {
         std::vector<int8_t> again(w.size());
         fq::rtn_codes(w, c.scale, 4, fq::Rounding::kHalfEven, again);
         REQUIRE(again == q);
+      }
+    }
+  }
+  GIVEN("an all-zero slice, where all 80 candidates tie at error 0") {
+    const std::vector<float> z(6, 0.0f);
+    std::vector<int8_t> q(z.size(), 9);
+    for (const auto precision : {fq::ScalePrecision::kDouble, fq::ScalePrecision::kFp16}) {
+      const auto c = fq::mse_clip_search(z, 4, 2.4, fq::Rounding::kHalfAway, precision, q);
+      THEN("the first candidate, p = 1, wins the tie") {
+        REQUIRE(c.index == 0);
+        REQUIRE(c.ratio == 1.0);
+        REQUIRE(c.error == 0.0);
+        REQUIRE(q == std::vector<int8_t>(6, 0));
       }
     }
   }

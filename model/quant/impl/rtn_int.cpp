@@ -105,7 +105,7 @@ class RtnQuantizer final : public IQuantizer {
            full_scale, m_bits);
     }
     if (m_clip == ClipMode::kNone) {
-      rtn_codes(x, full.value, m_bits, m_rounding, q);
+      rtn_quantize(x, m_bits, 1.0, m_rounding, ScalePrecision::kFp16, q);
       return full.bits;
     }
     const ClipChoice choice = mse_clip_search(x, m_bits, m_norm, m_rounding, ScalePrecision::kFp16, q);
