@@ -9,7 +9,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
