@@ -1,0 +1,40 @@
+// CommandLine: the option parser every fqsim command uses. Options are `--name value` or
+// `--name=value` (repeatable ones collect every value) and flags; anything not asked for is
+// rejected by finish(), naming it, so a misspelt option never passes silently.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fq {
+
+class CommandLine {
+ public:
+  // `flags` are the options that take no value; every other `--name` takes one.
+  CommandLine(std::string program, int argc, const char* const* argv, std::set<std::string> flags = {});
+
+  std::optional<std::string> value(const std::string& name);  // last value given
+  std::string required(const std::string& name);               // fq::Error if absent
+  std::vector<std::string> values(const std::string& name);    // every value, in order
+  bool flag(const std::string& name);
+  std::vector<std::string> positional();
+  // Options not asked for yet, for passing on (e.g. quantizer options); marks them used.
+  std::map<std::string, std::string> take_rest();
+  // Throws fq::Error naming the first option (or positional argument) nobody asked for.
+  void finish() const;
+
+  const std::string& program() const { return m_program; }
+
+ private:
+  std::string m_program;
+  std::vector<std::pair<std::string, std::string>> m_options;  // in command-line order
+  std::set<std::string> m_flags_given;
+  std::vector<std::string> m_positional;
+  std::set<std::string> m_used;
+  bool m_positional_used = false;
+};
+
+}  // namespace fq
