@@ -22,8 +22,8 @@ constexpr uint64_t kU32Max = std::numeric_limits<uint32_t>::max();
 }  // namespace
 
 OpId TileProgram::add(const TileOp& op, std::span<const OpId> deps) {
-  if (m_ops.size() >= kU32Max || m_deps.size() + deps.size() >= kU32Max) {
-    fail("tile program: more than 2^32 - 1 ops or deps");
+  if (m_ops.size() >= kU32Max - 1 || m_deps.size() + deps.size() >= kU32Max) {
+    fail("tile program: more than 2^32 - 2 ops or 2^32 - 1 deps");
   }
   m_ops.push_back(op);
   m_deps.insert(m_deps.end(), deps.begin(), deps.end());

@@ -232,7 +232,7 @@ class Checker {
       op_problem(id, "row-overlap", "{} rows of {} bytes overlap (stride {})", what, bytes, stride);
       return false;
     }
-    m_accesses.push_back({space, write, addr, end});
+    if (end > addr) m_accesses.push_back({space, write, addr, end});  // empty only with an invalid format
     return true;
   }
 

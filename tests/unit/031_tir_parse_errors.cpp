@@ -177,3 +177,38 @@ SCENARIO("Structural errors of the whole file name the line where they are found
     CHECK_THROWS_WITH(read_tir("/nonexistent/dir/p.tir"), Catch::Contains("/nonexistent/dir/p.tir: cannot open"));
   }
 }
+
+SCENARIO("Damaged text never crashes the parser", "[ir][tir]") {
+  const std::string good = join(kValid);
+  // Whatever parses must print and re-parse to itself; everything else is one fq::Error.
+  const auto survives = [](const std::string& text) {
+    TileProgram p;
+    try {
+      p = parse_tir_text(text, "fuzz.tir");
+    } catch (const Error&) {
+      return true;
+    }
+    return parse_tir_text(to_tir_text(p), "again.tir") == p;
+  };
+  GIVEN("the text cut at every offset") {
+    for (size_t n = 0; n <= good.size(); ++n) {
+      INFO("cut at " << n);
+      REQUIRE(survives(good.substr(0, n)));
+    }
+  }
+  GIVEN("random bytes replaced") {
+    uint64_t state = 12345;
+    const auto next = [&state] {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      return state >> 33;
+    };
+    static constexpr char kAlphabet[] = "0123456789abcdefx=,# \n\t.-_mnkgdepsrcbufwao";
+    for (int trial = 0; trial < 3000; ++trial) {
+      std::string text = good;
+      const int edits = 1 + static_cast<int>(next() % 3);
+      for (int e = 0; e < edits; ++e) text[next() % text.size()] = kAlphabet[next() % (sizeof kAlphabet - 1)];
+      INFO(text);
+      REQUIRE(survives(text));
+    }
+  }
+}

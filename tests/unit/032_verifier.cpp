@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <random>
 #include <limits>
 #include <string>
 #include <vector>
@@ -456,4 +457,49 @@ SCENARIO("verify() throws the first problem and counts the rest", "[ir][verify]"
   CHECK_THROWS_WITH(verify(b.program, b.arch, kFp, b.dram_bytes),
                     Catch::StartsWith("tile program: program: [version] version 3 is not 1") &&
                         Catch::EndsWith("(and 1 more problems)"));
+}
+
+SCENARIO("check() reports, never crashes, on random programs", "[ir][verify]") {
+  std::mt19937_64 rng(7);
+  const auto pick = [&rng](uint64_t max) -> uint64_t {
+    switch (rng() % 4) {
+      case 0: return 0;
+      case 1: return max;
+      case 2: return std::min<uint64_t>(rng() % 40, max);
+      default: return max == ~uint64_t{0} ? rng() : rng() % (max + 1);
+    }
+  };
+  for (int trial = 0; trial < 300; ++trial) {
+    Built b = rng() % 2 ? ws_fineq() : os_int4();
+    TileProgram& p = b.program;
+    for (GemmDesc& g : p.gemms) {
+      if (rng() % 4 == 0) g.m = static_cast<uint32_t>(pick(0xffffffffu));
+      if (rng() % 4 == 0) g.y_addr = pick(~uint64_t{0});
+      if (rng() % 8 == 0) g.format = static_cast<HwFormat>(rng() % 8);
+    }
+    const size_t extra = rng() % 40;
+    std::vector<OpId> deps;
+    for (size_t i = 0; i < extra; ++i) {
+      TileOp op;
+      op.opcode = static_cast<Opcode>(rng() % (kNumOpcodes + 1));
+      for (int f = 0; f < kNumFields; ++f) {
+        if (rng() % 3 == 0) set_field(op, static_cast<Field>(f), pick(field_max(static_cast<Field>(f))));
+      }
+      if (rng() % 3 == 0) op.buf = static_cast<Buffer>(rng() % 6);
+      deps.clear();
+      for (size_t d = rng() % 3; d > 0; --d) deps.push_back(static_cast<OpId>(rng() % (p.size() + 4)));
+      p.add(op, deps);
+    }
+    for (int k = 0; k < 5; ++k) {
+      const auto id = static_cast<OpId>(rng() % p.size());
+      set_field(p.op(id), static_cast<Field>(rng() % kNumFields), pick(0xffffffffu));
+    }
+    std::vector<std::string> ps;
+    REQUIRE_NOTHROW(ps = check(p, b.arch, kFp, rng() % 2 ? b.dram_bytes : pick(~uint64_t{0})));
+    for (const auto& msg : ps) {
+      INFO(msg);
+      REQUIRE((msg.rfind("program: [", 0) == 0 || msg.rfind("gemm ", 0) == 0 || msg.rfind("op ", 0) == 0));
+      REQUIRE(msg.find("] ") != std::string::npos);
+    }
+  }
 }
