@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <numeric>
 
 namespace fq::compiler {
 namespace {
@@ -21,11 +22,11 @@ constexpr OpId kNone = std::numeric_limits<OpId>::max();
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t align_up(int64_t v, int64_t a) { return ceil_div(v, a) * a; }
 
-// Largest K extent of a weight tile: tiles start on a cluster (FineQ-R) or byte (INTb) boundary.
-int k_tile(const ArchConfig& arch, HwFormat format) {
-  const int step = format == HwFormat::kFineqR ? 3 : 8 / std::gcd(format_int_bits(format), 8);
-  return arch.rows / step * step;
-}
+// Smallest K step that keeps a tile on a cluster (FineQ-R) or byte (INTb) boundary.
+int k_step(HwFormat format) { return format == HwFormat::kFineqR ? 3 : 8 / std::gcd(format_int_bits(format), 8); }
+
+// Largest K extent of a weight-stationary tile.
+int k_tile(const ArchConfig& arch, HwFormat format) { return arch.rows / k_step(format) * k_step(format); }
 
 int64_t wrow(HwFormat format, int64_t k) { return static_cast<int64_t>(ir::weight_row_bytes(format, static_cast<uint64_t>(k))); }
 
@@ -41,10 +42,6 @@ void check_format(const ArchConfig& arch, const std::string& name, HwFormat form
     fail("gemm '{}': mac PEs with pe.weight_bits {} cannot run {} weights", name, arch.weight_bits,
          format_name(format));
   }
-  if (arch.dataflow != Dataflow::kWeightStationary) {
-    fail("gemm '{}': the compiler lowers weight-stationary programs only (dataflow 'os' is not implemented yet)",
-         name);
-  }
 }
 
 // Fills buffer use, legality and the cost model of one candidate mapping.
@@ -57,12 +54,12 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
     return slot_bytes <= capacity ? 1 : 0;
   };
   const int64_t w_slot = nt * wrow(format, kt);
-  const int64_t a_slot = mp.order == LoopOrder::kMnk && mp.a_resident ? mc * K : mc * kt;
+  const int64_t a_slot = mp.a_resident ? mc * K : mc * kt;
   const int64_t s_slot = align_up(2 * nt, 4) + 4 * mc;
   mp.w_slots = slots(w_slot, arch.weight_bytes);
   mp.a_slots = slots(a_slot, arch.act_bytes);
   mp.s_slots = slots(s_slot, arch.scale_bytes);
-  if (mp.order == LoopOrder::kMnk) {
+  if (mp.order != LoopOrder::kNkm) {
     mp.o_slots = slots(8 * mc * nt, arch.out_bytes);
     mp.obuf_bytes = mp.o_slots * 8 * mc * nt;
   } else {
@@ -78,7 +75,11 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
   const int64_t s_reads = nM * N * 2 + nN * M * 4;
   const int64_t W = beat_estimate(arch);
   const int64_t matmul_cycles = W * (nN * nK * M + nM * nN * K + nM * nK * N - nM * nN * nK);
-  if (mp.order == LoopOrder::kMnk) {
+  if (mp.order == LoopOrder::kOs) {
+    mp.dram_read_bytes = nM * w_bytes + nN * M * K + s_reads;
+    mp.compute_cycles = matmul_cycles;
+    mp.ops = nM * nN * nK * 3 + nM * nN * 5;
+  } else if (mp.order == LoopOrder::kMnk) {
     mp.dram_read_bytes = nM * w_bytes + (mp.a_resident ? M * K : nN * M * K) + s_reads;
     mp.compute_cycles = nM * nN * K + matmul_cycles;
     mp.ops = nM * nN * nK * (mp.a_resident ? 3 : 4) + nM * nN * 5 + (mp.a_resident ? nM : 0);
@@ -99,7 +100,7 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
   } else if (mp.a_slots == 0) {
     c.reason = fmt::format("an activation tile needs {} B, buffers.act_bytes is {}", a_slot, arch.act_bytes);
   } else if (mp.o_slots == 0) {
-    c.reason = mp.order == LoopOrder::kMnk
+    c.reason = mp.order != LoopOrder::kNkm
                    ? fmt::format("accumulators and outputs need {} B, buffers.out_bytes is {}", 8 * mc * nt,
                                  arch.out_bytes)
                    : fmt::format("all-M accumulators and two output tiles need {} B, buffers.out_bytes is {}",
@@ -214,8 +215,7 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
   const int64_t M = d.m, N = d.n, K = d.k;
   const int64_t row_bytes = wrow(d.format, K);
   const int64_t w_slot = static_cast<int64_t>(mp.nt) * wrow(d.format, mp.kt);
-  const int64_t a_slot = mp.order == LoopOrder::kMnk && mp.a_resident ? static_cast<int64_t>(mp.mc) * K
-                                                                       : static_cast<int64_t>(mp.mc) * mp.kt;
+  const int64_t a_slot = mp.a_resident ? static_cast<int64_t>(mp.mc) * K : static_cast<int64_t>(mp.mc) * mp.kt;
   const int64_t ws_bytes = align_up(2 * mp.nt, 4);
   const int64_t s_slot = ws_bytes + 4 * mp.mc;
   SlotRing wring(0, w_slot, mp.w_slots);
@@ -249,12 +249,13 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
     em.emit(dma_store(acc_addr, d.acc_addr + 4 * (m0 * N + n0), mc, 4 * nt, 4 * nt, 4 * N), {&acc}, {});
     em.emit(dma_store(y_addr, d.y_addr + 4 * (m0 * N + n0), mc, 4 * nt, 4 * nt, 4 * N), {&y}, {});
   };
+  const int64_t k_bits = d.format == HwFormat::kFineqR ? 0 : format_int_bits(d.format);
+  auto k0_byte = [&](int64_t k0) { return d.format == HwFormat::kFineqR ? k0 / 3 : k0 * k_bits / 8; };
   auto load_w = [&](int64_t n0, int64_t nt, int64_t k0, int64_t kc) -> Slot& {
     Slot& w = wring.take();
-    const int64_t k0_byte = d.format == HwFormat::kFineqR ? k0 / 3 : k0 * format_int_bits(d.format) / 8;
     const int64_t bytes = wrow(d.format, kc);
-    em.emit(dma_load(Buffer::kWbuf, w.addr, d.w_addr + n0 * row_bytes + k0_byte, nt, bytes, row_bytes, bytes), {},
-            {&w});
+    em.emit(dma_load(Buffer::kWbuf, w.addr, d.w_addr + n0 * row_bytes + k0_byte(k0), nt, bytes, row_bytes, bytes),
+            {}, {&w});
     TileOp pl;
     pl.opcode = Opcode::kPreload;
     pl.gemm = g;
@@ -285,6 +286,50 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
       em.emit(mm, {&a}, {&acc});
     }
   };
+
+  if (mp.order == LoopOrder::kOs) {
+    const int64_t o_tile = 4 * static_cast<int64_t>(mp.mc) * mp.nt;
+    SlotRing accs(0, 2 * o_tile, mp.o_slots);
+    for (int64_t m0 = 0; m0 < M; m0 += mp.mc) {
+      const int64_t mc = std::min<int64_t>(mp.mc, M - m0);
+      for (int64_t n0 = 0; n0 < N; n0 += mp.nt) {
+        const int64_t nt = std::min<int64_t>(mp.nt, N - n0);
+        Slot& acc = accs.take();
+        for (int64_t k0 = 0; k0 < K; k0 += mp.kt) {
+          const int64_t kc = std::min<int64_t>(mp.kt, K - k0);
+          const int64_t bytes = wrow(d.format, kc);
+          Slot& a = aring.take();
+          em.emit(dma_load(Buffer::kAbuf, a.addr, d.a_addr + m0 * d.a_stride + k0, mc, kc, d.a_stride, kc), {}, {&a});
+          Slot& w = wring.take();
+          em.emit(dma_load(Buffer::kWbuf, w.addr, d.w_addr + n0 * row_bytes + k0_byte(k0), nt, bytes, row_bytes, bytes),
+                  {}, {&w});
+          TileOp os;
+          os.opcode = Opcode::kOsMatmul;
+          os.gemm = g;
+          os.src = a.addr;
+          os.src_stride = static_cast<uint32_t>(kc);
+          os.w_src = w.addr;
+          os.w_stride = static_cast<uint32_t>(bytes);
+          os.dst = acc.addr;
+          os.dst_stride = static_cast<uint32_t>(4 * nt);
+          os.m0 = static_cast<uint32_t>(m0);
+          os.m = static_cast<uint32_t>(mc);
+          os.k0 = static_cast<uint32_t>(k0);
+          os.k = static_cast<uint32_t>(kc);
+          os.n0 = static_cast<uint32_t>(n0);
+          os.n = static_cast<uint32_t>(nt);
+          os.acc = k0 > 0 ? 1 : 0;
+          if (k0 > 0) {
+            em.emit(os, {&a, &w, &acc}, {&acc});
+          } else {
+            em.emit(os, {&a, &w}, {&acc});
+          }
+        }
+        epilogue(acc, acc.addr, acc, static_cast<uint32_t>(acc.addr + o_tile), m0, mc, n0, nt);
+      }
+    }
+    return;
+  }
 
   if (mp.order == LoopOrder::kMnk) {
     const int64_t o_tile = 4 * static_cast<int64_t>(mp.mc) * mp.nt;
@@ -344,7 +389,14 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
 
 }  // namespace
 
-const char* to_string(LoopOrder order) { return order == LoopOrder::kMnk ? "mnk" : "nkm"; }
+const char* to_string(LoopOrder order) {
+  switch (order) {
+    case LoopOrder::kMnk: return "mnk";
+    case LoopOrder::kNkm: return "nkm";
+    case LoopOrder::kOs: return "os";
+  }
+  return "invalid";
+}
 
 GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n, int k, HwFormat format) {
   if (m <= 0 || n <= 0 || k <= 0) fail("gemm '{}': shape M={} N={} K={} must be positive", name, m, n, k);
@@ -356,24 +408,40 @@ GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n
   plan.k = k;
   plan.format = format;
   const int kt = std::min(k_tile(arch, format), k);
-  if (kt <= 0) {
+  if (kt <= 0 && arch.dataflow == Dataflow::kWeightStationary) {
     fail("gemm '{}': array.rows = {} cannot hold one whole {} weight group (a tile starts on a {} boundary)", name,
          arch.rows, format_name(format), format == HwFormat::kFineqR ? "cluster" : "byte");
   }
   const int nt = std::min(arch.cols, n);
-  std::vector<int> chunks;
-  for (int mc = 1; mc < m; mc *= 2) chunks.push_back(mc);
-  chunks.push_back(m);
-  for (int mc : chunks) {
-    for (const auto& [order, resident] : {std::pair{LoopOrder::kMnk, false}, std::pair{LoopOrder::kMnk, true},
-                                          std::pair{LoopOrder::kNkm, false}}) {
+  if (arch.dataflow == Dataflow::kOutputStationary) {
+    // Output stationary: an mc x nt output tile per array pass; the search varies the K chunk.
+    std::vector<int> kcs;
+    for (int kc = k_step(format); kc < k; kc *= 2) kcs.push_back(kc);
+    kcs.push_back(k);
+    for (int kc : kcs) {
       Mapping mp;
-      mp.order = order;
-      mp.a_resident = resident;
-      mp.kt = kt;
+      mp.order = LoopOrder::kOs;
+      mp.kt = kc;
       mp.nt = nt;
-      mp.mc = mc;
+      mp.mc = std::min(arch.rows, m);
       plan.candidates.push_back(evaluate(arch, m, n, k, format, mp));
+    }
+  }
+  if (arch.dataflow == Dataflow::kWeightStationary) {
+    std::vector<int> chunks;
+    for (int mc = 1; mc < m; mc *= 2) chunks.push_back(mc);
+    chunks.push_back(m);
+    for (int mc : chunks) {
+      for (const auto& [order, resident] : {std::pair{LoopOrder::kMnk, false}, std::pair{LoopOrder::kMnk, true},
+                                            std::pair{LoopOrder::kNkm, false}}) {
+        Mapping mp;
+        mp.order = order;
+        mp.a_resident = resident;
+        mp.kt = kt;
+        mp.nt = nt;
+        mp.mc = mc;
+        plan.candidates.push_back(evaluate(arch, m, n, k, format, mp));
+      }
     }
   }
   for (size_t i = 0; i < plan.candidates.size(); ++i) {
@@ -383,9 +451,10 @@ GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n
   }
   if (plan.chosen < 0) {
     const Candidate& smallest = plan.candidates.front();
-    fail("gemm '{}' (M={} N={} K={}, {}): no mapping fits the buffers; the smallest tile ({}x{} weights, 1 "
-         "activation row): {}",
-         name, m, n, k, format_name(format), kt, nt, smallest.reason);
+    fail("gemm '{}' (M={} N={} K={}, {}): no mapping fits the buffers; the smallest candidate ({} order, kt={} "
+         "nt={} mc={}): {}",
+         name, m, n, k, format_name(format), to_string(smallest.mapping.order), smallest.mapping.kt,
+         smallest.mapping.nt, smallest.mapping.mc, smallest.reason);
   }
   return plan;
 }

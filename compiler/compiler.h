@@ -36,16 +36,17 @@ struct GemmInput {
 //         with `a_resident` the m-chunk's whole activation block stays in abuf across n-tiles.
 //   kNkm: for n-tile, for k-tile, for m-chunk: each weight tile is loaded and preloaded once;
 //         accumulators for all M rows of the n-tile stay in obuf.
-enum class LoopOrder { kMnk, kNkm };
+//   kOs:  output stationary (mac PEs): for m-tile, for n-tile, for k-chunk: os.matmul.
+enum class LoopOrder { kMnk, kNkm, kOs };
 const char* to_string(LoopOrder order);
 
 // How one GEMM is tiled (the "how" of docs/style.md L6); engines never see it.
 struct Mapping {
   LoopOrder order = LoopOrder::kMnk;
   bool a_resident = false;
-  int kt = 0;  // K extent of a weight tile (array rows used)
+  int kt = 0;  // K extent of a weight tile (ws: array rows used; os: K streamed per os.matmul)
   int nt = 0;  // N extent of a weight tile (array columns used)
-  int mc = 0;  // activation rows per matmul
+  int mc = 0;  // activation rows per matmul (os: array rows used)
   // Slots per buffer (2 = double buffered) and the bytes the mapping occupies.
   int w_slots = 0, a_slots = 0, o_slots = 0, s_slots = 0;
   int64_t wbuf_bytes = 0, abuf_bytes = 0, obuf_bytes = 0, sbuf_bytes = 0;
