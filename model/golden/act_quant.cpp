@@ -1,0 +1,98 @@
+#include "model/golden/act_quant.h"
+
+#include "model/core/error.h"
+#include "model/core/rounding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace fq {
+
+QuantizedActs quantize_activations(std::span<const float> x, int rows, int cols) {
+  if (rows <= 0 || cols <= 0) fail("activations: shape [{}, {}] must be positive", rows, cols);
+  const auto n_cols = static_cast<size_t>(cols);
+  if (x.size() != static_cast<size_t>(rows) * n_cols) {
+    fail("activations: {} values for shape [{}, {}]", x.size(), rows, cols);
+  }
+  QuantizedActs a;
+  a.rows = rows;
+  a.cols = cols;
+  a.q.resize(x.size());
+  a.scales.resize(static_cast<size_t>(rows));
+  for (size_t m = 0; m < static_cast<size_t>(rows); ++m) {
+    const auto row = x.subspan(m * n_cols, n_cols);
+    double absmax = 0.0;
+    for (size_t k = 0; k < n_cols; ++k) {
+      if (!std::isfinite(row[k])) fail("activations: value at row {}, column {} is {}", m, k, row[k]);
+      absmax = std::max(absmax, std::fabs(static_cast<double>(row[k])));
+    }
+    const float s_a = absmax == 0.0 ? 1.0f : static_cast<float>(absmax / 127.0);
+    a.scales[m] = s_a;
+    for (size_t k = 0; k < n_cols; ++k) {
+      const double r = round_half_away(static_cast<double>(row[k]) / static_cast<double>(s_a));
+      a.q[m * n_cols + k] = static_cast<int8_t>(std::clamp(r, -127.0, 127.0));
+    }
+  }
+  return a;
+}
+
+void validate(const QuantizedActs& a, const std::string& what) {
+  if (a.rows <= 0 || a.cols <= 0) fail("{}: shape [{}, {}] must be positive", what, a.rows, a.cols);
+  const auto n_cols = static_cast<size_t>(a.cols);
+  if (a.q.size() != static_cast<size_t>(a.rows) * n_cols) {
+    fail("{}: {} codes for shape [{}, {}]", what, a.q.size(), a.rows, a.cols);
+  }
+  if (a.scales.size() != static_cast<size_t>(a.rows)) fail("{}: {} scales for {} rows", what, a.scales.size(), a.rows);
+  for (size_t i = 0; i < a.q.size(); ++i) {
+    if (a.q[i] < -127) fail("{}: code at row {}, column {} is -128, outside [-127, 127]", what, i / n_cols, i % n_cols);
+  }
+  for (size_t m = 0; m < a.scales.size(); ++m) {
+    if (!std::isfinite(a.scales[m]) || !(a.scales[m] > 0.0f)) {
+      fail("{}: scale of row {} is {}, not finite and positive", what, m, a.scales[m]);
+    }
+  }
+}
+
+uint64_t splitmix64_next(uint64_t& state) {
+  state += 0x9e3779b97f4a7c15ull;
+  uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::vector<float> synthetic_activations(int rows, int cols, uint64_t seed) {
+  if (rows <= 0 || cols <= 0) fail("synthetic activations: shape [{}, {}] must be positive", rows, cols);
+  uint64_t state = seed;
+  const auto n_cols = static_cast<size_t>(cols);
+
+  // Outlier channels: the first cols/16 entries of a seeded Fisher-Yates shuffle.
+  std::vector<int> order(n_cols);
+  std::iota(order.begin(), order.end(), 0);
+  const size_t n_outliers = n_cols / 16;
+  for (size_t i = 0; i < n_outliers; ++i) {
+    const size_t j = i + static_cast<size_t>(splitmix64_next(state) % (n_cols - i));
+    std::swap(order[i], order[j]);
+  }
+  std::vector<double> channel_gain(n_cols, 1.0);
+  for (size_t i = 0; i < n_outliers; ++i) channel_gain[static_cast<size_t>(order[i])] = 32.0;
+
+  std::vector<float> x(static_cast<size_t>(rows) * n_cols);
+  for (size_t m = 0; m < static_cast<size_t>(rows); ++m) {
+    const double row_gain = std::ldexp(1.0, static_cast<int>(splitmix64_next(state) % 3) - 1);
+    for (size_t k = 0; k < n_cols; ++k) {
+      int64_t sum = 0;  // 12 uniform 32-bit draws, two per splitmix64 output
+      for (int d = 0; d < 6; ++d) {
+        const uint64_t r = splitmix64_next(state);
+        sum += static_cast<int64_t>(r >> 32) + static_cast<int64_t>(r & 0xffffffffull);
+      }
+      // Exact in double: |sum - 6 * 2^32| < 2^35; the scalings are powers of two.
+      const double normal = std::ldexp(static_cast<double>(sum - (int64_t{6} << 32)), -32);
+      x[m * n_cols + k] = static_cast<float>(normal * row_gain * channel_gain[k]);
+    }
+  }
+  return x;
+}
+
+}  // namespace fq
