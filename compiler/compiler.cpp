@@ -163,12 +163,31 @@ class Emitter {
   std::vector<OpId> m_deps;
 };
 
-// Round-robin slots carved out of one buffer from `base`.
+// Every access to one buffer so far, folded into one slot: the latest writer, and the latest
+// accessor (reader or writer) per unit. Each GEMM's slots start from it, so GEMMs that reuse the
+// same buffer addresses stay ordered.
+void fold_into(Slot& history, const Slot& s, const ir::TileProgram& program) {
+  auto later = [](OpId& into, OpId id) {
+    if (id != kNone && (into == kNone || id > into)) into = id;
+  };
+  later(history.writer, s.writer);
+  if (s.writer != kNone) later(history.readers[static_cast<size_t>(ir::unit_of(program.op(s.writer).opcode))], s.writer);
+  for (size_t u = 0; u < s.readers.size(); ++u) later(history.readers[u], s.readers[u]);
+}
+
+// Round-robin slots carved out of one buffer from `base`, each starting from the buffer's history.
 struct SlotRing {
   std::vector<Slot> slots;
   size_t next = 0;
-  SlotRing(uint32_t base, int64_t slot_bytes, int count) {
-    for (int i = 0; i < count; ++i) slots.push_back({static_cast<uint32_t>(base + i * slot_bytes)});
+  SlotRing(uint32_t base, int64_t slot_bytes, int count, const Slot& history) {
+    for (int i = 0; i < count; ++i) {
+      Slot s = history;
+      s.addr = static_cast<uint32_t>(base + i * slot_bytes);
+      slots.push_back(s);
+    }
+  }
+  void fold_into(Slot& history, const ir::TileProgram& program) const {
+    for (const Slot& s : slots) compiler::fold_into(history, s, program);
   }
   Slot& take() {
     Slot& s = slots[next];
@@ -210,7 +229,11 @@ TileOp dma_store(uint32_t src, uint64_t dst, int64_t rows, int64_t bytes, int64_
 }
 
 // Lowers one GEMM with its chosen mapping (docs/compiler.md "Lowering").
-void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, const Mapping& mp) {
+using BufferHistory = std::array<Slot, ir::kNumBuffers>;
+
+Slot& of(BufferHistory& h, Buffer b) { return h[static_cast<size_t>(b)]; }
+
+void lower_gemm(ir::TileProgram& program, uint32_t g, const Mapping& mp, BufferHistory& history) {
   const ir::GemmDesc& d = program.gemms[g];
   const int64_t M = d.m, N = d.n, K = d.k;
   const int64_t row_bytes = wrow(d.format, K);
@@ -218,11 +241,17 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
   const int64_t a_slot = mp.a_resident ? static_cast<int64_t>(mp.mc) * K : static_cast<int64_t>(mp.mc) * mp.kt;
   const int64_t ws_bytes = align_up(2 * mp.nt, 4);
   const int64_t s_slot = ws_bytes + 4 * mp.mc;
-  SlotRing wring(0, w_slot, mp.w_slots);
-  SlotRing aring(0, a_slot, mp.a_slots);
-  SlotRing sring(0, s_slot, mp.s_slots);
+  SlotRing wring(0, w_slot, mp.w_slots, of(history, Buffer::kWbuf));
+  SlotRing aring(0, a_slot, mp.a_slots, of(history, Buffer::kAbuf));
+  SlotRing sring(0, s_slot, mp.s_slots, of(history, Buffer::kSbuf));
   Emitter em(program);
-  (void)arch;
+  // Hands every slot's accesses back to the buffer histories for the next GEMM.
+  auto finish = [&](std::initializer_list<const SlotRing*> out_rings) {
+    wring.fold_into(of(history, Buffer::kWbuf), program);
+    aring.fold_into(of(history, Buffer::kAbuf), program);
+    sring.fold_into(of(history, Buffer::kSbuf), program);
+    for (const SlotRing* r : out_rings) r->fold_into(of(history, Buffer::kObuf), program);
+  };
 
   // Scale loads, dequantisation and the two stores of one (m, n) output tile. `acc` and `y` are
   // the hazard slots holding the accumulators and the outputs (the same slot when they share one).
@@ -289,7 +318,7 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
 
   if (mp.order == LoopOrder::kOs) {
     const int64_t o_tile = 4 * static_cast<int64_t>(mp.mc) * mp.nt;
-    SlotRing accs(0, 2 * o_tile, mp.o_slots);
+    SlotRing accs(0, 2 * o_tile, mp.o_slots, of(history, Buffer::kObuf));
     for (int64_t m0 = 0; m0 < M; m0 += mp.mc) {
       const int64_t mc = std::min<int64_t>(mp.mc, M - m0);
       for (int64_t n0 = 0; n0 < N; n0 += mp.nt) {
@@ -328,12 +357,13 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
         epilogue(acc, acc.addr, acc, static_cast<uint32_t>(acc.addr + o_tile), m0, mc, n0, nt);
       }
     }
+    finish({&accs});
     return;
   }
 
   if (mp.order == LoopOrder::kMnk) {
     const int64_t o_tile = 4 * static_cast<int64_t>(mp.mc) * mp.nt;
-    SlotRing accs(0, 2 * o_tile, mp.o_slots);
+    SlotRing accs(0, 2 * o_tile, mp.o_slots, of(history, Buffer::kObuf));
     for (int64_t m0 = 0; m0 < M; m0 += mp.mc) {
       const int64_t mc = std::min<int64_t>(mp.mc, M - m0);
       Slot* block = nullptr;
@@ -359,13 +389,15 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
         epilogue(acc, acc.addr, acc, static_cast<uint32_t>(acc.addr + o_tile), m0, mc, n0, nt);
       }
     }
+    finish({&accs});
     return;
   }
 
   // kNkm: all-M accumulators for one n-tile, then two y slots after them.
   const int64_t acc_region = 4 * M * mp.nt;
-  SlotRing accs(0, acc_region, mp.o_slots);
-  SlotRing ys(static_cast<uint32_t>(mp.o_slots * acc_region), 4 * static_cast<int64_t>(mp.mc) * mp.nt, 2);
+  SlotRing accs(0, acc_region, mp.o_slots, of(history, Buffer::kObuf));
+  SlotRing ys(static_cast<uint32_t>(mp.o_slots * acc_region), 4 * static_cast<int64_t>(mp.mc) * mp.nt, 2,
+              of(history, Buffer::kObuf));
   for (int64_t n0 = 0; n0 < N; n0 += mp.nt) {
     const int64_t nt = std::min<int64_t>(mp.nt, N - n0);
     Slot& acc = accs.take();
@@ -385,6 +417,7 @@ void lower_gemm(ir::TileProgram& program, const ArchConfig& arch, uint32_t g, co
       epilogue(acc, static_cast<uint32_t>(acc.addr + 4 * m0 * nt), y, y.addr, m0, mc, n0, nt);
     }
   }
+  finish({&accs, &ys});
 }
 
 }  // namespace
@@ -459,28 +492,48 @@ GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n
   return plan;
 }
 
+namespace {
+
+void check_input(const GemmInput& in) {
+  const EncodedMatrix& w = in.weights->matrix;
+  const std::string& name = in.weights->name;
+  if (in.acts.cols != w.cols) {
+    fail("gemm '{}': activations have K = {} but the weights have K = {}", name, in.acts.cols, w.cols);
+  }
+  if (w.group_size != 0) {
+    fail("gemm '{}': group scales (group {}) are a software-only option; the hardware path needs per-row scales", name,
+         w.group_size);
+  }
+  if (in.acts.q.size() != static_cast<size_t>(in.acts.rows) * static_cast<size_t>(in.acts.cols) ||
+      in.acts.scales.size() != static_cast<size_t>(in.acts.rows)) {
+    fail("gemm '{}': activation arrays do not match their shape [{}, {}]", name, in.acts.rows, in.acts.cols);
+  }
+}
+
+}  // namespace
+
 CompiledLayer compile_layer(const ArchConfig& arch, std::span<const GemmInput> gemms) {
   if (gemms.empty()) fail("compile: the layer has no GEMM");
+  std::vector<GemmPlan> plans;
+  for (const GemmInput& in : gemms) {
+    check_input(in);
+    plans.push_back(plan_gemm(arch, in.weights->name, in.acts.rows, in.weights->matrix.rows, in.weights->matrix.cols,
+                              in.weights->matrix.format));
+  }
+  return lower_layer(arch, gemms, std::move(plans));
+}
+
+CompiledLayer lower_layer(const ArchConfig& arch, std::span<const GemmInput> gemms, std::vector<GemmPlan> plans) {
+  if (plans.size() != gemms.size()) fail("compile: {} plans for {} GEMMs", plans.size(), gemms.size());
   CompiledLayer out;
+  out.plans = std::move(plans);
   out.program.arch_fingerprint = fingerprint(arch);
   out.program.arch_name = arch.name;
   out.memory.arch_fingerprint = out.program.arch_fingerprint;
   for (const GemmInput& in : gemms) {
+    check_input(in);
     const EncodedMatrix& w = in.weights->matrix;
     const std::string& name = in.weights->name;
-    if (in.acts.cols != w.cols) {
-      fail("gemm '{}': activations have K = {} but the weights have K = {}", name, in.acts.cols, w.cols);
-    }
-    if (w.group_size != 0) {
-      fail("gemm '{}': group scales (group {}) are a software-only option; the hardware path needs per-row scales",
-           name, w.group_size);
-    }
-    if (in.acts.q.size() != static_cast<size_t>(in.acts.rows) * static_cast<size_t>(in.acts.cols) ||
-        in.acts.scales.size() != static_cast<size_t>(in.acts.rows)) {
-      fail("gemm '{}': activation arrays do not match their shape [{}, {}]", name, in.acts.rows, in.acts.cols);
-    }
-    out.plans.push_back(plan_gemm(arch, name, in.acts.rows, w.rows, w.cols, w.format));
-
     ir::GemmDesc d;
     d.name = name;
     d.format = w.format;
@@ -501,7 +554,14 @@ CompiledLayer compile_layer(const ArchConfig& arch, std::span<const GemmInput> g
     d.y_addr = mem.allocate(name + ".y", uint64_t{4} * d.m * d.n);
     out.program.gemms.push_back(d);
   }
-  for (uint32_t g = 0; g < out.program.gemms.size(); ++g) lower_gemm(out.program, arch, g, out.plans[g].mapping());
+  BufferHistory history;
+  for (uint32_t g = 0; g < out.program.gemms.size(); ++g) {
+    const GemmPlan& p = out.plans[g];
+    if (p.chosen < 0 || !p.candidates[static_cast<size_t>(p.chosen)].legal) {
+      fail("compile: gemm '{}' has no legal mapping chosen", p.name);
+    }
+    lower_gemm(out.program, g, p.mapping(), history);
+  }
   return out;
 }
 

@@ -84,6 +84,10 @@ struct CompiledLayer {
 // and lowers it. Throws fq::Error for impossible requests.
 CompiledLayer compile_layer(const ArchConfig& arch, std::span<const GemmInput> gemms);
 
+// Lowers the GEMMs with the candidate each plan's `chosen` names (tests use it to lower every
+// legal candidate); compile_layer() is plan_gemm() for each GEMM followed by this.
+CompiledLayer lower_layer(const ArchConfig& arch, std::span<const GemmInput> gemms, std::vector<GemmPlan> plans);
+
 // The candidates of one GEMM without lowering it (what --explain prints).
 GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n, int k, HwFormat format);
 
