@@ -49,6 +49,9 @@ std::string to_yaml(const ArchConfig& arch);
 // 16 lowercase hex digits: FNV-1a 64 of to_yaml(arch) without `name`.
 std::string fingerprint(const ArchConfig& arch);
 
+// Every key path with a one-line description (range and unit), for `--list-params`.
+std::vector<std::pair<std::string, std::string>> arch_key_paths();
+
 const char* to_string(PeKind kind);
 const char* to_string(BeatWindow window);
 const char* to_string(Dataflow dataflow);

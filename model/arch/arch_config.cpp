@@ -1,0 +1,294 @@
+#include "model/arch/arch_config.h"
+
+#include "model/core/error.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace fq {
+namespace {
+
+// One scalar of the YAML tree, with where it came from for messages.
+struct Scalar {
+  std::string text;
+  std::string where;  // "line 12" or "--set"
+};
+
+// The schema: every key path, its meaning and unit, and how it is read into an ArchConfig.
+// `parse` throws a plain message; the caller prefixes origin and key.
+struct KeySpec {
+  std::string path;
+  std::string description;
+  bool required;  // when not required, the default below applies and is documented
+  std::function<void(ArchConfig&, const std::string&)> parse;
+};
+
+[[noreturn]] void bad(const std::string& what) { throw Error(what); }
+
+int64_t parse_int(const std::string& s, int64_t lo, int64_t hi) {
+  int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+    bad(fmt::format("must be an integer in [{}, {}], got '{}'", lo, hi, s));
+  }
+  if (v < lo || v > hi) bad(fmt::format("must be in [{}, {}], got {}", lo, hi, v));
+  return v;
+}
+
+double parse_double(const std::string& s, double lo, double hi) {
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (s.empty() || pos != s.size() || !std::isfinite(v)) bad(fmt::format("must be a number in [{}, {}], got '{}'", lo, hi, s));
+  if (v < lo || v > hi) bad(fmt::format("must be in [{}, {}], got {}", lo, hi, v));
+  return v;
+}
+
+template <typename E>
+E parse_enum(const std::string& s, std::initializer_list<std::pair<const char*, E>> names) {
+  std::string known;
+  for (const auto& [name, value] : names) {
+    if (s == name) return value;
+    if (!known.empty()) known.append(", ");
+    known.append(name);
+  }
+  bad(fmt::format("must be one of {}, got '{}'", known, s));
+}
+
+int parse_power_of_two(const std::string& s, int64_t lo, int64_t hi) {
+  const int64_t v = parse_int(s, lo, hi);
+  if ((v & (v - 1)) != 0) bad(fmt::format("must be a power of two, got {}", v));
+  return static_cast<int>(v);
+}
+
+constexpr int64_t kMaxBufferBytes = int64_t{1} << 32;
+
+const std::vector<KeySpec>& schema() {
+  static const std::vector<KeySpec> keys = {
+      {"name", "preset name (informative, not in the fingerprint)", true,
+       [](ArchConfig& a, const std::string& s) {
+         if (s.empty() || s.find_first_of(" #=\t") != std::string::npos) bad(fmt::format("must be a token, got '{}'", s));
+         a.name = s;
+       }},
+      {"array.rows", "PE rows: the K extent of a weight-stationary tile, 1..1024", true,
+       [](ArchConfig& a, const std::string& s) { a.rows = static_cast<int>(parse_int(s, 1, 1024)); }},
+      {"array.cols", "PE columns: the N extent of a weight-stationary tile, 1..1024", true,
+       [](ArchConfig& a, const std::string& s) { a.cols = static_cast<int>(parse_int(s, 1, 1024)); }},
+      {"pe.kind", "temporal (FineQ-R, spec section 5) or mac (INT8 x INTb multiply-accumulate)", true,
+       [](ArchConfig& a, const std::string& s) {
+         a.pe_kind = parse_enum<PeKind>(s, {{"temporal", PeKind::kTemporal}, {"mac", PeKind::kMac}});
+       }},
+      {"pe.window", "beat window of temporal PEs: fixed (W = 4) or tile (W = max |q| of the tile); temporal only", false,
+       [](ArchConfig& a, const std::string& s) {
+         a.window = parse_enum<BeatWindow>(s, {{"fixed", BeatWindow::kFixed}, {"tile", BeatWindow::kTile}});
+       }},
+      {"pe.weight_bits", "weight width of mac PEs: 8, 4, 3 or 2; mac only", false,
+       [](ArchConfig& a, const std::string& s) {
+         const int64_t v = parse_int(s, 2, 8);
+         if (v != 8 && v != 4 && v != 3 && v != 2) bad(fmt::format("must be 8, 4, 3 or 2, got {}", v));
+         a.weight_bits = static_cast<int>(v);
+       }},
+      {"dataflow", "ws (weight stationary, every PE kind) or os (output stationary, mac only)", true,
+       [](ArchConfig& a, const std::string& s) {
+         a.dataflow = parse_enum<Dataflow>(s, {{"ws", Dataflow::kWeightStationary}, {"os", Dataflow::kOutputStationary}});
+       }},
+      {"timing", "default (fqsim's overlapped timing) or scalesim (SCALE-Sim's serialised folds)", true,
+       [](ArchConfig& a, const std::string& s) {
+         a.timing = parse_enum<TimingModel>(s, {{"default", TimingModel::kDefault}, {"scalesim", TimingModel::kScaleSim}});
+       }},
+      {"buffers.weight_bytes", "weight buffer (encoded codes), bytes, 1..2^32", true,
+       [](ArchConfig& a, const std::string& s) { a.weight_bytes = parse_int(s, 1, kMaxBufferBytes); }},
+      {"buffers.act_bytes", "INT8 activation buffer, bytes, 1..2^32", true,
+       [](ArchConfig& a, const std::string& s) { a.act_bytes = parse_int(s, 1, kMaxBufferBytes); }},
+      {"buffers.out_bytes", "int32 accumulator and FP32 output buffer, bytes, 1..2^32", true,
+       [](ArchConfig& a, const std::string& s) { a.out_bytes = parse_int(s, 1, kMaxBufferBytes); }},
+      {"buffers.scale_bytes", "FP16 weight and FP32 activation scale buffer, bytes, 1..2^32", true,
+       [](ArchConfig& a, const std::string& s) { a.scale_bytes = parse_int(s, 1, kMaxBufferBytes); }},
+      {"buffers.weight_banks", "weight buffer banks, a power of two 1..64 (default 1)", false,
+       [](ArchConfig& a, const std::string& s) { a.weight_banks = parse_power_of_two(s, 1, 64); }},
+      {"buffers.act_banks", "activation buffer banks, a power of two 1..64 (default 1)", false,
+       [](ArchConfig& a, const std::string& s) { a.act_banks = parse_power_of_two(s, 1, 64); }},
+      {"buffers.out_banks", "output buffer banks, a power of two 1..64 (default 1)", false,
+       [](ArchConfig& a, const std::string& s) { a.out_banks = parse_power_of_two(s, 1, 64); }},
+      {"dram.bytes_per_cycle", "DRAM bandwidth per direction (read, write), bytes per cycle, 1..4096", true,
+       [](ArchConfig& a, const std::string& s) { a.dram_bytes_per_cycle = static_cast<int>(parse_int(s, 1, 4096)); }},
+      {"dram.latency_cycles", "DRAM access latency, cycles, 0..100000", true,
+       [](ArchConfig& a, const std::string& s) { a.dram_latency_cycles = static_cast<int>(parse_int(s, 0, 100000)); }},
+      {"clock_mhz", "clock frequency, MHz, 1..10000", true,
+       [](ArchConfig& a, const std::string& s) { a.clock_mhz = parse_double(s, 1, 10000); }},
+      {"tech.node_nm", "technology node for energy and area: 7, 16, 22, 28, 32 or 45 (nm)", true,
+       [](ArchConfig& a, const std::string& s) {
+         const int64_t v = parse_int(s, 7, 45);
+         if (v != 7 && v != 16 && v != 22 && v != 28 && v != 32 && v != 45) {
+           bad(fmt::format("must be 7, 16, 22, 28, 32 or 45, got {}", v));
+         }
+         a.tech_node_nm = static_cast<int>(v);
+       }},
+      {"tech.vdd_v", "supply voltage, V, 0.5..1.5", true,
+       [](ArchConfig& a, const std::string& s) { a.vdd_v = parse_double(s, 0.5, 1.5); }},
+  };
+  return keys;
+}
+
+const KeySpec* find_key(const std::string& path) {
+  for (const auto& k : schema()) {
+    if (k.path == path) return &k;
+  }
+  return nullptr;
+}
+
+bool is_section(const std::string& path) {
+  for (const auto& k : schema()) {
+    if (k.path.rfind(path + ".", 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string known_paths() {
+  std::string s;
+  for (const auto& k : schema()) {
+    if (!s.empty()) s.append(", ");
+    s.append(k.path);
+  }
+  return s;
+}
+
+void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin,
+             std::map<std::string, Scalar>& out) {
+  for (const auto& item : node) {
+    const std::string key = item.first.as<std::string>();
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    const YAML::Node& value = item.second;
+    const std::string where = fmt::format("line {}", item.first.Mark().line + 1);
+    if (find_key(path) == nullptr && !is_section(path)) {
+      fail("{}: unknown key '{}' ({}); known keys: {}", origin, path, where, known_paths());
+    }
+    if (value.IsMap()) {
+      if (!is_section(path)) fail("{}: key '{}' ({}) must be a scalar, not a mapping", origin, path, where);
+      flatten(value, path, origin, out);
+    } else if (value.IsScalar()) {
+      if (find_key(path) == nullptr) fail("{}: key '{}' ({}) must be a mapping", origin, path, where);
+      if (out.count(path)) fail("{}: key '{}' ({}) is given twice", origin, path, where);
+      out[path] = {value.Scalar(), where};
+    } else {
+      fail("{}: key '{}' ({}) must be {}", origin, path, where, is_section(path) ? "a mapping" : "a scalar");
+    }
+  }
+}
+
+}  // namespace
+
+ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    fail("{}: YAML syntax error at line {}, column {}: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  if (!root.IsMap()) fail("{}: the architecture must be a YAML mapping of the keys {}", origin, known_paths());
+  std::map<std::string, Scalar> values;
+  flatten(root, "", origin, values);
+
+  for (const std::string& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) fail("--set '{}': expected KEY=VALUE", o);
+    const std::string key = o.substr(0, eq);
+    if (find_key(key) == nullptr) fail("--set '{}': unknown key '{}'; known keys: {}", o, key, known_paths());
+    values[key] = {o.substr(eq + 1), fmt::format("--set {}", o)};
+  }
+
+  ArchConfig arch;
+  for (const KeySpec& k : schema()) {
+    const auto it = values.find(k.path);
+    if (it == values.end()) {
+      if (k.required) fail("{}: missing key '{}' ({})", origin, k.path, k.description);
+      continue;
+    }
+    try {
+      k.parse(arch, it->second.text);
+    } catch (const Error& e) {
+      fail("{}: key '{}' ({}): {}", origin, k.path, it->second.where, e.what());
+    }
+  }
+  auto where = [&](const char* path) { return values.count(path) ? values.at(path).where : std::string("default"); };
+  if (arch.pe_kind == PeKind::kTemporal) {
+    if (values.count("pe.weight_bits")) {
+      fail("{}: key 'pe.weight_bits' ({}) applies to mac PEs only; temporal PEs run FineQ-R weights", origin,
+           where("pe.weight_bits"));
+    }
+    if (!values.count("pe.window")) fail("{}: missing key 'pe.window' (fixed or tile) for temporal PEs", origin);
+  } else {
+    if (values.count("pe.window")) {
+      fail("{}: key 'pe.window' ({}) applies to temporal PEs only", origin, where("pe.window"));
+    }
+    if (!values.count("pe.weight_bits")) fail("{}: missing key 'pe.weight_bits' (8, 4, 3 or 2) for mac PEs", origin);
+    arch.window = BeatWindow::kFixed;
+  }
+  if (arch.dataflow == Dataflow::kOutputStationary && arch.pe_kind != PeKind::kMac) {
+    fail("{}: key 'dataflow' ({}): os (output stationary) needs mac PEs; temporal PEs are weight stationary", origin,
+         where("dataflow"));
+  }
+  return arch;
+}
+
+ArchConfig load_arch(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open the architecture file", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_arch(text.str(), path, overrides);
+}
+
+std::string to_yaml(const ArchConfig& a) {
+  std::string s = fmt::format("name: {}\narray:\n  rows: {}\n  cols: {}\npe:\n  kind: {}\n", a.name, a.rows, a.cols,
+                              to_string(a.pe_kind));
+  if (a.pe_kind == PeKind::kTemporal) {
+    s += fmt::format("  window: {}\n", to_string(a.window));
+  } else {
+    s += fmt::format("  weight_bits: {}\n", a.weight_bits);
+  }
+  s += fmt::format(
+      "dataflow: {}\ntiming: {}\nbuffers:\n  weight_bytes: {}\n  act_bytes: {}\n  out_bytes: {}\n  scale_bytes: {}\n"
+      "  weight_banks: {}\n  act_banks: {}\n  out_banks: {}\ndram:\n  bytes_per_cycle: {}\n  latency_cycles: {}\n"
+      "clock_mhz: {}\ntech:\n  node_nm: {}\n  vdd_v: {}\n",
+      to_string(a.dataflow), to_string(a.timing), a.weight_bytes, a.act_bytes, a.out_bytes, a.scale_bytes,
+      a.weight_banks, a.act_banks, a.out_banks, a.dram_bytes_per_cycle, a.dram_latency_cycles, a.clock_mhz,
+      a.tech_node_nm, a.vdd_v);
+  return s;
+}
+
+std::string fingerprint(const ArchConfig& arch) {
+  ArchConfig unnamed = arch;
+  unnamed.name = std::string(1, '-');  // the name is informative only
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : to_yaml(unnamed)) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::vector<std::pair<std::string, std::string>> arch_key_paths() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& k : schema()) out.emplace_back(k.path, k.description);
+  return out;
+}
+
+const char* to_string(PeKind kind) { return kind == PeKind::kMac ? "mac" : "temporal"; }
+const char* to_string(BeatWindow window) { return window == BeatWindow::kTile ? "tile" : "fixed"; }
+const char* to_string(Dataflow dataflow) { return dataflow == Dataflow::kOutputStationary ? "os" : "ws"; }
+const char* to_string(TimingModel timing) { return timing == TimingModel::kScaleSim ? "scalesim" : "default"; }
+
+}  // namespace fq

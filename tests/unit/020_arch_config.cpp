@@ -1,0 +1,135 @@
+#include "model/arch/arch_config.h"
+#include "model/core/error.h"
+#include "support/paths.h"
+
+#include <catch2/catch.hpp>
+
+namespace {
+
+std::string preset(const char* name) { return (fq::test::source_dir() / "configs" / name).string(); }
+
+const char* kMinimal = R"(name: t
+array: {rows: 6, cols: 4}
+pe: {kind: temporal, window: fixed}
+dataflow: ws
+timing: default
+buffers: {weight_bytes: 1024, act_bytes: 2048, out_bytes: 4096, scale_bytes: 256}
+dram: {bytes_per_cycle: 16, latency_cycles: 10}
+clock_mhz: 1000
+tech: {node_nm: 28, vdd_v: 0.9}
+)";
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+SCENARIO("the presets load with their documented values", "[arch]") {
+  const auto fineq = fq::load_arch(preset("fineq.yaml"));
+  CHECK(fineq.name == "fineq");
+  CHECK(fineq.rows == 33);
+  CHECK(fineq.cols == 32);
+  CHECK(fineq.pe_kind == fq::PeKind::kTemporal);
+  CHECK(fineq.window == fq::BeatWindow::kTile);
+  CHECK(fineq.dataflow == fq::Dataflow::kWeightStationary);
+  const auto int8 = fq::load_arch(preset("int8.yaml"));
+  const auto int4 = fq::load_arch(preset("int4.yaml"));
+  CHECK(int8.pe_kind == fq::PeKind::kMac);
+  CHECK(int8.weight_bits == 8);
+  CHECK(int4.weight_bits == 4);
+  CHECK(int8.rows == 32);
+  THEN("the baselines share buffers, DRAM, clock and node with the FineQ preset") {
+    for (const auto* b : {&int8, &int4}) {
+      CHECK(b->weight_bytes == fineq.weight_bytes);
+      CHECK(b->act_bytes == fineq.act_bytes);
+      CHECK(b->out_bytes == fineq.out_bytes);
+      CHECK(b->scale_bytes == fineq.scale_bytes);
+      CHECK(b->dram_bytes_per_cycle == fineq.dram_bytes_per_cycle);
+      CHECK(b->dram_latency_cycles == fineq.dram_latency_cycles);
+      CHECK(b->clock_mhz == fineq.clock_mhz);
+      CHECK(b->tech_node_nm == fineq.tech_node_nm);
+    }
+  }
+  THEN("to_yaml round-trips and the fingerprints differ") {
+    for (const auto* a : {&fineq, &int8, &int4}) {
+      const auto again = fq::parse_arch(fq::to_yaml(*a), "canonical");
+      CHECK(fq::to_yaml(again) == fq::to_yaml(*a));
+      CHECK(fq::fingerprint(again) == fq::fingerprint(*a));
+    }
+    CHECK(fq::fingerprint(fineq) != fq::fingerprint(int8));
+    CHECK(fq::fingerprint(int8) != fq::fingerprint(int4));
+  }
+}
+
+SCENARIO("the fingerprint covers every field but the name", "[arch]") {
+  const auto base = fq::parse_arch(kMinimal, "t");
+  CHECK(fq::fingerprint(base).size() == 16);
+  auto renamed = base;
+  renamed.name = "other";
+  CHECK(fq::fingerprint(renamed) == fq::fingerprint(base));
+  const std::vector<std::string> changes = {
+      "array.rows=7",          "array.cols=5",       "pe.window=tile",       "dataflow=ws",
+      "timing=scalesim",       "buffers.weight_bytes=1025", "buffers.act_bytes=2049", "buffers.out_bytes=4097",
+      "buffers.scale_bytes=257", "buffers.out_banks=2", "dram.bytes_per_cycle=8", "dram.latency_cycles=11",
+      "clock_mhz=900",         "tech.node_nm=22",    "tech.vdd_v=0.8"};
+  for (const auto& c : changes) {
+    const auto changed = fq::parse_arch(kMinimal, "t", {c});
+    INFO(c);
+    if (c == "dataflow=ws") {
+      CHECK(fq::fingerprint(changed) == fq::fingerprint(base));  // the same value
+    } else {
+      CHECK(fq::fingerprint(changed) != fq::fingerprint(base));
+    }
+  }
+  THEN("key order in the file does not matter") {
+    const std::string reordered = replace(kMinimal, "clock_mhz: 1000\n", "") + "clock_mhz: 1000\n";
+    CHECK(fq::fingerprint(fq::parse_arch(reordered, "t")) == fq::fingerprint(base));
+  }
+}
+
+SCENARIO("--set overrides are validated like the file", "[arch]") {
+  const auto a = fq::parse_arch(kMinimal, "t", {"array.rows=12", "pe.window=tile", "buffers.act_bytes=100"});
+  CHECK(a.rows == 12);
+  CHECK(a.window == fq::BeatWindow::kTile);
+  CHECK(a.act_bytes == 100);
+  CHECK_THROWS_WITH(fq::parse_arch(kMinimal, "t", {"array.row=12"}), Catch::Contains("unknown key 'array.row'"));
+  CHECK_THROWS_WITH(fq::parse_arch(kMinimal, "t", {"array.rows"}), Catch::Contains("KEY=VALUE"));
+  CHECK_THROWS_WITH(fq::parse_arch(kMinimal, "t", {"array.rows=0"}),
+                    Catch::Contains("array.rows") && Catch::Contains("--set array.rows=0"));
+  CHECK_THROWS_WITH(fq::parse_arch(kMinimal, "t", {"pe.kind=mac"}), Catch::Contains("pe.window"));
+  const auto mac = fq::parse_arch(replace(kMinimal, "window: fixed", "weight_bits: 4"), "t", {"pe.kind=mac"});
+  CHECK(mac.weight_bits == 4);
+}
+
+SCENARIO("invalid architectures fail with the key path", "[arch]") {
+  struct Case {
+    std::string text;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {std::string(kMinimal) + "colour: blue\n", "unknown key 'colour'"},
+      {replace(kMinimal, "cols: 4}", "cols: 4, depth: 2}"), "unknown key 'array.depth'"},
+      {replace(kMinimal, "clock_mhz: 1000\n", ""), "missing key 'clock_mhz'"},
+      {replace(kMinimal, "rows: 6", "rows: 2000"), "array.rows"},
+      {replace(kMinimal, "rows: 6", "rows: six"), "array.rows"},
+      {replace(kMinimal, "act_bytes: 2048", "act_bytes: -1"), "buffers.act_bytes"},
+      {replace(kMinimal, "node_nm: 28", "node_nm: 65"), "tech.node_nm"},
+      {replace(kMinimal, "dataflow: ws", "dataflow: os"), "'dataflow'"},
+      {replace(kMinimal, "window: fixed", "window: fixed, weight_bits: 8"), "pe.weight_bits"},
+      {replace(kMinimal, "kind: temporal, window: fixed", "kind: mac, weight_bits: 8, window: tile"), "pe.window"},
+      {replace(kMinimal, "kind: temporal, window: fixed", "kind: mac, weight_bits: 5"), "pe.weight_bits"},
+      {replace(kMinimal, "timing: default", "timing: [a, b]"), "timing"},
+      {replace(kMinimal, "array: {rows: 6, cols: 4}", "array: 6"), "'array'"},
+      {replace(kMinimal, "buffers: {weight_bytes: 1024", "buffers: {weight_banks: 3, weight_bytes: 1024"),
+       "buffers.weight_banks"},
+      {replace(kMinimal, "pe: {kind", "pe: {kind: [}"), "YAML syntax error at line"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    CHECK_THROWS_WITH(fq::parse_arch(c.text, "bad.yaml"), Catch::Contains("bad.yaml") && Catch::Contains(c.expect));
+  }
+  CHECK_THROWS_WITH(fq::load_arch("/nonexistent/arch.yaml"), Catch::Contains("/nonexistent/arch.yaml"));
+}
