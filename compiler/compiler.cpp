@@ -554,6 +554,9 @@ CompiledLayer lower_layer(const ArchConfig& arch, std::span<const GemmInput> gem
     d.y_addr = mem.allocate(name + ".y", uint64_t{4} * d.m * d.n);
     out.program.gemms.push_back(d);
   }
+  int64_t ops = 0;
+  for (const GemmPlan& p : out.plans) ops += p.candidates[static_cast<size_t>(std::max(p.chosen, 0))].mapping.ops;
+  out.program.reserve(static_cast<size_t>(ops), static_cast<size_t>(2 * ops));
   BufferHistory history;
   for (uint32_t g = 0; g < out.program.gemms.size(); ++g) {
     const GemmPlan& p = out.plans[g];

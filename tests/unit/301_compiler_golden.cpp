@@ -105,6 +105,9 @@ void compile_and_check(const fq::ArchConfig& arch, const std::vector<fq::QTensor
   std::vector<fq::compiler::GemmInput> inputs;
   for (size_t g = 0; g < tensors.size(); ++g) inputs.push_back({&tensors[g], acts[g].view()});
   auto layer = fq::compiler::compile_layer(arch, inputs);
+  int64_t planned_ops = 0;
+  for (const auto& p : layer.plans) planned_ops += p.mapping().ops;
+  CHECK(planned_ops == static_cast<int64_t>(layer.program.size()));  // the cost model counts ops exactly
   const auto problems = fq::ir::check(layer.program, arch, layer.memory.end_bytes());
   INFO((problems.empty() ? std::string() : problems.front()));
   REQUIRE(problems.empty());
@@ -176,6 +179,7 @@ SCENARIO("every mapping the search considers lowers to a correct program", "[com
       auto forced = plan_a;
       forced.chosen = static_cast<int>(i);
       const auto layer = fq::compiler::lower_layer(arch, in, {forced, plan_b});
+      CHECK(forced.mapping().ops + plan_b.mapping().ops == static_cast<int64_t>(layer.program.size()));
       INFO("candidate " << i << " order " << fq::compiler::to_string(forced.mapping().order) << " mc "
                         << forced.mapping().mc << " kt " << forced.mapping().kt);
       const auto problems = fq::ir::check(layer.program, arch, layer.memory.end_bytes());
