@@ -1,0 +1,94 @@
+// Quantizer "fineq": FineQ-R (fineq-spec.md §1-§3) with a per-row (or per-group) FP16 scale chosen
+// by search_and_encode() (quantizers.md §2, "FineQ-R scale search").
+#include "model/core/error.h"
+#include "model/core/parallel.h"
+#include "model/quant/fineq_encoder.h"
+#include "model/quant/impl/factories.h"
+
+#include <fmt/format.h>
+
+#include <climits>
+#include <cmath>
+
+namespace fq::impl {
+namespace {
+
+class FineqQuantizer final : public IQuantizer {
+ public:
+  explicit FineqQuantizer(const Params& options) {
+    const std::string policy = options.get_string("policy", "ratio");
+    if (policy == "ratio") {
+      m_policy = FineqPolicy::kRatio;
+    } else if (policy == "mse") {
+      m_policy = FineqPolicy::kMse;
+    } else {
+      fail("{}: option 'policy' must be ratio or mse, got '{}'", options.context(), policy);
+    }
+    m_threshold = options.get_double("threshold", 4.0);
+    if (!(m_threshold > 0.0)) fail("{}: option 'threshold' must be > 0, got {}", options.context(), m_threshold);
+    m_group = static_cast<int>(options.get_int("group", 0, 0, INT_MAX));
+    if (m_group % 3 != 0) {
+      fail("{}: option 'group' must be 0 or a positive multiple of 3 (whole clusters), got {}", options.context(),
+           m_group);
+    }
+  }
+
+  std::string name() const override { return "fineq"; }
+
+  std::map<std::string, std::string> describe() const override {
+    return {{"policy", m_policy == FineqPolicy::kMse ? "mse" : "ratio"},
+            {"threshold", fmt::format("{}", m_threshold)},
+            {"group", fmt::format("{}", m_group)}};
+  }
+
+  EncodedMatrix encode(std::span<const float> w, int rows, int cols) const override {
+    if (rows <= 0 || cols <= 0) fail("fineq: weight shape [{}, {}] must be positive", rows, cols);
+    const auto n_cols = static_cast<size_t>(cols);
+    if (w.size() != static_cast<size_t>(rows) * n_cols) fail("fineq: {} weights for shape [{}, {}]", w.size(), rows, cols);
+    // Serial scan, so the reported position is the first one whatever the thread count.
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (!std::isfinite(w[i])) fail("fineq: weight at row {}, column {} is {}", i / n_cols, i % n_cols, w[i]);
+    }
+    EncodedMatrix m;
+    m.format = HwFormat::kFineqR;
+    m.rows = rows;
+    m.cols = cols;
+    m.cols_padded = 3 * ((cols + 2) / 3);
+    m.group_size = m_group;
+    const auto row_bytes = static_cast<size_t>(m.row_bytes());
+    const int groups = m.scale_groups();
+    const int group_len = m_group == 0 ? m.cols_padded : m_group;
+    m.codes.assign(static_cast<size_t>(rows) * row_bytes, 0);
+    m.scales.assign(static_cast<size_t>(rows) * static_cast<size_t>(groups), 0);
+    parallel_for(rows, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        const auto row = static_cast<size_t>(n);
+        for (int g = 0; g < groups; ++g) {
+          const int k0 = g * group_len;
+          const int len = std::min(group_len, cols - k0);
+          const auto slice = w.subspan(row * n_cols + static_cast<size_t>(k0), static_cast<size_t>(len));
+          const auto out = std::span<uint8_t>(m.codes).subspan(row * row_bytes + static_cast<size_t>(k0 / 3));
+          try {
+            m.scales[row * static_cast<size_t>(groups) + static_cast<size_t>(g)] =
+                search_and_encode(slice, m_policy, m_threshold, out);
+          } catch (const Error& e) {
+            fail("fineq: row {}, group {}: {}", n, g, e.what());
+          }
+        }
+      }
+    });
+    validate(m, "fineq output");
+    return m;
+  }
+
+ private:
+  FineqPolicy m_policy = FineqPolicy::kRatio;
+  double m_threshold = 4.0;
+  int m_group = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<IQuantizer> make_fineq_r(const Params& options) { return std::make_unique<FineqQuantizer>(options); }
+
+}  // namespace fq::impl
