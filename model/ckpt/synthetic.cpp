@@ -61,7 +61,7 @@ std::vector<float> synthetic_weights(const SyntheticTensorSpec& spec, uint64_t s
   const size_t outliers = std::max<size_t>(1, cols / 200);
   for (size_t i = 0; i < outliers; ++i) {
     const size_t c = static_cast<size_t>(splitmix64_next(state) % cols);
-    gain[c] = static_cast<float>(10.0 + 20.0 * uniform(state));
+    gain[c] = static_cast<float>(2.0 + 2.0 * uniform(state));
   }
   // Laplace(0, b) has standard deviation b * sqrt(2) and kurtosis 6 (a Gaussian's is 3): the
   // heavy tail of trained LLM weights at one log per weight.

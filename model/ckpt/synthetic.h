@@ -19,7 +19,7 @@ struct SyntheticTensorSpec {
 std::vector<SyntheticTensorSpec> synthetic_layer(const std::string& spec);
 
 // Laplace weights (kurtosis 6) with standard deviation 0.02, and 0.5 % of the input channels (at
-// least one) scaled by 10 to 30: the same values for the same (spec, seed, name) whatever the
+// least one) scaled by 2 to 4: the same values for the same (spec, seed, name) whatever the
 // thread count.
 std::vector<float> synthetic_weights(const SyntheticTensorSpec& spec, uint64_t seed);
 
