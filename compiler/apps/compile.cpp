@@ -52,9 +52,12 @@ int run(int argc, char** argv) {
   const auto tokens = static_cast<int>(numbers.get_int("tokens", 1, 1, 1 << 20));
   const auto seed = static_cast<uint64_t>(numbers.get_int("seed", 1, 0, INT64_MAX));
 
-  const auto t0 = std::chrono::steady_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
+  const auto start = t0;
   const fq::ArchConfig arch = fq::load_arch(arch_path, overrides);
   const std::vector<fq::QTensor> tensors = fq::read_qfile(layer_path);
+  const double read_s = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
 
   std::vector<fq::QuantizedActs> acts;
   acts.reserve(tensors.size());
@@ -67,9 +70,13 @@ int run(int argc, char** argv) {
   for (size_t g = 0; g < tensors.size(); ++g) {
     inputs.push_back({&tensors[g], {acts[g].rows, acts[g].cols, acts[g].q, acts[g].scales}});
   }
+  const double acts_s = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
   const auto layer = fq::compiler::compile_layer(arch, inputs);
-  fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
   const double compile_s = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
+  const double verify_s = seconds_since(t0);
 
   if (show_explain) {
     for (const auto& plan : layer.plans) fmt::print("{}\n", fq::compiler::explain(plan));
@@ -78,6 +85,7 @@ int run(int argc, char** argv) {
              arch.rows, arch.cols, layer_path, tensors.size(), tokens);
   fmt::print("{}", fq::compiler::mapping_summary(layer));
 
+  t0 = std::chrono::steady_clock::now();
   const std::string tir_path = prefix + ".tir";
   const std::string mem_path = prefix + ".mem";
   fq::ir::write_tir(layer.program, tir_path);
@@ -87,9 +95,11 @@ int run(int argc, char** argv) {
     std::filesystem::remove(tir_path);  // never leave half of the pair behind
     throw;
   }
-  fmt::print("wrote {} ({} ops) and {} ({} segments, {} bytes of DRAM); compiled in {:.2f} s, total {:.2f} s\n",
-             tir_path, layer.program.size(), mem_path, layer.memory.segments().size(), layer.memory.end_bytes(),
-             compile_s, seconds_since(t0));
+  fmt::print("wrote {} ({} ops) and {} ({} segments, {} bytes of DRAM)\n", tir_path, layer.program.size(), mem_path,
+             layer.memory.segments().size(), layer.memory.end_bytes());
+  fmt::print("time: read .q {:.2f} s, activations {:.2f} s, map and lower {:.2f} s, verify {:.2f} s, write {:.2f} s; "
+             "total {:.2f} s\n",
+             read_s, acts_s, compile_s, verify_s, seconds_since(t0), seconds_since(start));
   return 0;
 }
 
