@@ -180,6 +180,7 @@ SCENARIO("every mapping the search considers lowers to a correct program", "[com
       forced.chosen = static_cast<int>(i);
       const auto layer = fq::compiler::lower_layer(arch, in, {forced, plan_b});
       CHECK(forced.mapping().ops + plan_b.mapping().ops == static_cast<int64_t>(layer.program.size()));
+      REQUIRE(fq::ir::parse_tir_text(fq::ir::to_tir_text(layer.program), "forced.tir") == layer.program);
       INFO("candidate " << i << " order " << fq::compiler::to_string(forced.mapping().order) << " mc "
                         << forced.mapping().mc << " kt " << forced.mapping().kt);
       const auto problems = fq::ir::check(layer.program, arch, layer.memory.end_bytes());
