@@ -81,14 +81,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const fq::Error& e) {
-    fmt::print(stderr, "inspect: error: {}\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "inspect: internal error: {}\n", e.what());
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return fq::run_command("inspect", argc, argv, run); }

@@ -158,14 +158,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const fq::Error& e) {
-    fmt::print(stderr, "quantize: error: {}\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "quantize: internal error: {}\n", e.what());
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return fq::run_command("quantize", argc, argv, run); }

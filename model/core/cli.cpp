@@ -2,6 +2,8 @@
 
 #include "model/core/error.h"
 
+#include <fmt/format.h>
+
 namespace fq {
 
 CommandLine::CommandLine(std::string program, int argc, const char* const* argv, std::set<std::string> flags)
@@ -76,6 +78,18 @@ void CommandLine::finish() const {
     if (!m_used.count(f)) fail("{}: unknown option --{}", m_program, f);
   }
   if (!m_positional_used && !m_positional.empty()) fail("{}: unexpected argument '{}'", m_program, m_positional.front());
+}
+
+int run_command(const char* program, int argc, char** argv, int (*run)(int, char**)) {
+  try {
+    return run(argc, argv);
+  } catch (const Error& e) {
+    fmt::print(stderr, "{}: error: {}\n", program, e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: internal error: {}\n", program, e.what());
+    return 2;
+  }
 }
 
 }  // namespace fq

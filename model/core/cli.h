@@ -37,4 +37,8 @@ class CommandLine {
   bool m_positional_used = false;
 };
 
+// The body of every command's main(): runs `run`, and turns an fq::Error into one line
+// "<program>: error: <message>" on stderr with exit status 1 (2 for any other exception).
+int run_command(const char* program, int argc, char** argv, int (*run)(int, char**));
+
 }  // namespace fq

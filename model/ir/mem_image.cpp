@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "model/core/crc32.h"
+#include "model/core/atomic_file.h"
 #include "model/core/error.h"
 #include "model/core/fp16.h"
 #include "model/ir/tile_program.h"
@@ -215,27 +216,12 @@ void write_mem(const MemoryImage& image, const std::filesystem::path& path) {
   }
   put_le(head, crc32(as_bytes(head)), 4);
 
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("{}: cannot open for writing", tmp.string());
+  write_file_atomically(path, [&](std::ostream& out) {
     out.write(head.data(), static_cast<std::streamsize>(head.size()));
     for (const Segment& s : image.segments()) {
       out.write(reinterpret_cast<const char*>(s.bytes.data()), static_cast<std::streamsize>(s.bytes.size()));
     }
-    out.close();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      fail("{}: write failed", tmp.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    fail("{}: cannot rename to {}: {}", tmp.string(), path.string(), ec.message());
-  }
+  });
 }
 
 MemoryImage read_mem(const std::filesystem::path& path) {

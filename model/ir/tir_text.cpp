@@ -10,6 +10,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "model/core/atomic_file.h"
 #include "model/core/error.h"
 
 namespace fq::ir {
@@ -491,30 +492,7 @@ std::string to_tir_text(const TileProgram& program) {
 }
 
 void write_tir(const TileProgram& program, const std::filesystem::path& path) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("{}: cannot open for writing", tmp.string());
-    try {
-      print_tir(program, out);
-    } catch (...) {
-      out.close();
-      std::filesystem::remove(tmp);
-      throw;
-    }
-    out.close();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      fail("{}: write failed", tmp.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    fail("{}: cannot rename to {}: {}", tmp.string(), path.string(), ec.message());
-  }
+  write_file_atomically(path, [&](std::ostream& out) { print_tir(program, out); });
 }
 
 TileProgram parse_tir(std::istream& in, const std::string& origin) {
