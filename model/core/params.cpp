@@ -13,6 +13,18 @@ std::string Params::get_string(const std::string& key, const std::string& fallba
   return it == m_values.end() ? fallback : it->second;
 }
 
+std::string Params::get_choice(const std::string& key, const std::string& fallback,
+                               std::initializer_list<const char*> choices) const {
+  const std::string value = get_string(key, fallback);
+  std::string known;
+  for (const char* c : choices) {
+    if (value == c) return value;
+    if (!known.empty()) known.append(", ");
+    known.append(c);
+  }
+  fail("{}: option '{}' must be one of {}, got '{}'", m_context, key, known, value);
+}
+
 double Params::get_double(const std::string& key, double fallback) const {
   m_used.insert(key);
   const auto it = m_values.find(key);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -20,6 +21,9 @@ class Params {
   bool has(const std::string& key) const { return m_values.count(key) != 0; }
 
   std::string get_string(const std::string& key, const std::string& fallback) const;
+  // One of `choices`; anything else is an error naming the key and listing the choices.
+  std::string get_choice(const std::string& key, const std::string& fallback,
+                         std::initializer_list<const char*> choices) const;
   double get_double(const std::string& key, double fallback) const;
   int64_t get_int(const std::string& key, int64_t fallback) const;
   // Range-checked integer: the message names the key and the allowed range.

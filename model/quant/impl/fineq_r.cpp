@@ -16,14 +16,7 @@ namespace {
 class FineqQuantizer final : public IQuantizer {
  public:
   explicit FineqQuantizer(const Params& options) {
-    const std::string policy = options.get_string("policy", "ratio");
-    if (policy == "ratio") {
-      m_policy = FineqPolicy::kRatio;
-    } else if (policy == "mse") {
-      m_policy = FineqPolicy::kMse;
-    } else {
-      fail("{}: option 'policy' must be ratio or mse, got '{}'", options.context(), policy);
-    }
+    m_policy = options.get_choice("policy", "ratio", {"ratio", "mse"}) == "mse" ? FineqPolicy::kMse : FineqPolicy::kRatio;
     m_threshold = options.get_double("threshold", 4.0);
     if (!(m_threshold > 0.0)) fail("{}: option 'threshold' must be > 0, got {}", options.context(), m_threshold);
     m_group = static_cast<int>(options.get_int("group", 0, 0, INT_MAX));

@@ -27,21 +27,10 @@ class RtnQuantizer final : public IQuantizer {
     }
     m_bits = static_cast<int>(bits);
     m_group = static_cast<int>(options.get_int("group", 0, 0, INT_MAX));
-    const std::string clip = options.get_string("clip", "none");
-    if (clip == "none") {
-      m_clip = ClipMode::kNone;
-    } else if (clip == "mse") {
-      m_clip = ClipMode::kMse;
-    } else {
-      fail("{}: option 'clip' must be none or mse, got '{}'", options.context(), clip);
-    }
+    m_clip = options.get_choice("clip", "none", {"none", "mse"}) == "mse" ? ClipMode::kMse : ClipMode::kNone;
     m_norm = options.get_double("norm", 2.4);
     if (!(m_norm > 0.0)) fail("{}: option 'norm' must be > 0, got {}", options.context(), m_norm);
-    const std::string rounding = options.get_string("rounding", "half_away");
-    if (rounding != "half_away" && rounding != "rne") {
-      fail("{}: option 'rounding' must be half_away or rne, got '{}'", options.context(), rounding);
-    }
-    m_rounding = parse_rounding(rounding, "rounding");
+    m_rounding = parse_rounding(options.get_choice("rounding", "half_away", {"half_away", "rne"}), "rounding");
   }
 
   std::string name() const override { return "rtn"; }
