@@ -196,43 +196,35 @@ struct SlotRing {
   }
 };
 
-struct GemmLayout {
-  uint32_t index = 0;
-  const ir::GemmDesc* desc = nullptr;
-};
+// A 2-D DMA: `rows` rows of `bytes` bytes, from `src` (stride `src_stride`) to `dst`.
+TileOp dma(Opcode opcode, Buffer buf, uint64_t src, uint64_t dst, int64_t rows, int64_t bytes, int64_t src_stride,
+           int64_t dst_stride) {
+  TileOp op;
+  op.opcode = opcode;
+  op.buf = buf;
+  op.src = src;
+  op.dst = dst;
+  op.rows = static_cast<uint32_t>(rows);
+  op.bytes = static_cast<uint32_t>(bytes);
+  op.src_stride = static_cast<uint32_t>(src_stride);
+  op.dst_stride = static_cast<uint32_t>(dst_stride);
+  return op;
+}
 
 TileOp dma_load(Buffer buf, uint32_t dst, uint64_t src, int64_t rows, int64_t bytes, int64_t src_stride,
                 int64_t dst_stride) {
-  TileOp op;
-  op.opcode = Opcode::kDmaLoad;
-  op.buf = buf;
-  op.dst = dst;
-  op.src = src;
-  op.rows = static_cast<uint32_t>(rows);
-  op.bytes = static_cast<uint32_t>(bytes);
-  op.src_stride = static_cast<uint32_t>(src_stride);
-  op.dst_stride = static_cast<uint32_t>(dst_stride);
-  return op;
+  return dma(Opcode::kDmaLoad, buf, src, dst, rows, bytes, src_stride, dst_stride);
 }
 
 TileOp dma_store(uint32_t src, uint64_t dst, int64_t rows, int64_t bytes, int64_t src_stride, int64_t dst_stride) {
-  TileOp op;
-  op.opcode = Opcode::kDmaStore;
-  op.buf = Buffer::kObuf;
-  op.src = src;
-  op.dst = dst;
-  op.rows = static_cast<uint32_t>(rows);
-  op.bytes = static_cast<uint32_t>(bytes);
-  op.src_stride = static_cast<uint32_t>(src_stride);
-  op.dst_stride = static_cast<uint32_t>(dst_stride);
-  return op;
+  return dma(Opcode::kDmaStore, Buffer::kObuf, src, dst, rows, bytes, src_stride, dst_stride);
 }
 
-// Lowers one GEMM with its chosen mapping (docs/compiler.md "Lowering").
 using BufferHistory = std::array<Slot, ir::kNumBuffers>;
 
 Slot& of(BufferHistory& h, Buffer b) { return h[static_cast<size_t>(b)]; }
 
+// Lowers one GEMM with its chosen mapping (docs/compiler.md "Lowering and dependencies").
 void lower_gemm(ir::TileProgram& program, uint32_t g, const Mapping& mp, BufferHistory& history) {
   const ir::GemmDesc& d = program.gemms[g];
   const int64_t M = d.m, N = d.n, K = d.k;

@@ -229,3 +229,18 @@ SCENARIO("impossible requests fail with a clear message", "[compiler]") {
     }
   }
 }
+
+SCENARIO("the golden interpreter refuses a program compiled for another architecture", "[compiler][golden]") {
+  std::mt19937 rng(8);
+  const auto arch = small_arch(6, 4, fq::PeKind::kTemporal);
+  std::vector<fq::QTensor> t{random_tensor(rng, "g", fq::HwFormat::kFineqR, 4, 9)};
+  Acts a = random_acts(rng, 2, 9);
+  std::vector<fq::compiler::GemmInput> in{{&t[0], a.view()}};
+  auto layer = fq::compiler::compile_layer(arch, in);
+  auto other = arch;
+  other.window = fq::BeatWindow::kFixed;  // a timing-only difference still changes the fingerprint
+  auto mem = layer.memory;
+  CHECK_THROWS_WITH(fq::golden::run_tile_program(layer.program, other, mem),
+                    Catch::Contains("not compiled for this arch") && Catch::Contains(layer.program.arch_fingerprint));
+  CHECK(mem == layer.memory);  // nothing ran
+}
