@@ -27,7 +27,7 @@ SCENARIO("workload files give the GEMM shapes of a decoder layer", "[arch][workl
   const auto l13 = fq::load_workload(trace("llama2-13b.yaml"), 1);
   CHECK(weights(l13) == 4 * 5120ll * 5120 + 3 * 5120ll * 13824);
   CHECK(l13[0].m == 1);
-  const auto s = fq::load_workload(trace("stories260k.yaml"), 16);
+  const auto s = fq::load_workload(trace("stories-260k.yaml"), 16);
   REQUIRE(s.size() == 35);
   CHECK(s[34].name == "layers.4.w3");
   CHECK(s[8].name == "layers.1.wk");
