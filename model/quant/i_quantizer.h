@@ -30,4 +30,8 @@ class IQuantizer {
 std::unique_ptr<IQuantizer> make_quantizer(const std::string& method, const Params& options);
 std::vector<std::string> quantizer_names();
 
+// For implementations: throws fq::Error (prefixed with `method`) unless W is a positive [rows, cols]
+// shape of finite values; the first NaN/Inf in row-major order is named by row and column.
+void check_weights(std::span<const float> w, int rows, int cols, const std::string& method);
+
 }  // namespace fq

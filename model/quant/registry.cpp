@@ -4,6 +4,8 @@
 
 #include <fmt/ranges.h>
 
+#include <cmath>
+
 namespace fq {
 namespace {
 
@@ -27,6 +29,16 @@ std::unique_ptr<IQuantizer> make_quantizer(const std::string& method, const Para
   auto quantizer = it->second(options);
   options.check_all_used();
   return quantizer;
+}
+
+void check_weights(std::span<const float> w, int rows, int cols, const std::string& method) {
+  if (rows <= 0 || cols <= 0) fail("{}: weight shape [{}, {}] must be positive", method, rows, cols);
+  const auto n_cols = static_cast<size_t>(cols);
+  if (w.size() != static_cast<size_t>(rows) * n_cols) fail("{}: {} weights for shape [{}, {}]", method, w.size(), rows, cols);
+  // A serial scan, so the position reported is the first one whatever the thread count.
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (!std::isfinite(w[i])) fail("{}: weight at row {}, column {} is {}", method, i / n_cols, i % n_cols, w[i]);
+  }
 }
 
 std::vector<std::string> quantizer_names() {

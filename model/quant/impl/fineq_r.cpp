@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <climits>
-#include <cmath>
 
 namespace fq::impl {
 namespace {
@@ -35,13 +34,8 @@ class FineqQuantizer final : public IQuantizer {
   }
 
   EncodedMatrix encode(std::span<const float> w, int rows, int cols) const override {
-    if (rows <= 0 || cols <= 0) fail("fineq: weight shape [{}, {}] must be positive", rows, cols);
+    check_weights(w, rows, cols, "fineq");
     const auto n_cols = static_cast<size_t>(cols);
-    if (w.size() != static_cast<size_t>(rows) * n_cols) fail("fineq: {} weights for shape [{}, {}]", w.size(), rows, cols);
-    // Serial scan, so the reported position is the first one whatever the thread count.
-    for (size_t i = 0; i < w.size(); ++i) {
-      if (!std::isfinite(w[i])) fail("fineq: weight at row {}, column {} is {}", i / n_cols, i % n_cols, w[i]);
-    }
     EncodedMatrix m;
     m.format = HwFormat::kFineqR;
     m.rows = rows;

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <cmath>
 #include <vector>
 
 namespace fq::impl {
@@ -44,15 +43,9 @@ class RtnQuantizer final : public IQuantizer {
   }
 
   EncodedMatrix encode(std::span<const float> w, int rows, int cols) const override {
-    if (rows <= 0 || cols <= 0) fail("rtn: weight shape [{}, {}] must be positive", rows, cols);
+    check_weights(w, rows, cols, "rtn");
     const auto n_rows = static_cast<size_t>(rows);
     const auto n_cols = static_cast<size_t>(cols);
-    if (w.size() != n_rows * n_cols) fail("rtn: {} weights for shape [{}, {}]", w.size(), rows, cols);
-    // Serial scan, so the reported position is the first one whatever the thread count.
-    for (size_t i = 0; i < w.size(); ++i) {
-      if (!std::isfinite(w[i])) fail("rtn: weight at row {}, column {} is {}", i / n_cols, i % n_cols, w[i]);
-    }
-
     EncodedMatrix m;
     m.format = int_format(m_bits);
     m.rows = rows;
