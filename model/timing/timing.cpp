@@ -1,0 +1,189 @@
+#include "model/timing/timing.h"
+
+#include "model/quant/cluster_codec.h"
+#include "model/quant/encoded_matrix.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace fq::timing {
+namespace {
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+bool scalesim(const ArchConfig& arch) { return arch.timing == TimingModel::kScaleSim; }
+
+ClusterMagnitudes make_cluster_magnitudes() {
+  ClusterMagnitudes t;
+  for (int b = 0; b < 256; ++b) {
+    const auto q = decode_cluster(static_cast<uint8_t>(b));
+    int mx = 0, sum = 0;
+    for (int8_t v : q) {
+      mx = std::max(mx, std::abs(int{v}));
+      sum += std::abs(int{v});
+    }
+    t.max[static_cast<size_t>(b)] = static_cast<uint8_t>(mx);
+    t.sum[static_cast<size_t>(b)] = static_cast<uint8_t>(sum);
+  }
+  return t;
+}
+
+}  // namespace
+
+ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
+  dram_read_bytes += o.dram_read_bytes;
+  dram_write_bytes += o.dram_write_bytes;
+  for (size_t b = 0; b < buf_read_bytes.size(); ++b) {
+    buf_read_bytes[b] += o.buf_read_bytes[b];
+    buf_write_bytes[b] += o.buf_write_bytes[b];
+  }
+  decoder_bytes += o.decoder_bytes;
+  pe_pulses += o.pe_pulses;
+  pe_idle_cycles += o.pe_idle_cycles;
+  pe_macs += o.pe_macs;
+  pe_idle_beats += o.pe_idle_beats;
+  pe_beats += o.pe_beats;
+  weight_writes += o.weight_writes;
+  dequant_elems += o.dequant_elems;
+  useful_macs += o.useful_macs;
+  return *this;
+}
+
+uint64_t dma_transfer_cycles(const ArchConfig& arch, uint64_t rows, uint64_t bytes) {
+  return rows * ceil_div(bytes, static_cast<uint64_t>(arch.dram_bytes_per_cycle));
+}
+
+uint64_t preload_cycles(const ArchConfig& arch, uint64_t k) {
+  return scalesim(arch) ? static_cast<uint64_t>(arch.rows) : k + 1;
+}
+
+uint64_t matmul_beats(const ArchConfig& arch, uint64_t m) {
+  return m + static_cast<uint64_t>(arch.rows) + static_cast<uint64_t>(arch.cols) - 2;
+}
+
+uint64_t os_matmul_cycles(const ArchConfig& arch, uint64_t m, uint64_t k, uint64_t n) {
+  if (scalesim(arch)) return k + static_cast<uint64_t>(arch.rows) + static_cast<uint64_t>(arch.cols) - 2;
+  return k + 2 * m + n - 2;
+}
+
+uint64_t dequant_cycles(const ArchConfig& arch, uint64_t m, uint64_t n) {
+  if (scalesim(arch)) return 0;
+  return m * ceil_div(n, static_cast<uint64_t>(arch.cols)) + 2;
+}
+
+const ClusterMagnitudes& cluster_magnitudes() {
+  static const ClusterMagnitudes table = make_cluster_magnitudes();
+  return table;
+}
+
+TileStats tile_stats(HwFormat format, std::span<const uint8_t> wbuf, uint64_t src, uint64_t stride, uint32_t k,
+                     uint32_t n) {
+  TileStats s;
+  s.k = k;
+  s.n = n;
+  if (format == HwFormat::kFineqR) {
+    const auto& lut = cluster_magnitudes();
+    const uint32_t full = k / 3, rest = k % 3;
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint8_t* row = wbuf.data() + src + uint64_t{j} * stride;
+      uint32_t mx = s.max_mag;
+      uint64_t sum = 0;
+      for (uint32_t c = 0; c < full; ++c) {
+        mx = std::max<uint32_t>(mx, lut.max[row[c]]);
+        sum += lut.sum[row[c]];
+      }
+      if (rest != 0) {  // the unused positions of a split last cluster are not in the tile
+        const auto q = decode_cluster(row[full]);
+        for (uint32_t i = 0; i < rest; ++i) {
+          const auto mag = static_cast<uint32_t>(std::abs(int{q[i]}));
+          mx = std::max(mx, mag);
+          sum += mag;
+        }
+      }
+      s.max_mag = mx;
+      s.sum_mag += sum;
+    }
+    return s;
+  }
+  const int bits = format_int_bits(format);
+  std::vector<int8_t> w(k);
+  for (uint32_t j = 0; j < n; ++j) {
+    unpack_int_row({wbuf.data() + src + uint64_t{j} * stride, ir::weight_row_bytes(format, k)}, bits, w);
+    for (int8_t v : w) {
+      const auto mag = static_cast<uint32_t>(std::abs(int{v}));
+      s.max_mag = std::max(s.max_mag, mag);
+      s.sum_mag += mag;
+    }
+  }
+  return s;
+}
+
+uint32_t tile_beat(const ArchConfig& arch, const TileStats& stats) {
+  if (arch.pe_kind == PeKind::kMac) return 1;
+  if (arch.window == BeatWindow::kFixed) return 4;
+  return std::max<uint32_t>(1, stats.max_mag);
+}
+
+void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, const ir::TileOp& op,
+                      uint32_t beat, const TileStats& tile, ActionCounts& out) {
+  using ir::Buffer;
+  const auto bi = [](Buffer b) { return static_cast<size_t>(b); };
+  const uint64_t R = static_cast<uint64_t>(arch.rows), C = static_cast<uint64_t>(arch.cols);
+  switch (op.opcode) {
+    case ir::Opcode::kDmaLoad:
+      out.dram_read_bytes += uint64_t{op.rows} * op.bytes;
+      out.buf_write_bytes[bi(op.buf)] += uint64_t{op.rows} * op.bytes;
+      break;
+    case ir::Opcode::kDmaStore:
+      out.buf_read_bytes[bi(Buffer::kObuf)] += uint64_t{op.rows} * op.bytes;
+      out.dram_write_bytes += uint64_t{op.rows} * op.bytes;
+      break;
+    case ir::Opcode::kPreload: {
+      const auto format = program.gemms[op.gemm].format;
+      const uint64_t row_bytes = ir::weight_row_bytes(format, op.k);
+      out.buf_read_bytes[bi(Buffer::kWbuf)] += op.n * row_bytes;
+      if (format == HwFormat::kFineqR) out.decoder_bytes += op.n * row_bytes;
+      out.weight_writes += uint64_t{op.k} * op.n;
+      break;
+    }
+    case ir::Opcode::kMatmul: {
+      const uint64_t m = op.m, kn = uint64_t{tile.k} * tile.n;
+      out.buf_read_bytes[bi(Buffer::kAbuf)] += m * tile.k;
+      out.buf_write_bytes[bi(Buffer::kObuf)] += 4 * m * tile.n;
+      if (op.acc) out.buf_read_bytes[bi(Buffer::kObuf)] += 4 * m * tile.n;
+      out.pe_beats += m * R * C;
+      out.useful_macs += m * kn;
+      if (arch.pe_kind == PeKind::kTemporal) {
+        out.pe_pulses += m * tile.sum_mag;
+        out.pe_idle_cycles += m * R * C * beat - m * tile.sum_mag;
+      } else {
+        out.pe_macs += m * kn;
+        out.pe_idle_beats += m * (R * C - kn);
+      }
+      break;
+    }
+    case ir::Opcode::kOsMatmul: {
+      const uint64_t macs = uint64_t{op.m} * op.n * op.k;
+      const auto format = program.gemms[op.gemm].format;
+      out.buf_read_bytes[bi(Buffer::kAbuf)] += uint64_t{op.m} * op.k;
+      out.buf_read_bytes[bi(Buffer::kWbuf)] += op.n * ir::weight_row_bytes(format, op.k);
+      out.buf_write_bytes[bi(Buffer::kObuf)] += 4 * uint64_t{op.m} * op.n;
+      if (op.acc) out.buf_read_bytes[bi(Buffer::kObuf)] += 4 * uint64_t{op.m} * op.n;
+      out.pe_macs += macs;
+      out.pe_beats += macs;
+      out.useful_macs += macs;
+      break;
+    }
+    case ir::Opcode::kDequant: {
+      const uint64_t mn = uint64_t{op.m} * op.n;
+      out.buf_read_bytes[bi(Buffer::kObuf)] += 4 * mn;
+      out.buf_write_bytes[bi(Buffer::kObuf)] += 4 * mn;
+      out.buf_read_bytes[bi(Buffer::kSbuf)] += 2 * uint64_t{op.n} + 4 * uint64_t{op.m};
+      out.dequant_elems += mn;
+      break;
+    }
+  }
+}
+
+uint64_t scalesim_reported_cycles(uint64_t total_cycles) { return total_cycles == 0 ? 0 : total_cycles - 1; }
+
+}  // namespace fq::timing

@@ -1,0 +1,96 @@
+// The accelerator's timing contract (docs/architecture.md "Micro-architecture and timing"):
+// per-op durations in closed form, the per-op record every timed engine produces, and the
+// action counts energy is computed from. The fast engine schedules with these formulas; the
+// SystemC model steps the same machine cycle by cycle; both must produce identical OpTimes and
+// ActionCounts for every verified program.
+#pragma once
+
+#include "model/arch/arch_config.h"
+#include "model/ir/tile_program.h"
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace fq::timing {
+
+// Cycle numbers start at 0. `issue` is the cycle an op starts (its unit takes it), `finish` the
+// first cycle after its last effect, `done` the first cycle in which ops depending on it may
+// issue: max(finish, done of the previous op of its unit), because units complete in order.
+struct OpTime {
+  uint64_t issue = 0;
+  uint64_t finish = 0;
+  uint64_t done = 0;
+  uint8_t beat = 0;  // array ops: the beat length W in cycles; 0 for other units
+  bool operator==(const OpTime&) const = default;
+};
+
+// Everything energy is computed from; each counter is defined in docs/architecture.md
+// "Action counts". Bytes are bytes, PE counters are PE-cycles (or PE-beats for mac PEs).
+struct ActionCounts {
+  uint64_t dram_read_bytes = 0;
+  uint64_t dram_write_bytes = 0;
+  std::array<uint64_t, ir::kNumBuffers> buf_read_bytes{};   // indexed by ir::Buffer
+  std::array<uint64_t, ir::kNumBuffers> buf_write_bytes{};
+  uint64_t decoder_bytes = 0;     // FineQ-R code bytes through the cluster decoder
+  uint64_t pe_pulses = 0;         // temporal: add cycles (|q| per PE per beat with data)
+  uint64_t pe_idle_cycles = 0;    // temporal: PE-cycles holding data without adding
+  uint64_t pe_macs = 0;           // mac: PE-beats inside the stationary/output tile
+  uint64_t pe_idle_beats = 0;     // mac: PE-beats holding data outside the tile
+  uint64_t pe_beats = 0;          // PE-beats holding data (operand registers passed on)
+  uint64_t weight_writes = 0;     // weights written into PE weight registers (preload)
+  uint64_t dequant_elems = 0;     // epilogue multiplies (two FP32 multiplies each)
+  uint64_t useful_macs = 0;       // sum over matmuls of m*k*n: the work the GEMMs need
+
+  bool operator==(const ActionCounts&) const = default;
+  ActionCounts& operator+=(const ActionCounts& o);
+};
+
+struct Timeline {
+  std::vector<OpTime> ops;  // indexed by op id
+  uint64_t total_cycles = 0;  // max done over all ops (0 for an empty program)
+  ActionCounts actions;
+  bool operator==(const Timeline&) const = default;
+};
+
+// ---- Closed-form pieces shared by engines and the compiler's cost model ----
+
+// Cycles one direction of the DRAM channel is busy moving `rows` bursts of `bytes` bytes.
+uint64_t dma_transfer_cycles(const ArchConfig& arch, uint64_t rows, uint64_t bytes);
+// Cycles a preload of `k` weight rows takes (default timing: k + 1; scalesim: R).
+uint64_t preload_cycles(const ArchConfig& arch, uint64_t k);
+// Beats from the first activation row entering to the last result written: m + R + C - 2.
+uint64_t matmul_beats(const ArchConfig& arch, uint64_t m);
+// os.matmul duration (default: k + 2m + n - 2; scalesim: k + R + C - 2).
+uint64_t os_matmul_cycles(const ArchConfig& arch, uint64_t m, uint64_t k, uint64_t n);
+// dequant duration (default: m * ceil(n / C) + 2; scalesim: 0).
+uint64_t dequant_cycles(const ArchConfig& arch, uint64_t m, uint64_t n);
+
+// Per FineQ-R code byte: the largest |q| and the sum of |q| of its three weights.
+struct ClusterMagnitudes {
+  std::array<uint8_t, 256> max{};
+  std::array<uint8_t, 256> sum{};
+};
+const ClusterMagnitudes& cluster_magnitudes();
+
+// Statistics of one stationary tile read from wbuf the way `preload` reads it.
+struct TileStats {
+  uint32_t k = 0, n = 0;  // extents of the tile
+  uint32_t max_mag = 0;  // largest |q|
+  uint64_t sum_mag = 0;  // sum of |q| over the k x n tile
+};
+TileStats tile_stats(HwFormat format, std::span<const uint8_t> wbuf, uint64_t src, uint64_t stride, uint32_t k,
+                     uint32_t n);
+// The beat length W of the matmuls that use a tile (fineq-spec.md §5).
+uint32_t tile_beat(const ArchConfig& arch, const TileStats& stats);
+
+// Action counts of one op given its beat and tile statistics (identical in every engine).
+void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, const ir::TileOp& op,
+                      uint32_t beat, const TileStats& tile, ActionCounts& out);
+
+// SCALE-Sim reports the 0-based number of the last cycle (anchors.md §2.2): total - 1.
+uint64_t scalesim_reported_cycles(uint64_t total_cycles);
+
+}  // namespace fq::timing

@@ -1,0 +1,130 @@
+#include "sim/systemc/sc_engine.h"
+
+#include "model/core/error.h"
+#include "sim/cycle/cycle_machine.h"
+
+#include <systemc>
+
+#include <cstdlib>
+#include <exception>
+
+// libsystemc's own main() calls sc_main(); fqsim's programs have their own main() and start the
+// kernel from run_systemc(), so this definition only satisfies the library's reference.
+int sc_main(int /*argc*/, char* /*argv*/[]) { return 2; }
+
+namespace fq::sim {
+namespace {
+
+// A machine that neither issues nor completes anything for this many cycles is deadlocked.
+constexpr uint64_t kWatchdogCycles = uint64_t{1} << 24;
+
+class Accelerator : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Accelerator);
+  explicit Accelerator(const sc_core::sc_module_name& name)
+      : sc_core::sc_module(name), m_clk("clk", sc_core::sc_time(1, sc_core::SC_NS), 0.5, sc_core::SC_ZERO_TIME, false) {
+    SC_METHOD(controller);
+    sensitive << m_clk.negedge_event();
+    dont_initialize();
+    SC_METHOD(dma_in);
+    sensitive << m_clk.posedge_event();
+    dont_initialize();
+    SC_METHOD(array);
+    sensitive << m_clk.posedge_event();
+    dont_initialize();
+    SC_METHOD(epilogue);
+    sensitive << m_clk.posedge_event();
+    dont_initialize();
+    SC_METHOD(dma_out);
+    sensitive << m_clk.posedge_event();
+    dont_initialize();
+  }
+
+  void load(CycleMachine* machine) {
+    m_machine = machine;
+    m_started = false;
+    m_next = 0;
+    m_error = nullptr;
+  }
+  std::exception_ptr error() const { return m_error; }
+  uint64_t cycles() const { return m_next; }
+
+ private:
+  template <typename F>
+  void guarded(F f) {
+    try {
+      f();
+    } catch (...) {
+      m_error = std::current_exception();
+      m_machine = nullptr;
+      sc_core::sc_pause();
+    }
+  }
+
+  void controller() {
+    if (m_machine == nullptr) return;
+    guarded([this] {
+      if (m_machine->finished()) {
+        m_machine = nullptr;
+        sc_core::sc_pause();
+        return;
+      }
+      m_cycle = m_next++;
+      if (m_cycle > m_machine->last_progress() + kWatchdogCycles) {
+        fail("SystemC model: no op issued or completed for {} cycles at cycle {} (deadlock)", kWatchdogCycles,
+             m_cycle);
+      }
+      m_started = true;
+      m_machine->issue(m_cycle);
+    });
+  }
+  bool active() const { return m_machine != nullptr && m_started; }
+  void dma_in() {
+    if (active()) guarded([this] { m_machine->work_dma_in(m_cycle); });
+  }
+  void array() {
+    if (active()) guarded([this] { m_machine->work_array(m_cycle); });
+  }
+  void epilogue() {
+    if (active()) guarded([this] { m_machine->work_epilogue(m_cycle); });
+  }
+  void dma_out() {
+    if (active()) guarded([this] { m_machine->work_dma_out(m_cycle); });
+  }
+
+  sc_core::sc_clock m_clk;
+  CycleMachine* m_machine = nullptr;
+  bool m_started = false;
+  uint64_t m_cycle = 0;
+  uint64_t m_next = 0;
+  std::exception_ptr m_error;
+};
+
+Accelerator& accelerator() {
+  static Accelerator* top = [] {
+    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+    return new Accelerator("fqsim");
+  }();
+  return *top;
+}
+
+}  // namespace
+
+timing::Timeline run_systemc(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
+                             SystemcStats* stats) {
+  CycleMachine machine(program, arch, memory);
+  Accelerator& top = accelerator();
+  if (program.size() != 0) {
+    top.load(&machine);
+    sc_core::sc_start();
+    if (top.error()) std::rethrow_exception(top.error());
+    if (!machine.finished()) fail("SystemC model: the kernel stopped before the program completed");
+  }
+  if (stats != nullptr) {
+    stats->cycles_simulated = program.size() != 0 ? top.cycles() : 0;
+    stats->pe_cycles = machine.pe_cycles_stepped();
+  }
+  return machine.timeline();
+}
+
+}  // namespace fq::sim

@@ -1,0 +1,31 @@
+// Randomised small programs for the engine tests: an arch, a few GEMMs, a compiled program
+// lowered with a randomly chosen legal mapping per GEMM. Everything follows from one seed.
+#pragma once
+
+#include "compiler/compiler.h"
+#include "model/arch/arch_config.h"
+#include "model/golden/random_layer.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fq::test {
+
+struct SimCase {
+  uint64_t seed = 0;
+  ArchConfig arch;
+  std::vector<QTensor> weights;
+  std::vector<QuantizedActs> acts;
+  compiler::CompiledLayer layer;
+  std::string describe() const;
+};
+
+ArchConfig base_arch(int rows, int cols, PeKind kind);
+// Compiles `weights` x `acts` on `arch` with the candidate `pick` chooses among the legal ones
+// (an index taken modulo their count); pick < 0 keeps the compiler's choice.
+compiler::CompiledLayer compile_with(const ArchConfig& arch, const std::vector<QTensor>& weights,
+                                     const std::vector<QuantizedActs>& acts, int64_t pick);
+SimCase random_case(uint64_t seed);
+
+}  // namespace fq::test
