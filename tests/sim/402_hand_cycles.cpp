@@ -1,0 +1,187 @@
+// Cycle counts worked out by hand from docs/architecture.md "Micro-architecture and timing" for
+// tiny programs, one per PE kind and beat window; both engines must reproduce them exactly.
+#include "model/arch/arch_config.h"
+#include "model/ir/verifier.h"
+#include "model/quant/cluster_codec.h"
+#include "sim/fast/fast_engine.h"
+#include "sim/systemc/sc_engine.h"
+#include "sim_cases.h"
+
+#include <catch2/catch.hpp>
+
+namespace {
+
+using fq::ir::Buffer;
+using fq::ir::Opcode;
+using fq::ir::TileOp;
+
+struct Hand {
+  fq::ArchConfig arch;
+  fq::ir::TileProgram program;
+  fq::ir::MemoryImage memory;
+};
+
+// GEMM M = 2, N = 2, K = 3 on a 3 x 2 weight-stationary array (R = 3, C = 2), DRAM 64 B/cycle,
+// latency 0. Ops: 0 load W, 1 load A, 2 preload, 3 matmul rows 0-1 into obuf 0, 4 matmul row 1
+// again into obuf 16 (same tile, streams behind op 3), 5 store op 3's rows.
+Hand ws_case(fq::PeKind kind, fq::BeatWindow window) {
+  Hand h;
+  h.arch = fq::test::base_arch(3, 2, kind);
+  h.arch.window = window;
+  h.arch.dram_bytes_per_cycle = 64;
+  h.arch.dram_latency_cycles = 0;
+  const auto format = kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::HwFormat::kInt8;
+  const uint32_t row_bytes = kind == fq::PeKind::kTemporal ? 1 : 3;
+  fq::ir::GemmDesc g{.name = "g", .format = format, .m = 2, .n = 2, .k = 3};
+  g.w_addr = h.memory.allocate("g.w", 2 * row_bytes);
+  g.ws_addr = h.memory.allocate("g.ws", 4);
+  g.a_addr = h.memory.allocate("g.a", 6);
+  g.a_stride = 3;
+  g.as_addr = h.memory.allocate("g.as", 8);
+  g.acc_addr = h.memory.allocate("g.acc", 16);
+  g.y_addr = h.memory.allocate("g.y", 16);
+  if (kind == fq::PeKind::kTemporal) {
+    // Column 0: q = (1, -2, 1), column 1: q = (0, 1, -1): sum |q| = 6, max |q| = 2.
+    h.memory.write_u8(g.w_addr, fq::pack_normal_cluster(1, -2, 1));
+    h.memory.write_u8(g.w_addr + 1, fq::pack_normal_cluster(0, 1, -1));
+  } else {
+    const int8_t w[6] = {1, -2, 1, 0, 1, -1};
+    for (int i = 0; i < 6; ++i) h.memory.write_u8(g.w_addr + static_cast<uint64_t>(i), static_cast<uint8_t>(w[i]));
+  }
+  const int8_t a[6] = {3, -4, 5, 7, 0, -1};
+  for (int i = 0; i < 6; ++i) h.memory.write_u8(g.a_addr + static_cast<uint64_t>(i), static_cast<uint8_t>(a[i]));
+  h.program.gemms.push_back(g);
+  h.program.arch_fingerprint = fq::fingerprint(h.arch);
+  h.program.arch_name = h.arch.name;
+  h.memory.arch_fingerprint = h.program.arch_fingerprint;
+  auto& p = h.program;
+  p.add(TileOp{.opcode = Opcode::kDmaLoad, .buf = Buffer::kWbuf, .src = g.w_addr, .src_stride = row_bytes, .dst = 0,
+               .dst_stride = row_bytes, .rows = 2, .bytes = row_bytes});
+  p.add(TileOp{.opcode = Opcode::kDmaLoad, .buf = Buffer::kAbuf, .src = g.a_addr, .src_stride = 3, .dst = 0,
+               .dst_stride = 3, .rows = 2, .bytes = 3});
+  p.add(TileOp{.opcode = Opcode::kPreload, .gemm = 0, .src = 0, .src_stride = row_bytes, .k0 = 0, .k = 3, .n0 = 0,
+               .n = 2},
+        {0});
+  p.add(TileOp{.opcode = Opcode::kMatmul, .gemm = 0, .src = 0, .src_stride = 3, .dst = 0, .dst_stride = 8, .m0 = 0,
+               .m = 2, .acc = 0},
+        {1, 2});
+  p.add(TileOp{.opcode = Opcode::kMatmul, .gemm = 0, .src = 3, .src_stride = 3, .dst = 16, .dst_stride = 8, .m0 = 1,
+               .m = 1, .acc = 0});
+  p.add(TileOp{.opcode = Opcode::kDmaStore, .buf = Buffer::kObuf, .src = 0, .src_stride = 8, .dst = g.acc_addr,
+               .dst_stride = 8, .rows = 2, .bytes = 8},
+        {3});
+  fq::ir::verify(p, h.arch, h.memory.end_bytes());
+  return h;
+}
+
+// Runs both engines, checks they agree, and returns the timeline.
+fq::timing::Timeline run_both(Hand& h) {
+  const auto fast = fq::sim::run_fast(h.program, h.arch, h.memory);
+  const auto sc = fq::sim::run_systemc(h.program, h.arch, h.memory);
+  REQUIRE(fast == sc);
+  return sc;
+}
+
+using Times = std::vector<std::array<uint64_t, 2>>;  // {issue, done} per op
+
+void require_times(const fq::timing::Timeline& tl, const Times& expect) {
+  REQUIRE(tl.ops.size() == expect.size());
+  for (size_t i = 0; i < expect.size(); ++i) {
+    INFO("op " << i);
+    CHECK(tl.ops[i].issue == expect[i][0]);
+    CHECK(tl.ops[i].done == expect[i][1]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("hand-computed cycles: temporal PE, fixed window (W = 4)", "[sim][hand]") {
+  Hand h = ws_case(fq::PeKind::kTemporal, fq::BeatWindow::kFixed);
+  const auto tl = run_both(h);
+  // 0 load W: 2 rows x ceil(1/64) = 2 cycles from 0.        done 2
+  // 1 load A: channel free at 2, 2 rows.                     done 4
+  // 2 preload: after op 0, k + 1 = 4 cycles.                 issue 2, done 6
+  // 3 matmul m=2: array empty, starts at 6; (m + R + C - 2) W = (2 + 3 + 2 - 2) 4 = 20.  done 26
+  // 4 matmul m=1: input port free at 6 + 2 W = 14, on the beat grid: 14 + (1 + 3) 4 = 30
+  // 5 store after op 3: 2 rows x ceil(8/64) = 2 cycles, latency 0.   issue 26, done 28
+  require_times(tl, {{0, 2}, {0, 4}, {2, 6}, {6, 26}, {14, 30}, {26, 28}});
+  CHECK(tl.total_cycles == 30);
+  CHECK(tl.ops[3].beat == 4);
+  // Pulses: m x sum|q| = 2 x 6 + 1 x 6; idle: PE-cycles with data (m R C W) minus pulses.
+  CHECK(tl.actions.pe_pulses == 18);
+  CHECK(tl.actions.pe_idle_cycles == (2 * 6 * 4 - 12) + (1 * 6 * 4 - 6));
+  CHECK(tl.actions.decoder_bytes == 2);
+  // Results: row 0 = (3 + 8 + 5, 0 - 4 - 5) = (16, -9); row 1 = (7 + 0 - 1, 0 + 0 + 1) = (6, 1).
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr) == 16);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 4) == -9);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 8) == 6);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 12) == 1);
+}
+
+TEST_CASE("hand-computed cycles: temporal PE, tile window (W = max |q| = 2)", "[sim][hand]") {
+  Hand h = ws_case(fq::PeKind::kTemporal, fq::BeatWindow::kTile);
+  const auto tl = run_both(h);
+  // 3 matmul: 6 + (2 + 3 + 2 - 2) 2 = 16; 4 matmul: port free at 6 + 2 W = 10: 10 + 4 x 2 = 18.
+  require_times(tl, {{0, 2}, {0, 4}, {2, 6}, {6, 16}, {10, 18}, {16, 18}});
+  CHECK(tl.total_cycles == 18);
+  CHECK(tl.actions.pe_pulses == 18);
+  CHECK(tl.actions.pe_idle_cycles == (2 * 6 * 2 - 12) + (1 * 6 * 2 - 6));
+}
+
+TEST_CASE("hand-computed cycles: INT8 MAC PE, weight stationary", "[sim][hand]") {
+  Hand h = ws_case(fq::PeKind::kMac, fq::BeatWindow::kFixed);
+  const auto tl = run_both(h);
+  // 3 matmul: 6 + (2 + 3 + 2 - 2) = 11; 4 matmul: port free at 8: 8 + 4 = 12; store from 11 to 13.
+  require_times(tl, {{0, 2}, {0, 4}, {2, 6}, {6, 11}, {8, 12}, {11, 13}});
+  CHECK(tl.total_cycles == 13);
+  CHECK(tl.actions.pe_macs == 3 * 6);
+  CHECK(tl.actions.pe_beats == 3 * 6);
+  CHECK(tl.actions.pe_idle_beats == 0);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 4) == -9);
+}
+
+TEST_CASE("hand-computed cycles: INT8 MAC PE, output stationary, DRAM latency and bandwidth", "[sim][hand]") {
+  Hand h;
+  h.arch = fq::test::base_arch(2, 2, fq::PeKind::kMac);
+  h.arch.dataflow = fq::Dataflow::kOutputStationary;
+  h.arch.dram_bytes_per_cycle = 2;
+  h.arch.dram_latency_cycles = 5;
+  fq::ir::GemmDesc g{.name = "g", .format = fq::HwFormat::kInt8, .m = 2, .n = 2, .k = 3};
+  g.w_addr = h.memory.allocate("g.w", 6);
+  g.ws_addr = h.memory.allocate("g.ws", 4);
+  g.a_addr = h.memory.allocate("g.a", 6);
+  g.a_stride = 3;
+  g.as_addr = h.memory.allocate("g.as", 8);
+  g.acc_addr = h.memory.allocate("g.acc", 16);
+  g.y_addr = h.memory.allocate("g.y", 16);
+  for (int i = 0; i < 6; ++i) {
+    h.memory.write_u8(g.w_addr + static_cast<uint64_t>(i), static_cast<uint8_t>(i - 2));
+    h.memory.write_u8(g.a_addr + static_cast<uint64_t>(i), static_cast<uint8_t>(2 * i + 1));
+  }
+  h.program.gemms.push_back(g);
+  h.program.arch_fingerprint = fq::fingerprint(h.arch);
+  h.program.arch_name = h.arch.name;
+  h.memory.arch_fingerprint = h.program.arch_fingerprint;
+  auto& p = h.program;
+  p.add(TileOp{.opcode = Opcode::kDmaLoad, .buf = Buffer::kWbuf, .src = g.w_addr, .src_stride = 3, .dst = 0,
+               .dst_stride = 3, .rows = 2, .bytes = 3});
+  p.add(TileOp{.opcode = Opcode::kDmaLoad, .buf = Buffer::kAbuf, .src = g.a_addr, .src_stride = 3, .dst = 0,
+               .dst_stride = 3, .rows = 2, .bytes = 3});
+  p.add(TileOp{.opcode = Opcode::kOsMatmul, .gemm = 0, .src = 0, .src_stride = 3, .w_src = 0, .w_stride = 3,
+               .dst = 0, .dst_stride = 8, .m0 = 0, .m = 2, .k0 = 0, .k = 3, .n0 = 0, .n = 2, .acc = 0},
+        {0, 1});
+  p.add(TileOp{.opcode = Opcode::kDmaStore, .buf = Buffer::kObuf, .src = 0, .src_stride = 8, .dst = g.acc_addr,
+               .dst_stride = 8, .rows = 2, .bytes = 8},
+        {2});
+  fq::ir::verify(p, h.arch, h.memory.end_bytes());
+  const auto tl = run_both(h);
+  // 0 load W: data from 0 + 5, 2 rows x ceil(3/2) = 4 cycles.       done 9
+  // 1 load A: channel busy until 9, 4 cycles.                        done 13
+  // 2 os.matmul: k + 2m + n - 2 = 3 + 4 + 2 - 2 = 7.                 issue 13, done 20
+  // 3 store: 2 rows x ceil(8/2) = 8 cycles, then the 5-cycle write acknowledgement.  done 33
+  require_times(tl, {{0, 9}, {0, 13}, {13, 20}, {20, 33}});
+  CHECK(tl.total_cycles == 33);
+  // acc[0][0] = 1(-2) + 3(-1) + 5(0) = -5; acc[1][1] = 7(1) + 9(2) + 11(3) = 58.
+  CHECK(h.memory.read_i32(g.acc_addr) == -5);
+  CHECK(h.memory.read_i32(g.acc_addr + 12) == 58);
+}
