@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
+#include <utility>
 
 namespace fq::timing {
 namespace {
@@ -182,6 +184,37 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
       break;
     }
   }
+}
+
+std::vector<uint32_t> op_gemms(const ir::TileProgram& program) {
+  struct Region {
+    uint64_t begin, end;
+    uint32_t gemm;
+  };
+  std::vector<Region> regions;
+  for (uint32_t g = 0; g < program.gemms.size(); ++g) {
+    const ir::GemmDesc& d = program.gemms[g];
+    const uint64_t m = d.m, n = d.n;
+    const std::pair<uint64_t, uint64_t> parts[] = {{d.w_addr, n * ir::weight_row_bytes(d.format, d.k)},
+                                                   {d.ws_addr, 2 * n}, {d.a_addr, m * d.a_stride},
+                                                   {d.as_addr, 4 * m}, {d.acc_addr, 4 * m * n},
+                                                   {d.y_addr, 4 * m * n}};
+    for (const auto& [base, size] : parts) regions.push_back({base, base + size, g});
+  }
+  std::sort(regions.begin(), regions.end(), [](const Region& a, const Region& b) { return a.begin < b.begin; });
+  std::vector<uint32_t> out(program.size(), 0);
+  for (ir::OpId id = 0; id < program.size(); ++id) {
+    const ir::TileOp& op = program.op(id);
+    if (op.opcode != ir::Opcode::kDmaLoad && op.opcode != ir::Opcode::kDmaStore) {
+      out[id] = op.gemm;
+      continue;
+    }
+    const uint64_t addr = op.opcode == ir::Opcode::kDmaLoad ? op.src : op.dst;
+    auto it = std::upper_bound(regions.begin(), regions.end(), addr,
+                               [](uint64_t a, const Region& r) { return a < r.begin; });
+    if (it != regions.begin() && addr < std::prev(it)->end) out[id] = std::prev(it)->gemm;
+  }
+  return out;
 }
 
 uint64_t scalesim_reported_cycles(uint64_t total_cycles) { return total_cycles == 0 ? 0 : total_cycles - 1; }

@@ -51,9 +51,14 @@ struct ActionCounts {
 struct Timeline {
   std::vector<OpTime> ops;  // indexed by op id
   uint64_t total_cycles = 0;  // max done over all ops (0 for an empty program)
-  ActionCounts actions;
+  ActionCounts actions;       // the sum of gemm_actions
+  std::vector<ActionCounts> gemm_actions;  // per GEMM of the program (op_gemms())
   bool operator==(const Timeline&) const = default;
 };
+
+// The GEMM each op works for: its `gemm` field, or for DMA ops the GEMM whose DRAM region
+// (w, ws, a, as, acc, y of the GEMM table) holds the DRAM address; 0 when none does.
+std::vector<uint32_t> op_gemms(const ir::TileProgram& program);
 
 // ---- Closed-form pieces shared by engines and the compiler's cost model ----
 

@@ -87,7 +87,9 @@ struct CycleMachine::Impl {
     uint64_t last_done = 0;
   };
   std::array<UnitQueue, ir::kNumUnits> units;
-  timing::ActionCounts acts;
+  std::vector<uint32_t> gemm_of;            // op -> GEMM (timing::op_gemms)
+  std::vector<timing::ActionCounts> gacts;   // per GEMM
+  uint64_t pulses_stepped = 0;               // pulses counted cycle by cycle (all GEMMs)
   uint64_t next_cycle = 0, last_progress = 0, pe_cycles = 0, retired = 0;
 
   std::deque<Transfer> reads, writes;
@@ -98,7 +100,8 @@ struct CycleMachine::Impl {
   std::array<std::vector<uint8_t>, 2> in_tile;
   std::array<uint32_t, 2> set_beat{};
   std::array<uint32_t, 2> set_k{}, set_n{};
-  std::array<uint64_t, 2> set_rows{};  // issued rows that use the set and are not yet written
+  std::array<uint64_t, 2> set_rows{};
+  std::array<uint32_t, 2> set_gemm{};  // issued rows that use the set and are not yet written
   int active = 0;
   bool pending = false, pending_complete = false;
   Preload pre;
@@ -112,7 +115,6 @@ struct CycleMachine::Impl {
   std::vector<int8_t> act;
   std::vector<uint8_t> avalid, aset;
   std::vector<int32_t> ps, eff_mag, eff_a;
-  uint64_t beat_valid = 0;
   OsTile os;
 
   Impl(const ir::TileProgram& program, const ArchConfig& a, ir::MemoryImage& memory)
@@ -127,6 +129,8 @@ struct CycleMachine::Impl {
     finish.assign(n, kNever);
     done.assign(n, kNever);
     beat_of.assign(n, 0);
+    gemm_of = timing::op_gemms(p);
+    gacts.resize(std::max<size_t>(1, p.gemms.size()));
     for (OpId id = 0; id < n; ++id) units[static_cast<size_t>(ir::unit_of(p.op(id).opcode))].ops.push_back(id);
     const size_t rc = size_t{R} * C;
     for (int s = 0; s < 2; ++s) {
@@ -147,8 +151,9 @@ struct CycleMachine::Impl {
   }
 
   uint8_t* bptr(Buffer b, uint64_t addr) { return buf[static_cast<size_t>(b)].data() + addr; }
-  uint64_t& rd(Buffer b) { return acts.buf_read_bytes[static_cast<size_t>(b)]; }
-  uint64_t& wr(Buffer b) { return acts.buf_write_bytes[static_cast<size_t>(b)]; }
+  timing::ActionCounts& A(OpId id) { return gacts[gemm_of[id]]; }
+  uint64_t& rd(OpId id, Buffer b) { return A(id).buf_read_bytes[static_cast<size_t>(b)]; }
+  uint64_t& wr(OpId id, Buffer b) { return A(id).buf_write_bytes[static_cast<size_t>(b)]; }
 
   // ---- controller ----
 
@@ -203,7 +208,7 @@ struct CycleMachine::Impl {
     switch (op.opcode) {
       case Opcode::kDmaLoad:
         if (scalesim) {
-          for (uint32_t r = 0; r < op.rows; ++r) move_load_chunk(op, r, 0, op.bytes);
+          for (uint32_t r = 0; r < op.rows; ++r) move_load_chunk(id, op, r, 0, op.bytes);
           stamp(id, c);
         } else {
           reads.push_back({id, c + static_cast<uint64_t>(arch.dram_latency_cycles)});
@@ -211,7 +216,7 @@ struct CycleMachine::Impl {
         return true;
       case Opcode::kDmaStore:
         if (scalesim) {
-          for (uint32_t r = 0; r < op.rows; ++r) move_store_chunk(op, r, 0, op.bytes);
+          for (uint32_t r = 0; r < op.rows; ++r) move_store_chunk(id, op, r, 0, op.bytes);
           stamp(id, c);
         } else {
           writes.push_back({id, c});
@@ -221,7 +226,7 @@ struct CycleMachine::Impl {
         if (deq.busy) return false;
         const uint64_t per_row = (op.n + C - 1) / C;
         if (scalesim) {
-          for (uint64_t ch = 0; ch < op.m * per_row; ++ch) dequant_chunk(op, ch, per_row);
+          for (uint64_t ch = 0; ch < op.m * per_row; ++ch) dequant_chunk(id, op, ch, per_row);
           stamp(id, c);
           return true;
         }
@@ -237,16 +242,16 @@ struct CycleMachine::Impl {
 
   // ---- DMA ----
 
-  void move_load_chunk(const TileOp& op, uint32_t row, uint32_t off, uint32_t n) {
+  void move_load_chunk(OpId id, const TileOp& op, uint32_t row, uint32_t off, uint32_t n) {
     mem.read(op.src + uint64_t{row} * op.src_stride + off, {bptr(op.buf, op.dst + uint64_t{row} * op.dst_stride + off), n});
-    acts.dram_read_bytes += n;
-    wr(op.buf) += n;
+    A(id).dram_read_bytes += n;
+    wr(id, op.buf) += n;
   }
 
-  void move_store_chunk(const TileOp& op, uint32_t row, uint32_t off, uint32_t n) {
+  void move_store_chunk(OpId id, const TileOp& op, uint32_t row, uint32_t off, uint32_t n) {
     mem.write(op.dst + uint64_t{row} * op.dst_stride + off, {bptr(Buffer::kObuf, op.src + uint64_t{row} * op.src_stride + off), n});
-    rd(Buffer::kObuf) += n;
-    acts.dram_write_bytes += n;
+    rd(id, Buffer::kObuf) += n;
+    A(id).dram_write_bytes += n;
   }
 
   // Moves one chunk of the channel's front transfer; returns true when that finished the op.
@@ -256,7 +261,7 @@ struct CycleMachine::Impl {
     Transfer& t = q.front();
     const TileOp& op = p.op(t.id);
     const uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(arch.dram_bytes_per_cycle), op.bytes - t.offset);
-    move(op, t.row, t.offset, n);
+    move(t.id, op, t.row, t.offset, n);
     t.offset += n;
     if (t.offset == op.bytes) {
       t.offset = 0;
@@ -266,7 +271,7 @@ struct CycleMachine::Impl {
   }
 
   void work_dma_in(uint64_t c) {
-    if (channel_cycle(reads, c, [this](const TileOp& op, uint32_t r, uint32_t o, uint32_t n) { move_load_chunk(op, r, o, n); })) {
+    if (channel_cycle(reads, c, [this](OpId id, const TileOp& op, uint32_t r, uint32_t o, uint32_t n) { move_load_chunk(id, op, r, o, n); })) {
       stamp(reads.front().id, c + 1);
       reads.pop_front();
     }
@@ -274,7 +279,7 @@ struct CycleMachine::Impl {
   }
 
   void work_dma_out(uint64_t c) {
-    if (channel_cycle(writes, c, [this](const TileOp& op, uint32_t r, uint32_t o, uint32_t n) { move_store_chunk(op, r, o, n); })) {
+    if (channel_cycle(writes, c, [this](OpId id, const TileOp& op, uint32_t r, uint32_t o, uint32_t n) { move_store_chunk(id, op, r, o, n); })) {
       // The last byte leaves now; the DRAM acknowledges the write latency_cycles later.
       stamp(writes.front().id, c + 1 + static_cast<uint64_t>(arch.dram_latency_cycles));
       writes.pop_front();
@@ -284,15 +289,15 @@ struct CycleMachine::Impl {
 
   // ---- epilogue ----
 
-  void dequant_chunk(const TileOp& op, uint64_t chunk, uint64_t per_row) {
+  void dequant_chunk(OpId id, const TileOp& op, uint64_t chunk, uint64_t per_row) {
     const uint64_t r = chunk / per_row;
     const uint64_t j0 = (chunk % per_row) * C;
     const uint64_t j1 = std::min<uint64_t>(op.n, j0 + C);
     uint32_t sa_bits = 0;
     std::memcpy(&sa_bits, bptr(Buffer::kSbuf, op.as + 4 * r), 4);
     const float sa = std::bit_cast<float>(sa_bits);
-    if (chunk % per_row == 0) rd(Buffer::kSbuf) += 4;
-    if (r == 0) rd(Buffer::kSbuf) += 2 * (j1 - j0);
+    if (chunk % per_row == 0) rd(id, Buffer::kSbuf) += 4;
+    if (r == 0) rd(id, Buffer::kSbuf) += 2 * (j1 - j0);
     for (uint64_t j = j0; j < j1; ++j) {
       int32_t a = 0;
       std::memcpy(&a, bptr(Buffer::kObuf, op.src + r * op.src_stride + 4 * j), 4);
@@ -301,15 +306,15 @@ struct CycleMachine::Impl {
       const float y = (static_cast<float>(a) * fp16_to_float(swb)) * sa;
       std::memcpy(bptr(Buffer::kObuf, op.dst + r * op.dst_stride + 4 * j), &y, 4);
     }
-    rd(Buffer::kObuf) += 4 * (j1 - j0);
-    wr(Buffer::kObuf) += 4 * (j1 - j0);
-    acts.dequant_elems += j1 - j0;
+    rd(id, Buffer::kObuf) += 4 * (j1 - j0);
+    wr(id, Buffer::kObuf) += 4 * (j1 - j0);
+    A(id).dequant_elems += j1 - j0;
   }
 
   void work_epilogue(uint64_t c) {
     if (deq.busy) {
       const TileOp& op = p.op(deq.id);
-      if (deq.next < deq.chunks) dequant_chunk(op, deq.next++, (op.n + C - 1) / C);
+      if (deq.next < deq.chunks) dequant_chunk(deq.id, op, deq.next++, (op.n + C - 1) / C);
       // Two pipeline stages (scale multiply, write) after the last read.
       if (c == deq.start + deq.chunks + 1) {
         stamp(deq.id, c + 1);
@@ -331,6 +336,7 @@ struct CycleMachine::Impl {
     pre = {true, id, c, timing::preload_cycles(arch, op.k), set, 0};
     set_k[static_cast<size_t>(set)] = op.k;
     set_n[static_cast<size_t>(set)] = op.n;
+    set_gemm[static_cast<size_t>(set)] = gemm_of[id];
     pending = true;
     pending_complete = false;
     return true;
@@ -361,9 +367,9 @@ struct CycleMachine::Impl {
       mask[size_t{i} * C + j] = 1;
       pre.max_mag = std::max<uint32_t>(pre.max_mag, static_cast<uint32_t>(std::abs(int{q})));
     }
-    rd(Buffer::kWbuf) += fresh * op.n;
-    if (format == HwFormat::kFineqR) acts.decoder_bytes += fresh * op.n;
-    acts.weight_writes += op.n;
+    rd(pre.id, Buffer::kWbuf) += fresh * op.n;
+    if (format == HwFormat::kFineqR) A(pre.id).decoder_bytes += fresh * op.n;
+    A(pre.id).weight_writes += op.n;
   }
 
   bool start_matmul(OpId id, const TileOp& op, uint64_t c) {
@@ -412,8 +418,8 @@ struct CycleMachine::Impl {
       unpack_int_row({bptr(Buffer::kWbuf, op.w_src + uint64_t{j} * op.w_stride), row_bytes}, format_int_bits(format),
                      {os.w.data() + size_t{j} * op.k, op.k});
     }
-    rd(Buffer::kAbuf) += uint64_t{op.m} * op.k;
-    rd(Buffer::kWbuf) += op.n * row_bytes;
+    rd(id, Buffer::kAbuf) += uint64_t{op.m} * op.k;
+    rd(id, Buffer::kWbuf) += op.n * row_bytes;
     beat_of[id] = 1;
     return true;
   }
@@ -449,9 +455,9 @@ struct CycleMachine::Impl {
         const uint64_t t = t0 - i - j;
         if (t >= op.k) continue;
         os.acc[size_t{i} * op.n + j] += int32_t{os.a[size_t{i} * op.k + t]} * int32_t{os.w[size_t{j} * op.k + t]};
-        ++acts.pe_macs;
-        ++acts.pe_beats;
-        ++acts.useful_macs;
+        ++A(os.id).pe_macs;
+        ++A(os.id).pe_beats;
+        ++A(os.id).useful_macs;
       }
     }
     pe_cycles += uint64_t{op.m} * op.n;
@@ -469,8 +475,8 @@ struct CycleMachine::Impl {
         }
         std::memcpy(a, &v, 4);
       }
-      wr(Buffer::kObuf) += 4 * uint64_t{op.n};
-      if (op.acc) rd(Buffer::kObuf) += 4 * uint64_t{op.n};
+      wr(os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
+      if (op.acc) rd(os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
     };
     if (scalesim) {
       if (c == os.finish - 1) {
@@ -505,10 +511,7 @@ struct CycleMachine::Impl {
       pulses += static_cast<uint64_t>(on);
     }
     pe_cycles += rc;
-    if (arch.pe_kind == PeKind::kTemporal) {
-      acts.pe_pulses += pulses;
-      acts.pe_idle_cycles += beat_valid - pulses;
-    }
+    pulses_stepped += pulses;
     if (phase == W - 1) end_beat(b, c);
   }
 
@@ -530,7 +533,7 @@ struct CycleMachine::Impl {
       const uint32_t k = set_k[static_cast<size_t>(stream_set)];
       std::fill(in.data.begin(), in.data.end(), int8_t{0});
       std::memcpy(in.data.data(), bptr(Buffer::kAbuf, op.src + uint64_t{stream_next} * op.src_stride), k);
-      rd(Buffer::kAbuf) += k;
+      rd(stream_op, Buffer::kAbuf) += k;
       in.valid = true;
       in.beat = b;
       in.op = stream_op;
@@ -553,31 +556,38 @@ struct CycleMachine::Impl {
       }
     }
     // Operands of this beat: |q| and the signed activation (temporal), or the product (mac).
+    // Counted per weight set, i.e. per GEMM: the PE-beats with data, and the pulses (|q| each,
+    // temporal) or products (mac) they are due; work_stream() counts the pulses cycle by cycle.
     const bool temporal = arch.pe_kind == PeKind::kTemporal;
-    uint64_t valid = 0, macs = 0;
+    std::array<uint64_t, 2> valid{}, due{};
     for (size_t x = 0; x < size_t{R} * C; ++x) {
       if (!avalid[x]) {
         eff_mag[x] = 0;
         eff_a[x] = 0;
         continue;
       }
-      ++valid;
       const auto s = static_cast<size_t>(aset[x]);
       const int32_t q = w[s][x];
+      ++valid[s];
       if (temporal) {
         eff_mag[x] = std::abs(q);
         eff_a[x] = q < 0 ? -int32_t{act[x]} : int32_t{act[x]};
       } else {
         eff_mag[x] = in_tile[s][x];
         eff_a[x] = int32_t{act[x]} * q;
-        macs += in_tile[s][x];
       }
+      due[s] += static_cast<uint64_t>(eff_mag[x]);
     }
-    beat_valid = valid;
-    acts.pe_beats += valid;
-    if (!temporal) {
-      acts.pe_macs += macs;
-      acts.pe_idle_beats += valid - macs;
+    for (size_t s = 0; s < 2; ++s) {
+      timing::ActionCounts& a = gacts[set_gemm[s]];
+      a.pe_beats += valid[s];
+      if (temporal) {
+        a.pe_pulses += due[s];
+        a.pe_idle_cycles += valid[s] * grid_beat - due[s];
+      } else {
+        a.pe_macs += due[s];
+        a.pe_idle_beats += valid[s] - due[s];
+      }
     }
   }
 
@@ -606,9 +616,9 @@ struct CycleMachine::Impl {
       }
       std::memcpy(a, &v, 4);
     }
-    wr(Buffer::kObuf) += 4 * uint64_t{nt};
-    if (op.acc) rd(Buffer::kObuf) += 4 * uint64_t{nt};
-    acts.useful_macs += uint64_t{set_k[static_cast<size_t>(s.set)]} * nt;
+    wr(s.op, Buffer::kObuf) += 4 * uint64_t{nt};
+    if (op.acc) rd(s.op, Buffer::kObuf) += 4 * uint64_t{nt};
+    A(s.op).useful_macs += uint64_t{set_k[static_cast<size_t>(s.set)]} * nt;
     --rows_in_flight;
     --set_rows[static_cast<size_t>(s.set)];
     if (s.r + 1 == op.m) stamp(s.op, c + 1);
@@ -640,6 +650,7 @@ bool CycleMachine::finished() const { return m->finished(); }
 uint64_t CycleMachine::cycle() const { return m->next_cycle; }
 uint64_t CycleMachine::last_progress() const { return m->last_progress; }
 uint64_t CycleMachine::pe_cycles_stepped() const { return m->pe_cycles; }
+uint64_t CycleMachine::pe_adds_stepped() const { return m->pulses_stepped; }
 
 timing::Timeline CycleMachine::timeline() const {
   timing::Timeline tl;
@@ -648,7 +659,9 @@ timing::Timeline CycleMachine::timeline() const {
     tl.ops[id] = {m->issue_t[id], m->finish[id], m->done[id], m->beat_of[id]};
     if (m->done[id] != kNever) tl.total_cycles = std::max(tl.total_cycles, m->done[id]);
   }
-  tl.actions = m->acts;
+  tl.gemm_actions = m->gacts;
+  tl.gemm_actions.resize(m->p.gemms.size());
+  for (const auto& a : tl.gemm_actions) tl.actions += a;
   return tl;
 }
 

@@ -42,6 +42,7 @@ class CycleMachine {
   uint64_t cycle() const;               // cycles stepped by step()
   uint64_t last_progress() const;       // last cycle an op issued or completed
   uint64_t pe_cycles_stepped() const;   // PE-cycles the array evaluated
+  uint64_t pe_adds_stepped() const;     // weight-stationary PE additions counted cycle by cycle
   timing::Timeline timeline() const;    // valid once finished()
 
  private:

@@ -39,19 +39,23 @@ class FastEngine {
   timing::Timeline run() {
     timing::Timeline tl;
     tl.ops.resize(m_p.size());
+    tl.gemm_actions.resize(std::max<size_t>(1, m_p.gemms.size()));  // DMA-only programs count in GEMM 0
+    const std::vector<uint32_t> gemm_of = timing::op_gemms(m_p);
     for (ir::OpId id = 0; id < m_p.size(); ++id) {
       const TileOp& op = m_p.op(id);
       uint64_t ready = 0;
       for (ir::OpId d : m_p.deps(id)) ready = std::max(ready, tl.ops[d].done);
       const auto u = static_cast<size_t>(ir::unit_of(op.opcode));
       const uint64_t t = std::max(ready, m_last_issue[u]);
-      OpTime ot = schedule(op, t, tl.actions);
+      OpTime ot = schedule(op, t, tl.gemm_actions[gemm_of[id]]);
       ot.done = std::max(ot.finish, m_last_done[u]);
       m_last_issue[u] = ot.issue;
       m_last_done[u] = ot.done;
       tl.total_cycles = std::max(tl.total_cycles, ot.done);
       tl.ops[id] = ot;
     }
+    tl.gemm_actions.resize(m_p.gemms.size());
+    for (const auto& a : tl.gemm_actions) tl.actions += a;
     return tl;
   }
 

@@ -123,6 +123,7 @@ timing::Timeline run_systemc(const ir::TileProgram& program, const ArchConfig& a
   if (stats != nullptr) {
     stats->cycles_simulated = program.size() != 0 ? top.cycles() : 0;
     stats->pe_cycles = machine.pe_cycles_stepped();
+    stats->pe_adds = machine.pe_adds_stepped();
   }
   return machine.timeline();
 }

@@ -16,6 +16,7 @@ namespace fq::sim {
 struct SystemcStats {
   uint64_t cycles_simulated = 0;  // clock cycles the kernel ran for this program
   uint64_t pe_cycles = 0;         // PE-cycles the array evaluated
+  uint64_t pe_adds = 0;           // weight-stationary PE additions counted cycle by cycle
 };
 
 timing::Timeline run_systemc(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,

@@ -44,11 +44,17 @@ TEST_CASE("fast engine == SystemC model == golden on 300 randomised programs", "
     fq::ir::MemoryImage golden_mem = c.layer.memory;
     fq::golden::run_tile_program(c.layer.program, c.arch, golden_mem);
     fq::ir::MemoryImage sc_mem = c.layer.memory;
-    const auto sc = fq::sim::run_systemc(c.layer.program, c.arch, sc_mem);
+    fq::sim::SystemcStats stats;
+    const auto sc = fq::sim::run_systemc(c.layer.program, c.arch, sc_mem, &stats);
     const auto fast = fq::sim::run_fast(c.layer.program, c.arch, c.layer.memory);
     if (!(fast.ops == sc.ops)) FAIL(first_difference(c, fast, sc));
     REQUIRE(fast.total_cycles == sc.total_cycles);
     REQUIRE(fast.actions == sc.actions);
+    REQUIRE(fast.gemm_actions == sc.gemm_actions);
+    // The additions the PEs performed, counted cycle by cycle, are the pulses (or products) due.
+    if (c.arch.dataflow == fq::Dataflow::kWeightStationary) {
+      REQUIRE(stats.pe_adds == sc.actions.pe_pulses + sc.actions.pe_macs);
+    }
     REQUIRE(sc_mem == golden_mem);
     // The accumulators are the integer GEMM, bit for bit.
     for (size_t g = 0; g < c.weights.size(); ++g) {
