@@ -240,6 +240,10 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
     fail("{}: key 'dataflow' ({}): os (output stationary) needs mac PEs; temporal PEs are weight stationary", origin,
          where("dataflow"));
   }
+  if (arch.timing == TimingModel::kScaleSim && arch.pe_kind != PeKind::kMac) {
+    fail("{}: key 'timing' ({}): scalesim models SCALE-Sim's one-cycle MAC PEs; it needs pe.kind: mac", origin,
+         where("timing"));
+  }
   return arch;
 }
 

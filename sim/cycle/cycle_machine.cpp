@@ -647,6 +647,7 @@ void CycleMachine::step() {
 }
 
 bool CycleMachine::finished() const { return m->finished(); }
+uint64_t CycleMachine::ops_completed() const { return m->retired; }
 uint64_t CycleMachine::cycle() const { return m->next_cycle; }
 uint64_t CycleMachine::last_progress() const { return m->last_progress; }
 uint64_t CycleMachine::pe_cycles_stepped() const { return m->pe_cycles; }

@@ -39,6 +39,7 @@ class CycleMachine {
   void step();
 
   bool finished() const;                // every op completed
+  uint64_t ops_completed() const;
   uint64_t cycle() const;               // cycles stepped by step()
   uint64_t last_progress() const;       // last cycle an op issued or completed
   uint64_t pe_cycles_stepped() const;   // PE-cycles the array evaluated

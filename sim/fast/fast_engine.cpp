@@ -36,13 +36,14 @@ class FastEngine {
   FastEngine(const ir::TileProgram& p, const ArchConfig& arch, const ir::MemoryImage& mem)
       : m_p(p), m_arch(arch), m_mem(mem), m_wbuf(static_cast<size_t>(arch.weight_bytes)) {}
 
-  timing::Timeline run() {
+  timing::Timeline run(const std::function<void(uint64_t)>& progress) {
     timing::Timeline tl;
     tl.ops.resize(m_p.size());
     tl.gemm_actions.resize(std::max<size_t>(1, m_p.gemms.size()));  // DMA-only programs count in GEMM 0
     const std::vector<uint32_t> gemm_of = timing::op_gemms(m_p);
     for (ir::OpId id = 0; id < m_p.size(); ++id) {
       const TileOp& op = m_p.op(id);
+      if (progress && (id & 0xffff) == 0) progress(id);
       uint64_t ready = 0;
       for (ir::OpId d : m_p.deps(id)) ready = std::max(ready, tl.ops[d].done);
       const auto u = static_cast<size_t>(ir::unit_of(op.opcode));
@@ -181,8 +182,9 @@ class FastEngine {
 
 }  // namespace
 
-timing::Timeline run_fast(const ir::TileProgram& program, const ArchConfig& arch, const ir::MemoryImage& memory) {
-  return FastEngine(program, arch, memory).run();
+timing::Timeline run_fast(const ir::TileProgram& program, const ArchConfig& arch, const ir::MemoryImage& memory,
+                          const std::function<void(uint64_t)>& progress) {
+  return FastEngine(program, arch, memory).run(progress);
 }
 
 }  // namespace fq::sim

@@ -10,8 +10,12 @@
 #include "model/ir/tile_program.h"
 #include "model/timing/timing.h"
 
+#include <functional>
+
 namespace fq::sim {
 
-timing::Timeline run_fast(const ir::TileProgram& program, const ArchConfig& arch, const ir::MemoryImage& memory);
+// `progress`, when given, is called with the number of ops scheduled every 2^16 ops.
+timing::Timeline run_fast(const ir::TileProgram& program, const ArchConfig& arch, const ir::MemoryImage& memory,
+                          const std::function<void(uint64_t)>& progress = {});
 
 }  // namespace fq::sim

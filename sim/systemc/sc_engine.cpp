@@ -40,8 +40,9 @@ class Accelerator : public sc_core::sc_module {
     dont_initialize();
   }
 
-  void load(CycleMachine* machine) {
+  void load(CycleMachine* machine, const std::function<void(uint64_t)>* progress) {
     m_machine = machine;
+    m_progress = progress;
     m_started = false;
     m_next = 0;
     m_error = nullptr;
@@ -75,6 +76,7 @@ class Accelerator : public sc_core::sc_module {
              m_cycle);
       }
       m_started = true;
+      if (m_progress != nullptr && *m_progress && (m_cycle & 0x3fff) == 0) (*m_progress)(m_machine->ops_completed());
       m_machine->issue(m_cycle);
     });
   }
@@ -94,6 +96,7 @@ class Accelerator : public sc_core::sc_module {
 
   sc_core::sc_clock m_clk;
   CycleMachine* m_machine = nullptr;
+  const std::function<void(uint64_t)>* m_progress = nullptr;
   bool m_started = false;
   uint64_t m_cycle = 0;
   uint64_t m_next = 0;
@@ -111,11 +114,11 @@ Accelerator& accelerator() {
 }  // namespace
 
 timing::Timeline run_systemc(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
-                             SystemcStats* stats) {
+                             SystemcStats* stats, const std::function<void(uint64_t)>& progress) {
   CycleMachine machine(program, arch, memory);
   Accelerator& top = accelerator();
   if (program.size() != 0) {
-    top.load(&machine);
+    top.load(&machine, &progress);
     sc_core::sc_start();
     if (top.error()) std::rethrow_exception(top.error());
     if (!machine.finished()) fail("SystemC model: the kernel stopped before the program completed");

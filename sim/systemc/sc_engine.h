@@ -11,6 +11,8 @@
 #include "model/ir/tile_program.h"
 #include "model/timing/timing.h"
 
+#include <functional>
+
 namespace fq::sim {
 
 struct SystemcStats {
@@ -19,7 +21,8 @@ struct SystemcStats {
   uint64_t pe_adds = 0;           // weight-stationary PE additions counted cycle by cycle
 };
 
+// `progress`, when given, is called with the number of ops completed every 2^14 cycles.
 timing::Timeline run_systemc(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
-                             SystemcStats* stats = nullptr);
+                             SystemcStats* stats = nullptr, const std::function<void(uint64_t)>& progress = {});
 
 }  // namespace fq::sim

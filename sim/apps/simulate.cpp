@@ -1,0 +1,237 @@
+// simulate: how many cycles, how much time, energy and area a machine needs for a workload.
+// Compiles the workload for the arch, runs the fast engine (closed form per op) or the SystemC
+// model (cycle by cycle), and reports per GEMM and in total (docs/report-schema.md).
+#include "compiler/compiler.h"
+#include "model/arch/workload.h"
+#include "model/core/atomic_file.h"
+#include "model/core/cli.h"
+#include "model/core/error.h"
+#include "model/core/params.h"
+#include "model/core/progress.h"
+#include "model/cost/cost_model.h"
+#include "model/golden/act_quant.h"
+#include "model/golden/random_layer.h"
+#include "model/ir/verifier.h"
+#include "model/qfile/qfile.h"
+#include "sim/fast/fast_engine.h"
+#include "sim/report.h"
+#include "sim/systemc/sc_engine.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+using fq::fail;
+
+constexpr const char* kUsage = R"(usage: simulate --arch ARCH.yaml [--set KEY=VALUE ...]
+                [--layer LAYER.q | --gemm M,N,K | --topology FILE.csv] [--tokens M] [--seed S]
+                [--engine fast|systemc] [--json OUT.json] [--trace OUT.json] [--trace-limit N]
+                [--costs COSTS.yaml]
+
+Compiles the workload for ARCH.yaml (with --set overrides, e.g. --set array.rows=16 or
+--set timing=scalesim), runs one engine and prints cycles, time, utilisation, stalls, traffic,
+energy and area per GEMM and in total.
+
+Workload (one of):
+  --layer LAYER.q      every tensor of a quantized layer, M = --tokens activation rows
+                       (synthetic INT8 activations from --seed)
+  --gemm M,N,K         one GEMM with seeded random weights in the PE's format
+  --topology FILE.csv  SCALE-Sim GEMM topology rows "name, M, N, K," (header optional)
+  (none)               a stories260K-shaped decoder layer (traces/stories-260k.yaml, layer 0)
+                       with seeded random weights, M = --tokens
+--tokens M             activation rows for --layer and the default layer (default 16)
+--engine               fast (default): closed-form timing per op; systemc: the cycle-accurate
+                       SystemC model (same numbers, far slower; for small workloads)
+--json OUT.json        the report as JSON (docs/report-schema.md)
+--trace OUT.json       tile-level Chrome/Perfetto trace (open in ui.perfetto.dev), at most
+                       --trace-limit ops (default 1000000)
+--costs COSTS.yaml     energy and area tables (default: configs/costs.yaml)
+)";
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct Workload {
+  std::string description;
+  std::vector<fq::QTensor> weights;
+  std::vector<fq::QuantizedActs> acts;
+};
+
+fq::HwFormat pe_format(const fq::ArchConfig& arch) {
+  return arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
+}
+
+int parse_dim(const std::string& text, const std::string& what, const std::string& where) {
+  fq::Params p(where);
+  p.set(what, text);
+  return static_cast<int>(p.get_int(what, 1, 1, 1 << 24));
+}
+
+void add_random_gemm(Workload& w, const fq::ArchConfig& arch, const std::string& name, int m, int n, int k,
+                     uint64_t seed) {
+  const uint64_t s = seed * 1000003 + w.weights.size();
+  w.weights.push_back(fq::random_qtensor(name, pe_format(arch), n, k, s));
+  w.acts.push_back(fq::random_acts(m, k, s + 7));
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cell;
+  std::istringstream in(line);
+  while (std::getline(in, cell, ',')) {
+    const auto b = cell.find_first_not_of(" \t\r");
+    const auto e = cell.find_last_not_of(" \t\r");
+    out.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+// SCALE-Sim's GEMM topology: "name, M, N, K," per row; its parser drops the last field, so the
+// trailing comma is what keeps K (anchors.md 2.3). Here a row without it is an error, not a
+// silently lost K.
+void read_topology(Workload& w, const fq::ArchConfig& arch, const std::string& path, uint64_t seed) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open the topology file", path);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto cells = split_csv(line);
+    const std::string where = fmt::format("{} line {}", path, line_no);
+    if (cells.size() < 4) fail("{}: expected 'name, M, N, K,' (4 fields and a trailing comma), got '{}'", where, line);
+    if (line_no == 1 && cells[1].find_first_not_of("0123456789") != std::string::npos) continue;  // header
+    if (line.find_last_not_of(" \t\r") == std::string::npos || line[line.find_last_not_of(" \t\r")] != ',') {
+      fail("{}: the row must end with a comma (SCALE-Sim drops the last field, so without it K would be lost)", where);
+    }
+    std::string name = cells[0];
+    for (char& c : name) {
+      if (c == ' ' || c == '#' || c == '=') c = '_';
+    }
+    add_random_gemm(w, arch, name, parse_dim(cells[1], "M", where), parse_dim(cells[2], "N", where),
+                    parse_dim(cells[3], "K", where), seed);
+  }
+  if (w.weights.empty()) fail("{}: no GEMM rows", path);
+  w.description = "topology " + path;
+}
+
+Workload make_workload(fq::CommandLine& cl, const fq::ArchConfig& arch, int tokens, uint64_t seed) {
+  Workload w;
+  const auto layer = cl.value("layer");
+  const auto gemm = cl.value("gemm");
+  const auto topology = cl.value("topology");
+  if (int(layer.has_value()) + int(gemm.has_value()) + int(topology.has_value()) > 1) {
+    fail("give one of --layer, --gemm and --topology");
+  }
+  if (layer) {
+    w.weights = fq::read_qfile(*layer);
+    for (size_t g = 0; g < w.weights.size(); ++g) {
+      const int k = w.weights[g].matrix.cols;
+      w.acts.push_back(fq::quantize_activations(fq::synthetic_activations(tokens, k, seed + g), tokens, k));
+    }
+    w.description = fmt::format("{} (M = {})", *layer, tokens);
+  } else if (gemm) {
+    const auto cells = split_csv(*gemm);
+    if (cells.size() != 3) fail("--gemm '{}': expected M,N,K", *gemm);
+    add_random_gemm(w, arch, "gemm", parse_dim(cells[0], "M", "--gemm"), parse_dim(cells[1], "N", "--gemm"),
+                    parse_dim(cells[2], "K", "--gemm"), seed);
+    w.description = fmt::format("GEMM M = {}, N = {}, K = {}", cells[0], cells[1], cells[2]);
+  } else if (topology) {
+    read_topology(w, arch, *topology, seed);
+  } else {
+    const std::string path = std::string(FQ_SOURCE_DIR) + "/traces/stories-260k.yaml";
+    for (const auto& s : fq::load_workload(path, tokens)) {
+      if (s.name.rfind("layers.0.", 0) != 0) continue;
+      add_random_gemm(w, arch, s.name, static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), seed);
+    }
+    w.description = fmt::format("stories260K-shaped layer 0, random weights (M = {})", tokens);
+  }
+  return w;
+}
+
+int run(int argc, char** argv) {
+  fq::CommandLine cl("simulate", argc, argv, {"help"});
+  if (cl.flag("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  const std::string arch_path = cl.required("arch");
+  const auto overrides = cl.values("set");
+  fq::Params numbers("simulate");
+  numbers.set("tokens", cl.value("tokens").value_or("16"));
+  numbers.set("seed", cl.value("seed").value_or("1"));
+  numbers.set("trace-limit", cl.value("trace-limit").value_or("1000000"));
+  const auto tokens = static_cast<int>(numbers.get_int("tokens", 16, 1, 1 << 20));
+  const auto seed = static_cast<uint64_t>(numbers.get_int("seed", 1, 0, INT64_MAX));
+  const auto trace_limit = static_cast<uint64_t>(numbers.get_int("trace-limit", 1000000, 1, INT64_MAX));
+  const std::string engine = cl.value("engine").value_or("fast");
+  if (engine != "fast" && engine != "systemc") fail("--engine '{}': expected fast or systemc", engine);
+  const auto json_path = cl.value("json");
+  const auto trace_path = cl.value("trace");
+  const std::string costs_path = cl.value("costs").value_or(fq::cost::default_cost_tables_path());
+
+  const auto start = std::chrono::steady_clock::now();
+  fq::Progress progress("simulate");
+  progress.stage("reading the workload");
+  const fq::ArchConfig arch = fq::load_arch(arch_path, overrides);
+  const fq::cost::CostModel costs(fq::cost::load_cost_tables(costs_path), arch);
+  Workload w = make_workload(cl, arch, tokens, seed);
+  cl.finish();
+  const double read_s = seconds_since(start);
+
+  auto t0 = std::chrono::steady_clock::now();
+  progress.stage(fmt::format("compiling {} GEMMs", w.weights.size()));
+  std::vector<fq::compiler::GemmInput> inputs;
+  for (size_t g = 0; g < w.weights.size(); ++g) {
+    inputs.push_back({&w.weights[g], {w.acts[g].rows, w.acts[g].cols, w.acts[g].q, w.acts[g].scales}});
+  }
+  fq::compiler::CompiledLayer layer = fq::compiler::compile_layer(arch, inputs);
+  progress.stage("verifying the program");
+  fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
+  const double compile_s = seconds_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  progress.stage(engine == "fast" ? "fast engine" : "SystemC model", layer.program.size(), "ops");
+  const auto advance = [&progress](uint64_t done) { progress.advance_to(done); };
+  fq::timing::Timeline tl;
+  fq::sim::SystemcStats stats;
+  if (engine == "fast") {
+    tl = fq::sim::run_fast(layer.program, arch, layer.memory, advance);
+  } else {
+    tl = fq::sim::run_systemc(layer.program, arch, layer.memory, &stats, advance);
+  }
+  const double sim_s = seconds_since(t0);
+
+  progress.stage("writing the report");
+  const fq::sim::Report report = fq::sim::build_report(layer.program, arch, tl, costs, engine, w.description);
+  if (json_path) {
+    fq::write_file_atomically(*json_path, [&](std::ostream& out) { out << fq::sim::to_json(report).dump(2) << "\n"; });
+  }
+  uint64_t traced = 0;
+  if (trace_path) traced = fq::sim::write_chrome_trace(layer.program, arch, tl, *trace_path, trace_limit);
+  fmt::print("{}", fq::sim::to_text(report));
+  if (json_path) fmt::print("wrote {}\n", *json_path);
+  if (trace_path) {
+    fmt::print("wrote {} ({} of {} ops{})\n", *trace_path, traced, layer.program.size(),
+               traced < layer.program.size() ? "; raise --trace-limit for all" : "");
+  }
+  std::string speed;
+  if (engine == "systemc" && sim_s > 0) {
+    speed = fmt::format(" ({:.3g} M cycles/s, {:.3g} G PE-cycles/s)", static_cast<double>(stats.cycles_simulated) / sim_s / 1e6,
+                        static_cast<double>(stats.pe_cycles) / sim_s / 1e9);
+  }
+  fmt::print("time: read {:.2f} s, compile and verify {:.2f} s, {} engine {:.2f} s{}; total {:.2f} s\n", read_s,
+             compile_s, engine, sim_s, speed, seconds_since(start));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return fq::run_command("simulate", argc, argv, run); }

@@ -1,0 +1,328 @@
+#include "sim/report.h"
+
+#include "model/core/atomic_file.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace fq::sim {
+namespace {
+
+using ir::Opcode;
+
+// Where the array's input port spent the run (docs/report-schema.md "Stalls"): streaming
+// (busy), or waiting before an op for the constraint that was satisfied last.
+void array_stalls(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl, Report& r) {
+  const bool scalesim = arch.timing == TimingModel::kScaleSim;
+  std::map<std::string, uint64_t> stalls;
+  uint64_t port_free = 0, busy = 0;
+  int64_t pending_preload = -1;
+  for (ir::OpId id = 0; id < p.size(); ++id) {
+    const ir::TileOp& op = p.op(id);
+    if (ir::unit_of(op.opcode) != ir::Unit::kArray) continue;
+    const timing::OpTime& t = tl.ops[id];
+    if (op.opcode == Opcode::kPreload && !scalesim) {
+      pending_preload = id;  // loads the other weight set while the array streams
+      continue;
+    }
+    uint64_t release = t.finish;
+    if (op.opcode == Opcode::kMatmul && !scalesim) release = t.issue + uint64_t{op.m} * t.beat;
+    if (t.issue > port_free) {
+      uint64_t latest = port_free;
+      std::string cause = "beat_change";
+      for (ir::OpId d : p.deps(id)) {
+        if (tl.ops[d].done > latest) {
+          latest = tl.ops[d].done;
+          cause = std::string("wait_") + ir::unit_name(ir::unit_of(p.op(d).opcode));
+        }
+      }
+      if (op.opcode == Opcode::kMatmul && pending_preload >= 0 &&
+          tl.ops[static_cast<size_t>(pending_preload)].finish > latest) {
+        cause = "wait_preload";
+      }
+      stalls[cause] += t.issue - port_free;
+    }
+    if (op.opcode == Opcode::kMatmul) pending_preload = -1;
+    busy += release - std::max(t.issue, port_free);
+    port_free = std::max(port_free, release);
+  }
+  if (tl.total_cycles > port_free) stalls["final_drain"] += tl.total_cycles - port_free;
+  r.array_busy_cycles = busy;
+  const char* order[] = {"wait_dma_in", "wait_preload", "wait_epilogue", "wait_dma_out", "wait_array", "beat_change",
+                         "final_drain"};
+  for (const char* name : order) {
+    if (stalls.count(name)) r.stall_cycles.emplace_back(name, stalls[name]);
+  }
+}
+
+nlohmann::json breakdown_json(const cost::Breakdown& b) {
+  nlohmann::json j;
+  j["total"] = b.total;
+  nlohmann::json items = nlohmann::json::object();
+  nlohmann::json sources = nlohmann::json::object();
+  for (const auto& item : b.items) {
+    items[item.name] = item.value;
+    sources[item.name] = {{"kind", item.kind}, {"detail", item.detail}};
+  }
+  j["breakdown"] = items;
+  j["sources"] = sources;
+  return j;
+}
+
+nlohmann::json actions_json(const timing::ActionCounts& a) {
+  nlohmann::json j;
+  j["dram_read_bytes"] = a.dram_read_bytes;
+  j["dram_write_bytes"] = a.dram_write_bytes;
+  for (size_t b = 0; b < a.buf_read_bytes.size(); ++b) {
+    const std::string name = ir::buffer_name(static_cast<ir::Buffer>(b));
+    j[name + "_read_bytes"] = a.buf_read_bytes[b];
+    j[name + "_write_bytes"] = a.buf_write_bytes[b];
+  }
+  j["decoder_bytes"] = a.decoder_bytes;
+  j["pe_pulses"] = a.pe_pulses;
+  j["pe_idle_cycles"] = a.pe_idle_cycles;
+  j["pe_macs"] = a.pe_macs;
+  j["pe_idle_beats"] = a.pe_idle_beats;
+  j["pe_beats"] = a.pe_beats;
+  j["weight_writes"] = a.weight_writes;
+  j["dequant_elems"] = a.dequant_elems;
+  j["useful_macs"] = a.useful_macs;
+  return j;
+}
+
+// Engineering notation: 1.23 ms, 4.56 MJ.
+std::string si(double v, const char* unit) {
+  if (v == 0) return fmt::format("0 {}", unit);
+  const char* prefixes[] = {"p", "n", "u", "m", "", "k", "M", "G", "T"};
+  int i = 4;
+  while (std::abs(v) >= 1000 && i < 8) {
+    v /= 1000;
+    ++i;
+  }
+  while (std::abs(v) < 1 && i > 0) {
+    v *= 1000;
+    --i;
+  }
+  return fmt::format("{:.3g} {}{}", v, prefixes[i], unit);
+}
+
+}  // namespace
+
+Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl,
+                    const cost::CostModel& costs, const std::string& engine, const std::string& workload) {
+  Report r;
+  r.engine = engine;
+  r.workload = workload;
+  r.arch = arch;
+  r.fingerprint = fingerprint(arch);
+  r.ops = p.size();
+  r.total_cycles = tl.total_cycles;
+  r.reported_cycles =
+      arch.timing == TimingModel::kScaleSim ? timing::scalesim_reported_cycles(tl.total_cycles) : tl.total_cycles;
+  r.seconds = static_cast<double>(tl.total_cycles) / (arch.clock_mhz * 1e6);
+  const double pes = static_cast<double>(arch.rows) * arch.cols;
+  r.actions = tl.actions;
+  r.utilisation = tl.total_cycles == 0 ? 0 : static_cast<double>(tl.actions.useful_macs) / (static_cast<double>(tl.total_cycles) * pes);
+  array_stalls(p, arch, tl, r);
+  r.energy_pj = costs.energy_pj(tl.actions);
+  r.area_um2 = costs.area_um2();
+  const double ops = 2.0 * static_cast<double>(tl.actions.useful_macs);
+  r.tops = r.seconds > 0 ? ops / r.seconds / 1e12 : 0;
+  r.tops_per_w = r.energy_pj.total > 0 ? ops / r.energy_pj.total : 0;
+  r.power_w = r.seconds > 0 ? r.energy_pj.total * 1e-12 / r.seconds : 0;
+
+  const std::vector<uint32_t> gemm_of = timing::op_gemms(p);
+  std::vector<uint64_t> last(p.gemms.size(), 0), first(p.gemms.size(), UINT64_MAX);
+  for (ir::OpId id = 0; id < p.size(); ++id) {
+    const uint32_t g = gemm_of[id];
+    if (g >= p.gemms.size()) continue;
+    last[g] = std::max(last[g], tl.ops[id].done);
+    first[g] = std::min(first[g], tl.ops[id].issue);
+  }
+  uint64_t makespan = 0;
+  for (size_t g = 0; g < p.gemms.size(); ++g) {
+    const ir::GemmDesc& d = p.gemms[g];
+    GemmReport gr;
+    gr.name = d.name;
+    gr.format = d.format;
+    gr.m = d.m;
+    gr.n = d.n;
+    gr.k = d.k;
+    const uint64_t grown = std::max(makespan, last[g]);
+    gr.cycles = grown - makespan;
+    makespan = grown;
+    gr.first_issue = first[g] == UINT64_MAX ? 0 : first[g];
+    gr.last_done = last[g];
+    gr.actions = g < tl.gemm_actions.size() ? tl.gemm_actions[g] : timing::ActionCounts{};
+    gr.utilisation = gr.cycles == 0 ? 0 : static_cast<double>(uint64_t{d.m} * d.n * d.k) / (static_cast<double>(gr.cycles) * pes);
+    gr.energy_pj = costs.energy_pj(gr.actions);
+    r.gemms.push_back(std::move(gr));
+  }
+  return r;
+}
+
+std::string to_text(const Report& r) {
+  const ArchConfig& a = r.arch;
+  std::string s;
+  const std::string pe = a.pe_kind == PeKind::kTemporal ? fmt::format("temporal PEs, {} window", to_string(a.window))
+                                                         : fmt::format("INT{} MAC PEs", a.weight_bits);
+  s += fmt::format("{} on {} ({}): {} x {} {}, {}, {} timing, {} MHz, {} nm {} V; engine {}, {} ops\n", r.workload,
+                   a.name, r.fingerprint, a.rows, a.cols, pe, to_string(a.dataflow), to_string(a.timing), a.clock_mhz,
+                   a.tech_node_nm, a.vdd_v, r.engine, r.ops);
+  s += fmt::format("\n{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>6} {:>12}\n", "gemm", "M", "N", "K", "format",
+                   "cycles", "time", "util", "energy");
+  for (const auto& g : r.gemms) {
+    s += fmt::format("{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>5.1f}% {:>12}\n", g.name, g.m, g.n, g.k,
+                     format_name(g.format), g.cycles, si(static_cast<double>(g.cycles) / (a.clock_mhz * 1e6), "s"),
+                     100 * g.utilisation, si(g.energy_pj.total * 1e-12, "J"));
+  }
+  s += fmt::format("{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>5.1f}% {:>12}\n", "total", "", "", "", "",
+                   r.total_cycles, si(r.seconds, "s"), 100 * r.utilisation, si(r.energy_pj.total * 1e-12, "J"));
+  if (a.timing == TimingModel::kScaleSim) {
+    s += fmt::format("SCALE-Sim convention (last cycle, 0-based): {} cycles\n", r.reported_cycles);
+  }
+  s += fmt::format("\narray input port: busy {} cycles ({:.1f}%)", r.array_busy_cycles,
+                   r.total_cycles ? 100.0 * static_cast<double>(r.array_busy_cycles) / static_cast<double>(r.total_cycles) : 0.0);
+  for (const auto& [cause, cycles] : r.stall_cycles) s += fmt::format(", {} {}", cause, cycles);
+  s += "\n";
+  const auto& x = r.actions;
+  s += fmt::format("traffic (bytes): DRAM read {} write {}", x.dram_read_bytes, x.dram_write_bytes);
+  for (size_t b = 0; b < x.buf_read_bytes.size(); ++b) {
+    s += fmt::format("; {} read {} write {}", ir::buffer_name(static_cast<ir::Buffer>(b)), x.buf_read_bytes[b],
+                     x.buf_write_bytes[b]);
+  }
+  s += "\n";
+  if (a.pe_kind == PeKind::kTemporal) {
+    s += fmt::format("PEs: {} pulses, {} idle PE-cycles, {} PE-beats, {} decoder bytes\n", x.pe_pulses,
+                     x.pe_idle_cycles, x.pe_beats, x.decoder_bytes);
+  } else {
+    s += fmt::format("PEs: {} MACs, {} idle PE-beats, {} PE-beats\n", x.pe_macs, x.pe_idle_beats, x.pe_beats);
+  }
+  s += fmt::format("\nenergy {} (configs/costs.yaml; kind: table, scaled or derived)\n", si(r.energy_pj.total * 1e-12, "J"));
+  for (const auto& item : r.energy_pj.items) {
+    s += fmt::format("  {:<18} {:>12} {:>5.1f}%  {}\n", item.name, si(item.value * 1e-12, "J"),
+                     r.energy_pj.total > 0 ? 100 * item.value / r.energy_pj.total : 0.0, item.kind);
+  }
+  s += fmt::format("area {:.4g} mm2\n", r.area_um2.total * 1e-6);
+  for (const auto& item : r.area_um2.items) {
+    s += fmt::format("  {:<18} {:>9.4f} mm2 {:>5.1f}%  {}\n", item.name, item.value * 1e-6,
+                     100 * item.value / r.area_um2.total, item.kind);
+  }
+  s += fmt::format("\neffective {:.4g} TOPS, {:.4g} TOPS/W, average power {:.4g} W ({} useful MACs)\n", r.tops,
+                   r.tops_per_w, r.power_w, x.useful_macs);
+  return s;
+}
+
+nlohmann::json to_json(const Report& r) {
+  nlohmann::json j;
+  j["schema"] = kReportSchema;
+  j["engine"] = r.engine;
+  j["workload"] = r.workload;
+  j["arch"] = {{"name", r.arch.name},
+               {"fingerprint", r.fingerprint},
+               {"rows", r.arch.rows},
+               {"cols", r.arch.cols},
+               {"pe_kind", to_string(r.arch.pe_kind)},
+               {"window", r.arch.pe_kind == PeKind::kTemporal ? to_string(r.arch.window) : "none"},
+               {"weight_bits", r.arch.pe_kind == PeKind::kMac ? r.arch.weight_bits : 0},
+               {"dataflow", to_string(r.arch.dataflow)},
+               {"timing", to_string(r.arch.timing)},
+               {"clock_mhz", r.arch.clock_mhz},
+               {"tech_node_nm", r.arch.tech_node_nm},
+               {"vdd_v", r.arch.vdd_v}};
+  j["ops"] = r.ops;
+  j["total_cycles"] = r.total_cycles;
+  j["reported_cycles"] = r.reported_cycles;
+  j["time_s"] = r.seconds;
+  j["utilisation"] = r.utilisation;
+  j["array_busy_cycles"] = r.array_busy_cycles;
+  nlohmann::json stalls = nlohmann::json::object();
+  for (const auto& [cause, cycles] : r.stall_cycles) stalls[cause] = cycles;
+  j["stall_cycles"] = stalls;
+  j["actions"] = actions_json(r.actions);
+  j["energy_pj"] = breakdown_json(r.energy_pj);
+  j["area_um2"] = breakdown_json(r.area_um2);
+  j["tops"] = r.tops;
+  j["tops_per_w"] = r.tops_per_w;
+  j["power_w"] = r.power_w;
+  nlohmann::json gemms = nlohmann::json::array();
+  for (const auto& g : r.gemms) {
+    gemms.push_back({{"name", g.name},
+                     {"format", format_name(g.format)},
+                     {"M", g.m},
+                     {"N", g.n},
+                     {"K", g.k},
+                     {"cycles", g.cycles},
+                     {"first_issue", g.first_issue},
+                     {"last_done", g.last_done},
+                     {"utilisation", g.utilisation},
+                     {"actions", actions_json(g.actions)},
+                     {"energy_pj", breakdown_json(g.energy_pj)},
+                     {"area_um2", breakdown_json(r.area_um2)}});
+  }
+  j["gemms"] = gemms;
+  return j;
+}
+
+uint64_t write_chrome_trace(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl,
+                            const std::string& path, uint64_t max_ops) {
+  const double us_per_cycle = 1.0 / arch.clock_mhz;
+  const bool scalesim = arch.timing == TimingModel::kScaleSim;
+  const uint64_t n = std::min<uint64_t>(max_ops, p.size());
+  const std::vector<uint32_t> gemm_of = timing::op_gemms(p);
+  write_file_atomically(path, [&](std::ostream& out) {
+    out << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+    // Tracks: 0 dma_in, 1 array (input port), 2 epilogue, 3 dma_out, 4 array preload.
+    const char* tracks[] = {"dma_in (DRAM read channel)", "array (activation input)", "epilogue", "dma_out (DRAM write channel)",
+                            "array (weight preload)"};
+    for (int t = 0; t < 5; ++t) {
+      out << fmt::format(R"({{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":"{}"}}}},)", t, tracks[t])
+          << "\n";
+    }
+    out << R"({"name":"process_name","ph":"M","pid":1,"tid":0,"args":{"name":"fqsim accelerator"}})";
+    for (ir::OpId id = 0; id < n; ++id) {
+      const ir::TileOp& op = p.op(id);
+      const timing::OpTime& t = tl.ops[id];
+      uint64_t b = t.issue, e = t.finish;
+      int tid = static_cast<int>(ir::unit_of(op.opcode));
+      switch (op.opcode) {
+        case Opcode::kDmaLoad:
+          if (!scalesim) b = e - timing::dma_transfer_cycles(arch, op.rows, op.bytes);
+          break;
+        case Opcode::kDmaStore:
+          if (!scalesim) {
+            e = t.finish - static_cast<uint64_t>(arch.dram_latency_cycles);
+            b = e - timing::dma_transfer_cycles(arch, op.rows, op.bytes);
+          }
+          break;
+        case Opcode::kPreload:
+          if (!scalesim) tid = 4;
+          break;
+        case Opcode::kMatmul:
+          if (!scalesim) e = t.issue + uint64_t{op.m} * t.beat;
+          break;
+        default: break;
+      }
+      const std::string gemm = gemm_of[id] < p.gemms.size() ? p.gemms[gemm_of[id]].name : "";
+      out << fmt::format(
+          ",\n{{\"name\":\"{} {}\",\"cat\":\"{}\",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{:.6f},\"dur\":{:.6f},"
+          "\"args\":{{\"op\":{},\"issue\":{},\"finish\":{},\"done\":{},\"beat\":{}}}}}",
+          ir::opcode_name(op.opcode), gemm, ir::unit_name(ir::unit_of(op.opcode)), tid,
+          static_cast<double>(b) * us_per_cycle, static_cast<double>(e - b) * us_per_cycle, id, t.issue, t.finish, t.done,
+          t.beat);
+      if (op.opcode == Opcode::kMatmul && !scalesim && t.finish > e) {
+        // The drain overlaps the next matmuls' streaming: an async slice on its own track.
+        out << fmt::format(
+            ",\n{{\"name\":\"drain {}\",\"cat\":\"array drain\",\"ph\":\"b\",\"id\":{},\"pid\":1,\"ts\":{:.6f}}}"
+            ",\n{{\"name\":\"drain {}\",\"cat\":\"array drain\",\"ph\":\"e\",\"id\":{},\"pid\":1,\"ts\":{:.6f}}}",
+            gemm, id, static_cast<double>(e) * us_per_cycle, gemm, id, static_cast<double>(t.finish) * us_per_cycle);
+      }
+    }
+    out << "\n]}\n";
+  });
+  return n;
+}
+
+}  // namespace fq::sim
