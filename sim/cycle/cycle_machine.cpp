@@ -68,6 +68,54 @@ struct Dequant {
   uint64_t next = 0;
 };
 
+// The two per-PE loops of the array, the hot spots of the SystemC model. Branch-free, and
+// compiled twice (AVX2 and baseline x86-64, picked at run time) so that they vectorise well on
+// any x86-64 machine without building for the host's CPU.
+
+// One cycle of every PE: add the activation (by sign) while the phase is below |q|. Returns the
+// number of additions.
+__attribute__((target_clones("avx2", "default"))) int32_t pe_cycle(int32_t* __restrict ps,
+                                                                    const int32_t* __restrict mag,
+                                                                    const int32_t* __restrict av, size_t n,
+                                                                    int32_t phase) {
+  int32_t adds = 0;
+  for (size_t x = 0; x < n; ++x) {
+    const int32_t on = phase < mag[x] ? 1 : 0;
+    ps[x] += on & 1 ? av[x] : 0;
+    adds += on;
+  }
+  return adds;
+}
+
+struct Sums {
+  int32_t valid_all = 0, valid1 = 0, due_all = 0, due1 = 0;
+};
+
+// The operands of one beat: each PE's |q| (temporal) or tile flag (mac), and its signed
+// activation or product, from the weight set its data is tagged with; invalid PEs get 0.
+__attribute__((target_clones("avx2", "default"))) Sums beat_operands(
+    std::array<const int32_t*, 2> wmag, std::array<const int32_t*, 2> wmul, const int32_t* __restrict valid,
+    const int32_t* __restrict set, const int32_t* __restrict act, int32_t* __restrict mag, int32_t* __restrict ea,
+    size_t n) {
+  const int32_t* __restrict mag0 = wmag[0];
+  const int32_t* __restrict mag1 = wmag[1];
+  const int32_t* __restrict mul0 = wmul[0];
+  const int32_t* __restrict mul1 = wmul[1];
+  Sums s;
+  for (size_t x = 0; x < n; ++x) {
+    const int32_t v = valid[x];
+    const int32_t s1 = set[x];
+    const int32_t m = (s1 ? mag1[x] : mag0[x]) & -v;
+    mag[x] = m;
+    ea[x] = act[x] * (s1 ? mul1[x] : mul0[x]);
+    s.valid_all += v;
+    s.valid1 += v & s1;
+    s.due_all += m;
+    s.due1 += m & -s1;
+  }
+  return s;
+}
+
 }  // namespace
 
 struct CycleMachine::Impl {
@@ -96,8 +144,9 @@ struct CycleMachine::Impl {
   Dequant deq;
 
   // Array state (docs/architecture.md "Array").
-  std::array<std::vector<int8_t>, 2> w;       // weight register sets, R x C
-  std::array<std::vector<uint8_t>, 2> in_tile;
+  // Weight register sets, R x C, held as what a PE uses: temporal: |q| and the sign (+1/-1);
+  // mac: 1 inside the tile (0 outside) and q. int32 throughout so the PE loops vectorise.
+  std::array<std::vector<int32_t>, 2> wmag, wmul;
   std::array<uint32_t, 2> set_beat{};
   std::array<uint32_t, 2> set_k{}, set_n{};
   std::array<uint64_t, 2> set_rows{};
@@ -112,8 +161,7 @@ struct CycleMachine::Impl {
   uint64_t grid = 0;
   uint32_t grid_beat = 1;
   std::vector<RowSlot> ring;
-  std::vector<int8_t> act;
-  std::vector<uint8_t> avalid, aset;
+  std::vector<int32_t> act, avalid, aset;  // per PE: activation, data valid, weight set
   std::vector<int32_t> ps, eff_mag, eff_a;
   OsTile os;
 
@@ -134,10 +182,10 @@ struct CycleMachine::Impl {
     for (OpId id = 0; id < n; ++id) units[static_cast<size_t>(ir::unit_of(p.op(id).opcode))].ops.push_back(id);
     const size_t rc = size_t{R} * C;
     for (int s = 0; s < 2; ++s) {
-      w[static_cast<size_t>(s)].assign(rc, 0);
-      in_tile[static_cast<size_t>(s)].assign(rc, 0);
+      wmag[static_cast<size_t>(s)].assign(rc, 0);
+      wmul[static_cast<size_t>(s)].assign(rc, 0);
     }
-    ring.resize(size_t{R} + C);
+    ring.resize(std::bit_ceil(size_t{R} + C));  // a power of two: slot_of() masks
     for (auto& slot : ring) {
       slot.data.assign(R, 0);
       slot.out.assign(C, 0);
@@ -330,9 +378,8 @@ struct CycleMachine::Impl {
     const int set = 1 - active;
     if (pending && !pending_complete) return false;
     if (scalesim ? (rows_in_flight != 0 || os.busy) : set_rows[static_cast<size_t>(set)] != 0) return false;
-    auto& ws = w[static_cast<size_t>(set)];
-    std::fill(ws.begin(), ws.end(), int8_t{0});
-    std::fill(in_tile[static_cast<size_t>(set)].begin(), in_tile[static_cast<size_t>(set)].end(), uint8_t{0});
+    std::fill(wmag[static_cast<size_t>(set)].begin(), wmag[static_cast<size_t>(set)].end(), 0);
+    std::fill(wmul[static_cast<size_t>(set)].begin(), wmul[static_cast<size_t>(set)].end(), 0);
     pre = {true, id, c, timing::preload_cycles(arch, op.k), set, 0};
     set_k[static_cast<size_t>(set)] = op.k;
     set_n[static_cast<size_t>(set)] = op.n;
@@ -347,8 +394,9 @@ struct CycleMachine::Impl {
     const auto format = p.gemms[op.gemm].format;
     const uint64_t fresh = ir::weight_row_bytes(format, i + 1) - ir::weight_row_bytes(format, i);
     const int bits = format_int_bits(format);
-    auto& ws = w[static_cast<size_t>(pre.set)];
-    auto& mask = in_tile[static_cast<size_t>(pre.set)];
+    auto& mag = wmag[static_cast<size_t>(pre.set)];
+    auto& mul = wmul[static_cast<size_t>(pre.set)];
+    const bool temporal = arch.pe_kind == PeKind::kTemporal;
     for (uint32_t j = 0; j < op.n; ++j) {
       const uint8_t* row = bptr(Buffer::kWbuf, op.src + uint64_t{j} * op.src_stride);
       int8_t q = 0;
@@ -363,8 +411,9 @@ struct CycleMachine::Impl {
         }
         q = static_cast<int8_t>(static_cast<int32_t>(v << (32 - bits)) >> (32 - bits));
       }
-      ws[size_t{i} * C + j] = q;
-      mask[size_t{i} * C + j] = 1;
+      const int32_t qi = q;
+      mag[size_t{i} * C + j] = temporal ? std::abs(qi) : 1;
+      mul[size_t{i} * C + j] = temporal ? (qi < 0 ? -1 : 1) : qi;
       pre.max_mag = std::max<uint32_t>(pre.max_mag, static_cast<uint32_t>(std::abs(int{q})));
     }
     rd(pre.id, Buffer::kWbuf) += fresh * op.n;
@@ -384,7 +433,7 @@ struct CycleMachine::Impl {
       grid = c;
       grid_beat = W;
       for (auto& slot : ring) slot.valid = false;
-      std::fill(avalid.begin(), avalid.end(), uint8_t{0});
+      std::fill(avalid.begin(), avalid.end(), 0);
     }
     if (pending) {
       active = set;
@@ -491,7 +540,7 @@ struct CycleMachine::Impl {
     }
   }
 
-  RowSlot& slot_of(uint64_t beat) { return ring[beat % ring.size()]; }
+  RowSlot& slot_of(uint64_t beat) { return ring[beat & (ring.size() - 1)]; }
 
   void work_stream(uint64_t c) {
     const uint32_t W = grid_beat;
@@ -500,18 +549,9 @@ struct CycleMachine::Impl {
     const size_t rc = size_t{R} * C;
     if (phase == 0) begin_beat(b);
     // Every PE, every cycle: add the activation (by sign) while the pulse counter is below |q|.
-    uint64_t pulses = 0;
     const auto ph = static_cast<int32_t>(phase);
-    int32_t* __restrict psp = ps.data();
-    const int32_t* __restrict mag = eff_mag.data();
-    const int32_t* __restrict av = eff_a.data();
-    for (size_t x = 0; x < rc; ++x) {
-      const int32_t on = ph < mag[x] ? 1 : 0;
-      psp[x] += on * av[x];
-      pulses += static_cast<uint64_t>(on);
-    }
+    pulses_stepped += static_cast<uint64_t>(pe_cycle(ps.data(), eff_mag.data(), eff_a.data(), rc, ph));
     pe_cycles += rc;
-    pulses_stepped += pulses;
     if (phase == W - 1) end_beat(b, c);
   }
 
@@ -519,9 +559,9 @@ struct CycleMachine::Impl {
     // Activations move one PE right, partial sums one PE down.
     for (uint32_t i = 0; i < R; ++i) {
       const size_t row = size_t{i} * C;
-      std::memmove(act.data() + row + 1, act.data() + row, C - 1);
-      std::memmove(avalid.data() + row + 1, avalid.data() + row, C - 1);
-      std::memmove(aset.data() + row + 1, aset.data() + row, C - 1);
+      std::memmove(act.data() + row + 1, act.data() + row, sizeof(int32_t) * (C - 1));
+      std::memmove(avalid.data() + row + 1, avalid.data() + row, sizeof(int32_t) * (C - 1));
+      std::memmove(aset.data() + row + 1, aset.data() + row, sizeof(int32_t) * (C - 1));
     }
     std::memmove(ps.data() + C, ps.data(), sizeof(int32_t) * size_t{R - 1} * C);
     std::fill(ps.begin(), ps.begin() + C, 0);
@@ -551,7 +591,7 @@ struct CycleMachine::Impl {
         if (s.valid && s.beat == b - i) {
           act[x] = s.data[i];
           avalid[x] = 1;
-          aset[x] = static_cast<uint8_t>(s.set);
+          aset[x] = s.set;
         }
       }
     }
@@ -560,24 +600,20 @@ struct CycleMachine::Impl {
     // temporal) or products (mac) they are due; work_stream() counts the pulses cycle by cycle.
     const bool temporal = arch.pe_kind == PeKind::kTemporal;
     std::array<uint64_t, 2> valid{}, due{};
-    for (size_t x = 0; x < size_t{R} * C; ++x) {
-      if (!avalid[x]) {
-        eff_mag[x] = 0;
-        eff_a[x] = 0;
-        continue;
-      }
-      const auto s = static_cast<size_t>(aset[x]);
-      const int32_t q = w[s][x];
-      ++valid[s];
-      if (temporal) {
-        eff_mag[x] = std::abs(q);
-        eff_a[x] = q < 0 ? -int32_t{act[x]} : int32_t{act[x]};
-      } else {
-        eff_mag[x] = in_tile[s][x];
-        eff_a[x] = int32_t{act[x]} * q;
-      }
-      due[s] += static_cast<uint64_t>(eff_mag[x]);
-    }
+    const size_t rc = size_t{R} * C;
+    const int32_t* __restrict mag0 = wmag[0].data();
+    const int32_t* __restrict mag1 = wmag[1].data();
+    const int32_t* __restrict mul0 = wmul[0].data();
+    const int32_t* __restrict mul1 = wmul[1].data();
+    const int32_t* __restrict va = avalid.data();
+    const int32_t* __restrict sa = aset.data();
+    const int32_t* __restrict aa = act.data();
+    int32_t* __restrict mag = eff_mag.data();
+    int32_t* __restrict ea = eff_a.data();
+    Sums sums = beat_operands({mag0, mag1}, {mul0, mul1}, va, sa, aa, mag, ea, rc);
+    const int32_t valid_all = sums.valid_all, valid1 = sums.valid1, due_all = sums.due_all, due1 = sums.due1;
+    valid = {static_cast<uint64_t>(valid_all - valid1), static_cast<uint64_t>(valid1)};
+    due = {static_cast<uint64_t>(due_all - due1), static_cast<uint64_t>(due1)};
     for (size_t s = 0; s < 2; ++s) {
       timing::ActionCounts& a = gacts[set_gemm[s]];
       a.pe_beats += valid[s];
