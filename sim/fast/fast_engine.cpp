@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <vector>
 
 namespace fq::sim {
@@ -69,11 +70,8 @@ class FastEngine {
     const uint64_t L = static_cast<uint64_t>(m_arch.dram_latency_cycles);
     switch (op.opcode) {
       case Opcode::kDmaLoad: {
-        if (op.buf == ir::Buffer::kWbuf) {
-          for (uint64_t r = 0; r < op.rows; ++r) {
-            m_mem.read(op.src + r * op.src_stride, {m_wbuf.data() + op.dst + r * op.dst_stride, op.bytes});
-          }
-        }
+        // Only temporal PEs' timing and pulses depend on data: the weight codes in wbuf.
+        if (op.buf == ir::Buffer::kWbuf && m_arch.pe_kind == PeKind::kTemporal) load_wbuf(op);
         if (scalesim()) {
           ot.finish = t;
         } else {
@@ -116,9 +114,33 @@ class FastEngine {
     return ot;
   }
 
+  void load_wbuf(const TileOp& op) {
+    const uint64_t extent = uint64_t{op.rows - 1} * op.src_stride + op.bytes;
+    auto holds = [&](const ir::Segment* s) { return s != nullptr && s->base <= op.src && op.src + extent <= s->end(); };
+    if (!holds(m_seg)) {
+      m_seg = nullptr;
+      for (const auto& s : m_mem.segments()) {
+        if (holds(&s)) m_seg = &s;
+      }
+    }
+    const ir::Segment* seg = m_seg;
+    for (uint64_t r = 0; r < op.rows; ++r) {
+      uint8_t* to = m_wbuf.data() + op.dst + r * op.dst_stride;
+      if (seg != nullptr) {
+        std::memcpy(to, seg->bytes.data() + (op.src - seg->base) + r * op.src_stride, op.bytes);
+      } else {  // rows outside one segment: the image reads zeros outside segments
+        m_mem.read(op.src + r * op.src_stride, {to, op.bytes});
+      }
+    }
+  }
+
   void preload(const TileOp& op, uint64_t t, OpTime& ot, timing::ActionCounts& acts) {
     const auto format = m_p.gemms[op.gemm].format;
-    const timing::TileStats st = timing::tile_stats(format, m_wbuf, op.src, op.src_stride, op.k, op.n);
+    // MAC PEs run one-cycle beats and count products, not pulses: no need to read the tile.
+    timing::TileStats st;
+    st.k = op.k;
+    st.n = op.n;
+    if (m_arch.pe_kind == PeKind::kTemporal) st = timing::tile_stats(format, m_wbuf, op.src, op.src_stride, op.k, op.n);
     const uint32_t beat = timing::tile_beat(m_arch, st);
     const int set = 1 - m_a.active;
     if (scalesim()) {
@@ -174,6 +196,7 @@ class FastEngine {
   const ArchConfig& m_arch;
   const ir::MemoryImage& m_mem;
   std::vector<uint8_t> m_wbuf;
+  const ir::Segment* m_seg = nullptr;  // the segment of the last weight load
   std::array<uint64_t, ir::kNumUnits> m_last_issue{};
   std::array<uint64_t, ir::kNumUnits> m_last_done{};
   uint64_t m_read_free = 0, m_write_free = 0, m_epilogue_free = 0;
