@@ -1,4 +1,4 @@
-// The timed engines against each other and against the golden interpreter: on randomised small
+// The timed engines against each other and against the golden interpreter: on 1000 randomised small
 // programs (shapes, array sizes, both windows, every PE kind and dataflow, both timing models,
 // buffers small enough to force single slots and stalls, DRAM from 1 to 64 B/cycle), the fast
 // engine and the SystemC model give the same issue, finish and done cycle for every op and the
@@ -36,9 +36,9 @@ std::string first_difference(const fq::test::SimCase& c, const fq::timing::Timel
 
 }  // namespace
 
-TEST_CASE("fast engine == SystemC model == golden on 300 randomised programs", "[sim][property]") {
+TEST_CASE("fast engine == SystemC model == golden on 1000 randomised programs", "[sim][property]") {
   int temporal = 0, mac = 0, os = 0, scalesim = 0;
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
     const fq::test::SimCase c = fq::test::random_case(seed);
     INFO(c.describe());
     fq::ir::MemoryImage golden_mem = c.layer.memory;
@@ -71,8 +71,8 @@ TEST_CASE("fast engine == SystemC model == golden on 300 randomised programs", "
     scalesim += c.arch.timing == fq::TimingModel::kScaleSim;
   }
   // The generator covers every kind of machine.
-  CHECK(temporal > 100);
-  CHECK(mac > 100);
-  CHECK(os > 20);
-  CHECK(scalesim > 10);
+  CHECK(temporal > 300);
+  CHECK(mac > 300);
+  CHECK(os > 60);
+  CHECK(scalesim > 30);
 }

@@ -72,7 +72,7 @@ SCENARIO("the fingerprint covers every field but the name", "[arch]") {
   CHECK(fq::fingerprint(renamed) == fq::fingerprint(base));
   const std::vector<std::string> changes = {
       "array.rows=7",          "array.cols=5",       "pe.window=tile",       "dataflow=ws",
-      "timing=scalesim",       "buffers.weight_bytes=1025", "buffers.act_bytes=2049", "buffers.out_bytes=4097",
+      "buffers.weight_bytes=1025", "buffers.act_bytes=2049", "buffers.out_bytes=4097",
       "buffers.scale_bytes=257", "buffers.out_banks=2", "dram.bytes_per_cycle=8", "dram.latency_cycles=11",
       "clock_mhz=900",         "tech.node_nm=22",    "tech.vdd_v=0.8"};
   for (const auto& c : changes) {
@@ -83,6 +83,12 @@ SCENARIO("the fingerprint covers every field but the name", "[arch]") {
     } else {
       CHECK(fq::fingerprint(changed) != fq::fingerprint(base));
     }
+  }
+  THEN("timing (scalesim needs mac PEs) changes it too") {
+    const std::string mac = replace(replace(kMinimal, "kind: temporal", "kind: mac"), "window: fixed", "weight_bits: 8");
+    const auto mac_base = fq::parse_arch(mac, "t");
+    CHECK(fq::fingerprint(fq::parse_arch(mac, "t", {"timing=scalesim"})) != fq::fingerprint(mac_base));
+    CHECK_THROWS_WITH(fq::parse_arch(kMinimal, "t", {"timing=scalesim"}), Catch::Contains("needs pe.kind: mac"));
   }
   THEN("key order in the file does not matter") {
     const std::string reordered = replace(kMinimal, "clock_mhz: 1000\n", "") + "clock_mhz: 1000\n";
