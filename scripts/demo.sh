@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the built-in default workload: quantize a synthetic LLaMA-2-7B decoder layer
-# (202 M weights) with FineQ-R, summarise the .q file, and compile the layer for the FineQ preset
-# at 2048 tokens (prefill), printing the mapping of every GEMM.
+# (202 M weights) with FineQ-R and with RTN INT8, summarise the FineQ .q file, compile it for the
+# FineQ preset at 2048 tokens (prefill), then simulate the layer on the FineQ array and on the
+# INT8 baseline (fast engine, JSON reports and a Perfetto trace), and the built-in default layer
+# on the cycle-accurate SystemC model.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build; run from the repository root)
 set -euo pipefail
 build=${1:-build}
@@ -10,3 +12,9 @@ mkdir -p "$out"
 "$build/bin/quantize" --synthetic llama2-7b --seed 1 --method fineq --out "$out/llama7b.q"
 "$build/bin/inspect" "$out/llama7b.q"
 "$build/bin/compile" --arch configs/fineq.yaml --layer "$out/llama7b.q" --tokens 2048 --out "$out/llama7b"
+"$build/bin/simulate" --arch configs/fineq.yaml --layer "$out/llama7b.q" --tokens 2048 \
+  --json "$out/llama7b-fineq.json" --trace "$out/llama7b-fineq.trace.json" --trace-limit 200000
+"$build/bin/quantize" --synthetic llama2-7b --seed 1 --method rtn --bits 8 --out "$out/llama7b-int8.q" >/dev/null
+"$build/bin/simulate" --arch configs/int8.yaml --layer "$out/llama7b-int8.q" --tokens 2048 \
+  --json "$out/llama7b-int8.json"
+"$build/bin/simulate" --arch configs/fineq.yaml --engine systemc --json "$out/default-systemc.json"
