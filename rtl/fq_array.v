@@ -1,0 +1,128 @@
+// The ROWS x COLS weight-stationary systolic array with its input skew and output deskew
+// (docs/architecture.md "Array (weight stationary)"). KIND 0: temporal-coding PEs
+// (fq_pe_temporal), KIND 1: MAC PEs with WBITS-bit weights (fq_pe_mac).
+// Timing is given by the array controller: beat_start in the first cycle of a beat, beat_end in
+// the last (both in every cycle when W = 1), phase = cycle within the beat. A row presented
+// with in_valid at beat_start of beat b enters array row i at beat b + i; its COLS results leave
+// the deskew at beat_end of beat b + ROWS + COLS - 2 with out_valid. Bubbles (in_valid = 0)
+// cost nothing. Weights are written one array row per cycle into weight set w_tag, which
+// w_clear first empties; every row carries the tag of the set it multiplies with.
+`default_nettype none
+
+module fq_array #(
+    parameter ROWS  = 4,
+    parameter COLS  = 4,
+    parameter ACC_W = 32,
+    parameter KIND  = 0,
+    parameter WBITS = 8,
+    parameter RW    = 6,  // bits of a row index (>= clog2(ROWS))
+    parameter QW    = (KIND == 0) ? 4 : WBITS  // bits of one weight on the write port
+) (
+    input  wire                  clk,
+    input  wire                  beat_start,
+    input  wire                  beat_end,
+    input  wire [2:0]            phase,
+    input  wire                  in_valid,
+    input  wire                  in_tag,
+    input  wire [8*ROWS-1:0]     in_row,     // element i (bits 8i+7:8i) enters array row i
+    input  wire                  w_clear,
+    input  wire                  w_en,
+    input  wire                  w_tag,
+    input  wire [RW-1:0]         w_row,
+    input  wire [COLS-1:0]       w_cols,     // columns written (the others keep the cleared 0)
+    input  wire [QW*COLS-1:0]    w_data,     // signed weight per column (QW bits each)
+    output wire                  out_valid,
+    output wire                  out_tag,
+    output wire [ACC_W*COLS-1:0] out_row,
+    output wire [ROWS*COLS-1:0]  pulses,     // PE(i, j) adds in this cycle (bit i*COLS + j)
+    output wire [ROWS*COLS-1:0]  pe_valid    // PE(i, j) holds valid data in this cycle
+);
+  // Between PEs: activations (with valid and tag) to the right, partial sums down.
+  wire [7:0]       act   [0:ROWS-1][0:COLS];
+  wire             aval  [0:ROWS-1][0:COLS];
+  wire             atag  [0:ROWS-1][0:COLS];
+  wire [ACC_W-1:0] ps    [0:ROWS][0:COLS-1];
+  wire [ACC_W-1:0] bottom_next [0:COLS-1];
+  wire             bottom_valid, bottom_tag;
+
+  genvar i, j;
+  generate
+    // Input skew: row i sees the row that entered i beats ago.
+    for (i = 0; i < ROWS; i = i + 1) begin : g_skew
+      wire [9:0] entering = {in_valid, in_tag, in_row[8*i +: 8]};
+      if (i == 0) begin : g_direct
+        assign act[0][0]  = entering[7:0];
+        assign aval[0][0] = entering[9];
+        assign atag[0][0] = entering[8];
+      end else begin : g_chain
+        reg [10*i-1:0] chain;  // stage s (bits 10s+9:10s) holds the element of the row s+1 beats old
+        if (i == 1) begin : g_one
+          always @(posedge clk) if (beat_start) chain <= entering;
+        end else begin : g_many
+          always @(posedge clk) if (beat_start) chain <= {chain[10*i-11:0], entering};
+        end
+        assign act[i][0]  = chain[10*i-3:10*i-10];
+        assign aval[i][0] = chain[10*i-1];
+        assign atag[i][0] = chain[10*i-2];
+      end
+    end
+
+    for (j = 0; j < COLS; j = j + 1) begin : g_top
+      assign ps[0][j] = {ACC_W{1'b0}};
+    end
+
+    for (i = 0; i < ROWS; i = i + 1) begin : g_row
+      for (j = 0; j < COLS; j = j + 1) begin : g_col
+        localparam [RW-1:0] ROW_ID = i;
+        wire write = w_en && (w_row == ROW_ID) && w_cols[j];
+        wire tag_now;
+        wire [ACC_W-1:0] psum_next;
+        if (KIND == 0) begin : g_temporal
+          fq_pe_temporal #(.ACC_W(ACC_W)) pe (
+              .clk(clk), .beat_start(beat_start), .phase(phase),
+              .in_act(act[i][j]), .in_valid(aval[i][j]), .in_tag(atag[i][j]), .in_psum(ps[i][j]),
+              .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
+              .act(act[i][j+1]), .valid(aval[i][j+1]), .tag(atag[i][j+1]), .psum(ps[i+1][j]),
+              .valid_now(pe_valid[i*COLS+j]), .tag_now(tag_now), .psum_next(psum_next),
+              .pulse(pulses[i*COLS+j]));
+        end else begin : g_mac
+          fq_pe_mac #(.ACC_W(ACC_W), .WBITS(WBITS)) pe (
+              .clk(clk), .beat_start(beat_start), .phase(phase),
+              .in_act(act[i][j]), .in_valid(aval[i][j]), .in_tag(atag[i][j]), .in_psum(ps[i][j]),
+              .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
+              .act(act[i][j+1]), .valid(aval[i][j+1]), .tag(atag[i][j+1]), .psum(ps[i+1][j]),
+              .valid_now(pe_valid[i*COLS+j]), .tag_now(tag_now), .psum_next(psum_next),
+              .pulse(pulses[i*COLS+j]));
+        end
+        if (i == ROWS - 1) begin : g_bottom
+          assign bottom_next[j] = psum_next;
+          if (j == COLS - 1) begin : g_corner
+            assign bottom_valid = pe_valid[i*COLS+j];
+            assign bottom_tag   = tag_now;
+          end
+        end
+      end
+    end
+
+    // Output deskew: column j waits COLS - 1 - j beats for the last column of its row.
+    for (j = 0; j < COLS; j = j + 1) begin : g_deskew
+      if (j == COLS - 1) begin : g_direct
+        assign out_row[ACC_W*j +: ACC_W] = bottom_next[j];
+      end else begin : g_chain
+        localparam D = COLS - 1 - j;
+        reg [ACC_W*D-1:0] chain;
+        if (D == 1) begin : g_one
+          always @(posedge clk) if (beat_end) chain <= bottom_next[j];
+        end else begin : g_many
+          always @(posedge clk) if (beat_end) chain <= {chain[ACC_W*(D-1)-1:0], bottom_next[j]};
+        end
+        assign out_row[ACC_W*j +: ACC_W] = chain[ACC_W*D-1 -: ACC_W];
+      end
+    end
+  endgenerate
+
+  assign out_valid = beat_end && bottom_valid;
+  assign out_tag   = bottom_tag;
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,65 @@
+// Baseline multiply-accumulate PE: INT8 activation x WBITS-bit weight (8, 4, 3 or 2), one beat
+// per cycle. Two weight register sets as in the temporal PE; `in_tile` marks PEs inside the
+// preloaded k x n tile (the others hold 0 and count as idle). Datapath registers have no reset.
+`default_nettype none
+
+module fq_pe_mac #(
+    parameter ACC_W = 32,
+    parameter WBITS = 8
+) (
+    input  wire             clk,
+    input  wire             beat_start,  // 1 in every cycle of a MAC array (W = 1)
+    input  wire [2:0]       phase,       // 0 in every cycle of a MAC array: it multiplies in phase 0
+    input  wire [7:0]       in_act,
+    input  wire             in_valid,
+    input  wire             in_tag,
+    input  wire [ACC_W-1:0] in_psum,
+    input  wire             w_clear,
+    input  wire             w_en,
+    input  wire             w_tag,
+    input  wire [WBITS-1:0] w_q,
+    output reg  [7:0]       act,
+    output reg              valid,
+    output reg              tag,   // weight set of the data
+    output reg  [ACC_W-1:0] psum,
+    output wire             valid_now,   // the data in this PE in this cycle is valid
+    output wire             tag_now,     // and uses this weight set
+    output wire [ACC_W-1:0] psum_next,
+    output wire             pulse        // a product inside the tile in this cycle
+);
+  reg [WBITS-1:0] q0, q1;
+  reg             t0, t1;
+
+  wire             cur_valid = beat_start ? in_valid : valid;
+  wire             cur_tag   = beat_start ? in_tag : tag;
+  wire [7:0]       cur_act   = beat_start ? in_act : act;
+  wire [ACC_W-1:0] base      = beat_start ? in_psum : psum;
+  wire [WBITS-1:0] q         = cur_tag ? q1 : q0;
+  wire             in_tile   = cur_tag ? t1 : t0;
+
+  wire signed [WBITS+7:0] product = $signed(cur_act) * $signed(q);
+  wire [ACC_W-1:0] p_ext = {{(ACC_W - WBITS - 8){product[WBITS+7]}}, product};
+
+  assign valid_now = cur_valid;
+  assign tag_now   = cur_tag;
+  assign pulse     = cur_valid && in_tile && (phase == 3'd0);
+  assign psum_next = pulse ? base + p_ext : base;
+
+  always @(posedge clk) begin
+    act   <= cur_act;
+    valid <= cur_valid;
+    tag   <= cur_tag;
+    psum  <= psum_next;
+    if (w_clear || w_en) begin
+      if (w_tag) begin
+        q1 <= w_en ? w_q : {WBITS{1'b0}};
+        t1 <= w_en;
+      end else begin
+        q0 <= w_en ? w_q : {WBITS{1'b0}};
+        t0 <= w_en;
+      end
+    end
+  end
+endmodule
+
+`default_nettype wire

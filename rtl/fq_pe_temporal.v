@@ -1,0 +1,68 @@
+// Temporal-coding PE (fineq-spec.md section 5; docs/architecture.md "Array"): no multiplier.
+// It holds two weight register sets (sign and |q| <= 4); the activation's set tag picks one.
+// In the first cycle of a beat it takes the left neighbour's activation and the upper
+// neighbour's partial sum; in each cycle whose phase is below |q| it adds (or subtracts) the
+// activation. After W cycles psum_out = psum_in + a * q exactly.
+// Datapath registers have no reset: `valid` tags every value, and the array drives
+// in_valid = 0 until data arrives.
+`default_nettype none
+
+module fq_pe_temporal #(
+    parameter ACC_W = 32
+) (
+    input  wire             clk,
+    input  wire             beat_start,  // first cycle of a beat: load the neighbours' outputs
+    input  wire [2:0]       phase,       // cycle within the beat, 0 .. W-1
+    input  wire [7:0]       in_act,
+    input  wire             in_valid,
+    input  wire             in_tag,
+    input  wire [ACC_W-1:0] in_psum,
+    input  wire             w_clear,     // clear weight set w_tag (start of a preload)
+    input  wire             w_en,        // write weight set w_tag
+    input  wire             w_tag,
+    input  wire [3:0]       w_q,         // two's complement, -4 .. 3
+    output reg  [7:0]       act,
+    output reg              valid,
+    output reg              tag,   // weight set of the data
+    output reg  [ACC_W-1:0] psum,
+    output wire             valid_now,   // the data in this PE in this cycle is valid
+    output wire             tag_now,     // and uses this weight set
+    output wire [ACC_W-1:0] psum_next,   // the partial sum at the end of this cycle
+    output wire             pulse        // adds in this cycle
+);
+  reg [2:0] mag0, mag1;
+  reg       neg0, neg1;
+
+  wire             cur_valid = beat_start ? in_valid : valid;
+  wire             cur_tag   = beat_start ? in_tag : tag;
+  wire [7:0]       cur_act   = beat_start ? in_act : act;
+  wire [ACC_W-1:0] base      = beat_start ? in_psum : psum;
+  wire [2:0]       mag       = cur_tag ? mag1 : mag0;
+  wire             neg       = cur_tag ? neg1 : neg0;
+  wire [ACC_W-1:0] a_ext     = {{(ACC_W - 8){cur_act[7]}}, cur_act};
+
+  assign valid_now = cur_valid;
+  assign tag_now   = cur_tag;
+  assign pulse     = cur_valid && (phase < mag);
+  assign psum_next = !pulse ? base : neg ? base - a_ext : base + a_ext;
+
+  wire [2:0] w_abs = w_q[3] ? 3'd0 - w_q[2:0] : w_q[2:0];
+
+  always @(posedge clk) begin
+    act   <= cur_act;
+    valid <= cur_valid;
+    tag   <= cur_tag;
+    psum  <= psum_next;
+    if (w_clear || w_en) begin
+      if (w_tag) begin
+        mag1 <= w_en ? w_abs : 3'd0;
+        neg1 <= w_en & w_q[3];
+      end else begin
+        mag0 <= w_en ? w_abs : 3'd0;
+        neg0 <= w_en & w_q[3];
+      end
+    end
+  end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every RTL module passes `verilator --lint-only -Wall` with the waivers of rtl/fq_lint.vlt only,
+# at several parameter sets (degenerate sizes included). Args: RTL_DIR.
+set -uo pipefail
+rtl=$1
+failures=0
+lint() {  # TOP PARAMS...
+  local top=$1; shift
+  if out=$(verilator --lint-only -Wall "$rtl/fq_lint.vlt" "$rtl"/*.v --top-module "$top" "$@" 2>&1); then
+    echo "ok   lint $top $*"
+  else
+    echo "FAIL lint $top $*"; echo "$out"; failures=$((failures + 1))
+  fi
+}
+lint fq_cluster_decoder
+lint fq_pe_temporal
+for b in 8 4 3 2; do lint fq_pe_mac -GWBITS=$b; done
+for p in "-GROWS=1 -GCOLS=1" "-GROWS=3 -GCOLS=1" "-GROWS=33 -GCOLS=32" "-GROWS=5 -GCOLS=7"; do
+  lint fq_array $p -GKIND=0
+  lint fq_array $p -GKIND=1 -GWBITS=8
+  lint fq_array $p -GKIND=1 -GWBITS=3
+done
+echo "lint: $failures failed"
+[ $failures -eq 0 ]
