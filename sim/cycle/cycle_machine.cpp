@@ -229,17 +229,21 @@ struct CycleMachine::Impl {
   }
 
   void issue(uint64_t c) {
+    // A unit issues at most one op per cycle (any number under scalesim, whose zero-time ops
+    // are SCALE-Sim's ideal memory); zero-time ops can enable others within the cycle.
+    std::array<bool, ir::kNumUnits> issued{};
     bool changed = true;
     while (changed) {
       changed = false;
       for (size_t u = 0; u < units.size(); ++u) {
         auto& q = units[u];
-        while (q.next < q.ops.size()) {
+        while (q.next < q.ops.size() && (scalesim || !issued[u])) {
           const OpId id = q.ops[q.next];
           if (!deps_done(id, c) || !start(id, c)) break;
           issue_t[id] = c;
           q.inflight.push_back(id);
           ++q.next;
+          issued[u] = true;
           last_progress = std::max(last_progress, c);
           changed = true;
         }

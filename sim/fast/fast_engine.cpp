@@ -47,8 +47,11 @@ class FastEngine {
       if (progress && (id & 0xffff) == 0) progress(id);
       uint64_t ready = 0;
       for (ir::OpId d : m_p.deps(id)) ready = std::max(ready, tl.ops[d].done);
+      // A unit issues at most one op per cycle; under scalesim, DMA and dequant are SCALE-Sim's
+      // ideal memory, not hardware, and any number issue in one cycle.
       const auto u = static_cast<size_t>(ir::unit_of(op.opcode));
-      const uint64_t t = std::max(ready, m_last_issue[u]);
+      const uint64_t t = std::max(ready, m_issued[u] == 0 || scalesim() ? m_last_issue[u] : m_last_issue[u] + 1);
+      ++m_issued[u];
       OpTime ot = schedule(op, t, tl.gemm_actions[gemm_of[id]]);
       ot.done = std::max(ot.finish, m_last_done[u]);
       m_last_issue[u] = ot.issue;
@@ -198,6 +201,7 @@ class FastEngine {
   std::vector<uint8_t> m_wbuf;
   const ir::Segment* m_seg = nullptr;  // the segment of the last weight load
   std::array<uint64_t, ir::kNumUnits> m_last_issue{};
+  std::array<uint64_t, ir::kNumUnits> m_issued{};
   std::array<uint64_t, ir::kNumUnits> m_last_done{};
   uint64_t m_read_free = 0, m_write_free = 0, m_epilogue_free = 0;
   ArrayState m_a;

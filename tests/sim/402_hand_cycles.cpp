@@ -99,12 +99,12 @@ TEST_CASE("hand-computed cycles: temporal PE, fixed window (W = 4)", "[sim][hand
   Hand h = ws_case(fq::PeKind::kTemporal, fq::BeatWindow::kFixed);
   const auto tl = run_both(h);
   // 0 load W: 2 rows x ceil(1/64) = 2 cycles from 0.        done 2
-  // 1 load A: channel free at 2, 2 rows.                     done 4
+  // 1 load A: issues at 1 (one op per unit per cycle), channel free at 2, 2 rows.  done 4
   // 2 preload: after op 0, k + 1 = 4 cycles.                 issue 2, done 6
   // 3 matmul m=2: array empty, starts at 6; (m + R + C - 2) W = (2 + 3 + 2 - 2) 4 = 20.  done 26
   // 4 matmul m=1: input port free at 6 + 2 W = 14, on the beat grid: 14 + (1 + 3) 4 = 30
   // 5 store after op 3: 2 rows x ceil(8/64) = 2 cycles, latency 0.   issue 26, done 28
-  require_times(tl, {{0, 2}, {0, 4}, {2, 6}, {6, 26}, {14, 30}, {26, 28}});
+  require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 26}, {14, 30}, {26, 28}});
   CHECK(tl.total_cycles == 30);
   CHECK(tl.ops[3].beat == 4);
   // Pulses: m x sum|q| = 2 x 6 + 1 x 6; idle: PE-cycles with data (m R C W) minus pulses.
@@ -122,7 +122,7 @@ TEST_CASE("hand-computed cycles: temporal PE, tile window (W = max |q| = 2)", "[
   Hand h = ws_case(fq::PeKind::kTemporal, fq::BeatWindow::kTile);
   const auto tl = run_both(h);
   // 3 matmul: 6 + (2 + 3 + 2 - 2) 2 = 16; 4 matmul: port free at 6 + 2 W = 10: 10 + 4 x 2 = 18.
-  require_times(tl, {{0, 2}, {0, 4}, {2, 6}, {6, 16}, {10, 18}, {16, 18}});
+  require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 16}, {10, 18}, {16, 18}});
   CHECK(tl.total_cycles == 18);
   CHECK(tl.actions.pe_pulses == 18);
   CHECK(tl.actions.pe_idle_cycles == (2 * 6 * 2 - 12) + (1 * 6 * 2 - 6));
@@ -132,7 +132,7 @@ TEST_CASE("hand-computed cycles: INT8 MAC PE, weight stationary", "[sim][hand]")
   Hand h = ws_case(fq::PeKind::kMac, fq::BeatWindow::kFixed);
   const auto tl = run_both(h);
   // 3 matmul: 6 + (2 + 3 + 2 - 2) = 11; 4 matmul: port free at 8: 8 + 4 = 12; store from 11 to 13.
-  require_times(tl, {{0, 2}, {0, 4}, {2, 6}, {6, 11}, {8, 12}, {11, 13}});
+  require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 11}, {8, 12}, {11, 13}});
   CHECK(tl.total_cycles == 13);
   CHECK(tl.actions.pe_macs == 3 * 6);
   CHECK(tl.actions.pe_beats == 3 * 6);
@@ -176,10 +176,10 @@ TEST_CASE("hand-computed cycles: INT8 MAC PE, output stationary, DRAM latency an
   fq::ir::verify(p, h.arch, h.memory.end_bytes());
   const auto tl = run_both(h);
   // 0 load W: data from 0 + 5, 2 rows x ceil(3/2) = 4 cycles.       done 9
-  // 1 load A: channel busy until 9, 4 cycles.                        done 13
+  // 1 load A: issues at 1, channel busy until 9, 4 cycles.            done 13
   // 2 os.matmul: k + 2m + n - 2 = 3 + 4 + 2 - 2 = 7.                 issue 13, done 20
   // 3 store: 2 rows x ceil(8/2) = 8 cycles, then the 5-cycle write acknowledgement.  done 33
-  require_times(tl, {{0, 9}, {0, 13}, {13, 20}, {20, 33}});
+  require_times(tl, {{0, 9}, {1, 13}, {13, 20}, {20, 33}});
   CHECK(tl.total_cycles == 33);
   // acc[0][0] = 1(-2) + 3(-1) + 5(0) = -5; acc[1][1] = 7(1) + 9(2) + 11(3) = 58.
   CHECK(h.memory.read_i32(g.acc_addr) == -5);
