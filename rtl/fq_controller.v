@@ -1,0 +1,97 @@
+// The controller: one instruction memory per unit (dma_in, array, epilogue, dma_out), loaded
+// through the instruction port before `start`, and the issue rule of docs/isa.md "Units and
+// ordering": a unit's next instruction may issue when, for every unit u, at least need[u] of u's
+// instructions are done (units complete in order, so this is "every dependency is done"). The
+// unit itself decides whether it can take the instruction this cycle (`take`).
+// Instruction word (512 bits, 16 x 32): w0 = opcode | buf << 8 | acc << 16 | fmt << 24,
+// w1:w2 src, w3 src_stride, w4:w5 dst, w6 dst_stride, w7 rows or m, w8 bytes or k, w9 n,
+// w10 ws, w11 as, w12..w15 need for units 0..3.
+`default_nettype none
+
+module fq_controller #(
+    parameter IDEPTH = 1024,
+    parameter AB     = $clog2(IDEPTH)
+) (
+    input  wire           clk,
+    input  wire           rst,
+    input  wire           iw_en,      // instruction port: write iw_data at iw_addr of iw_unit
+    input  wire [1:0]     iw_unit,
+    input  wire [AB-1:0]  iw_addr,
+    input  wire [511:0]   iw_data,
+    input  wire           cfg_en,     // the number of instructions of cfg_unit
+    input  wire [1:0]     cfg_unit,
+    input  wire [31:0]    cfg_count,
+    input  wire           start,
+    output wire           finished,   // every loaded instruction completed
+    output wire [2047:0]  heads,      // unit u's next instruction: bits 512u +: 512
+    output wire [3:0]     head_ok,    // ... exists and its dependencies are done
+    input  wire [3:0]     take,       // unit u issues its head in this cycle
+    input  wire [7:0]     retire_array,
+    input  wire [2:0]     retire_other,  // dma_in, epilogue, dma_out: one op done at this edge
+    output wire [127:0]   done_count  // per unit
+);
+  reg [511:0] imem0 [0:IDEPTH-1];
+  reg [511:0] imem1 [0:IDEPTH-1];
+  reg [511:0] imem2 [0:IDEPTH-1];
+  reg [511:0] imem3 [0:IDEPTH-1];
+  reg [31:0]  count [0:3];
+  reg [31:0]  ptr [0:3];
+  reg [31:0]  done [0:3];
+  reg         running;
+
+  assign heads[511:0]     = imem0[ptr[0][AB-1:0]];
+  assign heads[1023:512]  = imem1[ptr[1][AB-1:0]];
+  assign heads[1535:1024] = imem2[ptr[2][AB-1:0]];
+  assign heads[2047:1536] = imem3[ptr[3][AB-1:0]];
+
+  genvar u;
+  generate
+    for (u = 0; u < 4; u = u + 1) begin : g_unit
+      wire [127:0] need = heads[512*u+384 +: 128];
+      wire deps = need[31:0] <= done[0] && need[63:32] <= done[1] && need[95:64] <= done[2] && need[127:96] <= done[3];
+      assign head_ok[u] = running && ptr[u] < count[u] && deps;
+      assign done_count[32*u +: 32] = done[u];
+    end
+  endgenerate
+  assign finished = running && done[0] == count[0] && done[1] == count[1] && done[2] == count[2] &&
+                    done[3] == count[3];
+
+  integer i;
+  always @(posedge clk) begin
+    if (iw_en) begin
+      case (iw_unit)
+        2'd0: imem0[iw_addr] <= iw_data;
+        2'd1: imem1[iw_addr] <= iw_data;
+        2'd2: imem2[iw_addr] <= iw_data;
+        default: imem3[iw_addr] <= iw_data;
+      endcase
+    end
+    if (rst) begin
+      running <= 1'b0;
+      for (i = 0; i < 4; i = i + 1) begin
+        count[i] <= 32'd0;
+        ptr[i] <= 32'd0;
+        done[i] <= 32'd0;
+      end
+    end else begin
+      if (cfg_en) count[cfg_unit] <= cfg_count;
+      if (start) running <= 1'b1;
+      for (i = 0; i < 4; i = i + 1) if (take[i]) ptr[i] <= ptr[i] + 32'd1;
+      done[0] <= done[0] + {31'd0, retire_other[0]};
+      done[1] <= done[1] + {24'd0, retire_array};
+      done[2] <= done[2] + {31'd0, retire_other[1]};
+      done[3] <= done[3] + {31'd0, retire_other[2]};
+    end
+  end
+
+`ifndef SYNTHESIS
+  always @(posedge clk) begin
+    if (!rst && (take & ~head_ok) != 4'd0) begin
+      $display("fq_controller: a unit took an instruction that may not issue");
+      $stop;
+    end
+  end
+`endif
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,203 @@
+// The accelerator (docs/architecture.md): controller, DMA engines, the four buffers, the array
+// unit and the epilogue, with an instruction port and a DRAM port. The buffers are behavioural
+// byte arrays with combinational reads and writes at the clock edge (one port per user, no
+// banking modelled, as in the SystemC model). The DRAM is outside: the top sends each load's
+// request when it issues, takes read data one chunk of up to DB bytes per cycle in request
+// order, and sends store data one chunk per cycle. Weight-stationary dataflow only.
+`default_nettype none
+
+module fq_top #(
+    parameter ROWS   = 4,
+    parameter COLS   = 4,
+    parameter KIND   = 0,     // 0 temporal PEs (FineQ-R), 1 MAC PEs
+    parameter WBITS  = 8,     // MAC weight bits
+    parameter WINDOW = 1,     // temporal: 0 fixed, 1 tile
+    parameter WBUF   = 4096,  // buffer bytes
+    parameter ABUF   = 4096,
+    parameter OBUF   = 16384,
+    parameter SBUF   = 1024,
+    parameter DB     = 16,    // DRAM bytes per cycle
+    parameter LAT    = 10,    // DRAM latency (the DRAM model adds it to reads; stores wait for it)
+    parameter IDEPTH = 1024,
+    parameter AB     = $clog2(IDEPTH)
+) (
+    input  wire            clk,
+    input  wire            rst,
+    input  wire            iw_en,
+    input  wire [1:0]      iw_unit,
+    input  wire [AB-1:0]   iw_addr,
+    input  wire [511:0]    iw_data,
+    input  wire            cfg_en,
+    input  wire [1:0]      cfg_unit,
+    input  wire [31:0]     cfg_count,
+    input  wire            start,
+    output wire            finished,
+    output wire [127:0]    done_count,
+    // DRAM read requests (one per dma.load, at its issue) and data
+    output wire            rd_req,
+    output wire [63:0]     rd_req_addr,
+    output wire [31:0]     rd_req_stride,
+    output wire [31:0]     rd_req_rows,
+    output wire [31:0]     rd_req_bytes,
+    input  wire            rd_valid,
+    input  wire [8*DB-1:0] rd_data,
+    // DRAM writes
+    output wire            wr_valid,
+    output wire [63:0]     wr_addr,
+    output wire [8*DB-1:0] wr_data,
+    output wire [31:0]     wr_len,
+    // activity, for counting actions
+    output wire [ROWS*COLS-1:0] pulses,
+    output wire [ROWS*COLS-1:0] pe_valid
+);
+  wire [2047:0] heads;
+  wire [3:0]    head_ok, take;
+  wire [7:0]    retire_array;
+  wire          fin_in, fin_epi, fin_out;
+  fq_controller #(.IDEPTH(IDEPTH), .AB(AB)) ctrl (
+      .clk(clk), .rst(rst), .iw_en(iw_en), .iw_unit(iw_unit), .iw_addr(iw_addr), .iw_data(iw_data),
+      .cfg_en(cfg_en), .cfg_unit(cfg_unit), .cfg_count(cfg_count), .start(start), .finished(finished),
+      .heads(heads), .head_ok(head_ok), .take(take), .retire_array(retire_array),
+      .retire_other({fin_out, fin_epi, fin_in}), .done_count(done_count));
+
+  // Fields of each unit's head instruction.
+  wire [511:0] h0 = heads[511:0], h1 = heads[1023:512], h2 = heads[1535:1024], h3 = heads[2047:1536];
+
+  // ---- buffers ----
+  reg [7:0] wbuf [0:WBUF-1];
+  reg [7:0] abuf [0:ABUF-1];
+  reg [7:0] obuf [0:OBUF-1];
+  reg [7:0] sbuf [0:SBUF-1];
+
+  // ---- DMA in ----
+  wire            in_full, in_we;
+  wire [1:0]      in_buf;
+  wire [31:0]     in_addr, in_len;
+  wire [8*DB-1:0] in_data;
+  assign take[0]       = head_ok[0] && !in_full;
+  assign rd_req        = take[0];
+  assign rd_req_addr   = h0[95:32];
+  assign rd_req_stride = h0[127:96];
+  assign rd_req_rows   = h0[255:224];
+  assign rd_req_bytes  = h0[287:256];
+  fq_dma_in #(.DB(DB)) dma_in (
+      .clk(clk), .rst(rst), .start(take[0]), .buf_sel(h0[9:8]), .dst(h0[159:128]), .dst_stride(h0[223:192]),
+      .rows(h0[255:224]), .bytes(h0[287:256]), .full(in_full), .rd_valid(rd_valid), .rd_data(rd_data),
+      .wr_en(in_we), .wr_buf(in_buf), .wr_addr(in_addr), .wr_data(in_data), .wr_len(in_len), .finish(fin_in));
+
+  // ---- array ----
+  wire is_preload = h1[2:0] == 3'd2;
+  wire is_matmul  = h1[2:0] == 3'd3;
+  wire can_preload, can_matmul;
+  assign take[1] = head_ok[1] && ((is_preload && can_preload) || (is_matmul && can_matmul));
+  wire [32*COLS-1:0] wb_raddr;
+  reg  [16*COLS-1:0] wb_rdata;
+  wire [31:0]        ab_raddr;
+  reg  [8*ROWS-1:0]  ab_rdata;
+  wire [31:0]        aob_addr;
+  reg  [32*COLS-1:0] aob_rdata;
+  wire               aob_we;
+  wire [32*COLS-1:0] aob_wdata;
+  wire [COLS-1:0]    aob_wmask;
+  fq_array_ctrl #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .WINDOW(WINDOW)) array (
+      .clk(clk), .rst(rst), .issue_preload(take[1] && is_preload), .issue_matmul(take[1] && is_matmul),
+      .src(h1[63:32]), .src_stride(h1[127:96]), .dst(h1[159:128]), .dst_stride(h1[223:192]),
+      .m(h1[255:224]), .k(h1[287:256]), .n(h1[319:288]), .acc(h1[16]), .fmt(h1[27:24]),
+      .can_preload(can_preload), .can_matmul(can_matmul),
+      .wb_raddr(wb_raddr), .wb_rdata(wb_rdata), .ab_raddr(ab_raddr), .ab_rdata(ab_rdata),
+      .ob_addr(aob_addr), .ob_rdata(aob_rdata), .ob_we(aob_we), .ob_wdata(aob_wdata), .ob_wmask(aob_wmask),
+      .retire_n(retire_array), .pulses(pulses), .pe_valid(pe_valid));
+
+  // ---- epilogue ----
+  wire               epi_busy;
+  wire [31:0]        eob_raddr, esb_ws, esb_as, eob_waddr;
+  reg  [32*COLS-1:0] eob_rdata;
+  reg  [16*COLS-1:0] esb_ws_data;
+  reg  [31:0]        esb_as_data;
+  wire               eob_we;
+  wire [32*COLS-1:0] eob_wdata;
+  wire [COLS-1:0]    eob_wmask;
+  assign take[2] = head_ok[2] && !epi_busy;
+  fq_epilogue #(.COLS(COLS)) epilogue (
+      .clk(clk), .rst(rst), .start(take[2]), .src(h2[63:32]), .src_stride(h2[127:96]), .ws(h2[351:320]),
+      .as_addr(h2[383:352]), .dst(h2[159:128]), .dst_stride(h2[223:192]), .m(h2[255:224]), .n(h2[319:288]),
+      .busy(epi_busy), .ob_raddr(eob_raddr), .ob_rdata(eob_rdata), .sb_ws_addr(esb_ws), .sb_ws_data(esb_ws_data),
+      .sb_as_addr(esb_as), .sb_as_data(esb_as_data), .ob_we(eob_we), .ob_waddr(eob_waddr), .ob_wdata(eob_wdata),
+      .ob_wmask(eob_wmask), .finish(fin_epi));
+
+  // ---- DMA out ----
+  wire            out_full;
+  wire [31:0]     oob_raddr;
+  reg  [8*DB-1:0] oob_rdata;
+  assign take[3] = head_ok[3] && !out_full;
+  fq_dma_out #(.DB(DB), .LAT(LAT)) dma_out (
+      .clk(clk), .rst(rst), .start(take[3]), .src(h3[63:32]), .src_stride(h3[127:96]), .dst(h3[191:128]),
+      .dst_stride(h3[223:192]), .rows(h3[255:224]), .bytes(h3[287:256]), .full(out_full),
+      .ob_raddr(oob_raddr), .ob_rdata(oob_rdata), .wr_valid(wr_valid), .wr_addr(wr_addr), .wr_data(wr_data),
+      .wr_len(wr_len), .finish(fin_out));
+
+  // ---- buffer reads (combinational; bytes outside a buffer read as 0) ----
+  function [7:0] rd_w(input [31:0] a);
+    rd_w = (a < WBUF) ? wbuf[a] : 8'd0;
+  endfunction
+  function [7:0] rd_a(input [31:0] a);
+    rd_a = (a < ABUF) ? abuf[a] : 8'd0;
+  endfunction
+  function [7:0] rd_o(input [31:0] a);
+    rd_o = (a < OBUF) ? obuf[a] : 8'd0;
+  endfunction
+  function [7:0] rd_s(input [31:0] a);
+    rd_s = (a < SBUF) ? sbuf[a] : 8'd0;
+  endfunction
+  integer b, c;
+  always @(*) begin
+    for (c = 0; c < COLS; c = c + 1) begin
+      wb_rdata[16*c +: 8] = rd_w(wb_raddr[32*c +: 32]);
+      wb_rdata[16*c+8 +: 8] = rd_w(wb_raddr[32*c +: 32] + 32'd1);
+    end
+    for (b = 0; b < ROWS; b = b + 1) ab_rdata[8*b +: 8] = rd_a(ab_raddr + b);
+    for (b = 0; b < 4 * COLS; b = b + 1) begin
+      aob_rdata[8*b +: 8] = rd_o(aob_addr + b);
+      eob_rdata[8*b +: 8] = rd_o(eob_raddr + b);
+    end
+    for (b = 0; b < 2 * COLS; b = b + 1) esb_ws_data[8*b +: 8] = rd_s(esb_ws + b);
+    for (b = 0; b < 4; b = b + 1) esb_as_data[8*b +: 8] = rd_s(esb_as + b);
+    for (b = 0; b < DB; b = b + 1) oob_rdata[8*b +: 8] = rd_o(oob_raddr + b);
+  end
+
+  // ---- buffer writes ----
+  always @(posedge clk) begin
+    if (in_we) begin
+      for (b = 0; b < DB; b = b + 1) begin
+        if (b < in_len) begin
+          case (in_buf)
+            2'd0: if (in_addr + b < WBUF) wbuf[in_addr + b] <= in_data[8*b +: 8];
+            2'd1: if (in_addr + b < ABUF) abuf[in_addr + b] <= in_data[8*b +: 8];
+            default: if (in_addr + b < SBUF) sbuf[in_addr + b] <= in_data[8*b +: 8];
+          endcase
+        end
+      end
+    end
+    if (aob_we) begin
+      for (b = 0; b < 4 * COLS; b = b + 1) begin
+        if (aob_wmask[b / 4] && aob_addr + b < OBUF) obuf[aob_addr + b] <= aob_wdata[8*b +: 8];
+      end
+    end
+    if (eob_we) begin
+      for (b = 0; b < 4 * COLS; b = b + 1) begin
+        if (eob_wmask[b / 4] && eob_waddr + b < OBUF) obuf[eob_waddr + b] <= eob_wdata[8*b +: 8];
+      end
+    end
+  end
+
+`ifndef SYNTHESIS
+  always @(posedge clk) begin
+    if (!rst && head_ok[1] && !is_preload && !is_matmul) begin
+      $display("fq_top: the RTL runs weight-stationary programs only (op %0d)", h1[2:0]);
+      $stop;
+    end
+  end
+`endif
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,157 @@
+// Runs a compiled tile program on a Verilated fq_top: loads the instructions through the
+// instruction port (each with its per-unit dependency counts), serves the DRAM port from a
+// MemoryImage with the bandwidth and latency rule of docs/architecture.md "DMA and DRAM", and
+// records the cycle each op completes. Cycle 0 is the first cycle the controller runs.
+#pragma once
+
+#include "model/arch/arch_config.h"
+#include "model/ir/mem_image.h"
+#include "model/ir/tile_program.h"
+#include "rtl_harness.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <deque>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace fq::rtl {
+
+struct TopRun {
+  std::vector<uint64_t> done;  // per op: first cycle it counts as done
+  uint64_t total_cycles = 0;
+  uint64_t pulses = 0;         // PE additions counted from the RTL, cycle by cycle
+  uint64_t pe_valid_cycles = 0;
+};
+
+// The 16 x 32-bit instruction word of rtl/fq_controller.v.
+inline std::array<uint32_t, 16> encode(const ir::TileProgram& p, ir::OpId id, const std::array<uint32_t, 4>& need) {
+  const ir::TileOp& op = p.op(id);
+  std::array<uint32_t, 16> w{};
+  uint32_t fmt = 0;
+  if (op.opcode == ir::Opcode::kPreload || op.opcode == ir::Opcode::kMatmul) {
+    const HwFormat f = p.gemms[op.gemm].format;
+    fmt = f == HwFormat::kFineqR ? 0 : static_cast<uint32_t>(format_int_bits(f));
+  }
+  w[0] = static_cast<uint32_t>(op.opcode) | static_cast<uint32_t>(op.buf) << 8 | uint32_t{op.acc} << 16 | fmt << 24;
+  w[1] = static_cast<uint32_t>(op.src);
+  w[2] = static_cast<uint32_t>(op.src >> 32);
+  w[3] = op.src_stride;
+  w[4] = static_cast<uint32_t>(op.dst);
+  w[5] = static_cast<uint32_t>(op.dst >> 32);
+  w[6] = op.dst_stride;
+  const bool dma = op.opcode == ir::Opcode::kDmaLoad || op.opcode == ir::Opcode::kDmaStore;
+  w[7] = dma ? op.rows : op.m;
+  w[8] = dma ? op.bytes : op.k;
+  w[9] = op.n;
+  w[10] = op.ws;
+  w[11] = op.as;
+  for (size_t u = 0; u < 4; ++u) w[12 + u] = need[u];
+  return w;
+}
+
+template <typename V>
+TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::MemoryImage& mem,
+               uint64_t max_cycles = 10'000'000) {
+  // Per-unit instruction streams and dependency counts (units complete in order, so "op d is
+  // done" is "at least seq(d) + 1 ops of d's unit are done").
+  std::array<std::vector<ir::OpId>, 4> stream;
+  std::vector<uint32_t> seq(p.size());
+  for (ir::OpId id = 0; id < p.size(); ++id) {
+    auto& s = stream[static_cast<size_t>(ir::unit_of(p.op(id).opcode))];
+    seq[id] = static_cast<uint32_t>(s.size());
+    s.push_back(id);
+  }
+  top.rst = 1;
+  top.start = 0;
+  top.iw_en = 0;
+  top.cfg_en = 0;
+  top.rd_valid = 0;
+  tick(top);
+  tick(top);
+  top.rst = 0;
+  for (size_t u = 0; u < 4; ++u) {
+    for (size_t i = 0; i < stream[u].size(); ++i) {
+      const ir::OpId id = stream[u][i];
+      std::array<uint32_t, 4> need{};
+      for (ir::OpId d : p.deps(id)) {
+        const auto du = static_cast<size_t>(ir::unit_of(p.op(d).opcode));
+        need[du] = std::max(need[du], seq[d] + 1);
+      }
+      const auto w = encode(p, id, need);
+      top.iw_en = 1;
+      top.iw_unit = static_cast<uint8_t>(u);
+      top.iw_addr = static_cast<std::remove_reference_t<decltype(top.iw_addr)>>(i);
+      for (size_t k = 0; k < 16; ++k) put(top.iw_data, static_cast<int>(32 * k), 32, w[k]);
+      tick(top);
+    }
+    top.iw_en = 0;
+    top.cfg_en = 1;
+    top.cfg_unit = static_cast<uint8_t>(u);
+    top.cfg_count = static_cast<uint32_t>(stream[u].size());
+    tick(top);
+  }
+  top.cfg_en = 0;
+  top.start = 1;
+  tick(top);
+  top.start = 0;
+
+  struct Read {
+    uint64_t addr, stride, rows, bytes, ready, row = 0, off = 0;
+  };
+  std::deque<Read> reads;
+  const auto B = static_cast<uint64_t>(arch.dram_bytes_per_cycle);
+  const auto L = static_cast<uint64_t>(arch.dram_latency_cycles);
+  TopRun run;
+  run.done.assign(p.size(), 0);
+  std::array<uint32_t, 4> seen{};
+  std::vector<uint8_t> chunk(B);
+  for (uint64_t c = 0;; ++c) {
+    if (c > max_cycles) throw std::runtime_error("fq_top did not finish");
+    top.clk = 0;
+    top.rd_valid = 0;
+    top.eval();
+    if (top.finished) {
+      run.total_cycles = c;
+      break;
+    }
+    if (top.rd_req) {
+      reads.push_back({top.rd_req_addr, top.rd_req_stride, top.rd_req_rows, top.rd_req_bytes, c + L});
+    }
+    if (!reads.empty() && reads.front().ready <= c) {
+      Read& r = reads.front();
+      const uint64_t n = std::min(B, r.bytes - r.off);
+      std::fill(chunk.begin(), chunk.end(), uint8_t{0});
+      mem.read(r.addr + r.row * r.stride + r.off, {chunk.data(), n});
+      top.rd_valid = 1;
+      for (uint64_t b = 0; b < B; ++b) put(top.rd_data, static_cast<int>(8 * b), 8, chunk[b]);
+      r.off += n;
+      if (r.off == r.bytes) {
+        r.off = 0;
+        if (++r.row == r.rows) reads.pop_front();
+      }
+    }
+    top.eval();
+    if (top.wr_valid) {
+      for (uint64_t b = 0; b < top.wr_len; ++b) chunk[b] = static_cast<uint8_t>(get(top.wr_data, static_cast<int>(8 * b), 8));
+      mem.write(top.wr_addr, {chunk.data(), static_cast<size_t>(top.wr_len)});
+    }
+    for (int x = 0; x < arch.rows * arch.cols; ++x) {
+      run.pulses += get(top.pulses, x, 1);
+      run.pe_valid_cycles += get(top.pe_valid, x, 1);
+    }
+    top.clk = 1;
+    top.eval();
+    for (size_t u = 0; u < 4; ++u) {
+      const auto now = static_cast<uint32_t>(get(top.done_count, static_cast<int>(32 * u), 32));
+      while (seen[u] < now) run.done[stream[u][seen[u]++]] = c + 1;
+    }
+  }
+  return run;
+}
+
+}  // namespace fq::rtl
