@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Every RTL module passes `verilator --lint-only -Wall` with the waivers of rtl/fq_lint.vlt only,
+# Every RTL module passes `verilator --lint-only -Wall` with the waivers of rtl/fq_lint.vlt only
+# (--unroll-count lets Verilator unroll the byte loops of the wide buffer ports),
 # at several parameter sets (degenerate sizes included). Args: RTL_DIR.
 set -uo pipefail
 rtl=$1
 failures=0
 lint() {  # TOP PARAMS...
   local top=$1; shift
-  if out=$(verilator --lint-only -Wall "$rtl/fq_lint.vlt" "$rtl"/*.v --top-module "$top" "$@" 2>&1); then
+  if out=$(verilator --lint-only -Wall --unroll-count 4096 "$rtl/fq_lint.vlt" "$rtl"/*.v --top-module "$top" "$@" 2>&1); then
     echo "ok   lint $top $*"
   else
     echo "FAIL lint $top $*"; echo "$out"; failures=$((failures + 1))
@@ -19,6 +20,13 @@ for p in "-GROWS=1 -GCOLS=1" "-GROWS=3 -GCOLS=1" "-GROWS=33 -GCOLS=32" "-GROWS=5
   lint fq_array $p -GKIND=0
   lint fq_array $p -GKIND=1 -GWBITS=8
   lint fq_array $p -GKIND=1 -GWBITS=3
+done
+for m in fq_fp16_to_fp32 fq_int_to_fp32 fq_fp32_mul fq_dma_in fq_dma_out fq_controller; do lint $m; done
+lint fq_epilogue -GCOLS=1
+lint fq_epilogue -GCOLS=32
+for p in "-GROWS=1 -GCOLS=1 -GKIND=1" "-GROWS=3 -GCOLS=2" "-GROWS=33 -GCOLS=32 -GWINDOW=0" "-GROWS=8 -GCOLS=4 -GKIND=1 -GWBITS=3"; do
+  lint fq_array_ctrl $p
+  lint fq_top $p
 done
 echo "lint: $failures failed"
 [ $failures -eq 0 ]

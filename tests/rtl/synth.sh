@@ -6,7 +6,7 @@ rtl=$1
 failures=0
 synth() {  # TOP CHPARAMS
   local top=$1 params=$2
-  local script="read_verilog $rtl/fq_cluster_decoder.v $rtl/fq_pe_temporal.v $rtl/fq_pe_mac.v $rtl/fq_array.v"
+  local script="read_verilog $(ls "$rtl"/*.v | tr '\n' ' ')"
   [ -n "$params" ] && script="$script; chparam $params $top"
   script="$script; synth -top $top; stat"
   if out=$(yosys -q -p "$script" 2>&1) && cells=$(yosys -p "$script" 2>&1 | grep -E '^ +Number of cells:' | tail -1); then
@@ -21,5 +21,14 @@ synth fq_pe_mac "-set WBITS 8"
 synth fq_pe_mac "-set WBITS 2"
 synth fq_array "-set ROWS 3 -set COLS 2 -set KIND 0"
 synth fq_array "-set ROWS 3 -set COLS 2 -set KIND 1 -set WBITS 4"
+synth fq_fp32_mul ""
+synth fq_int_to_fp32 ""
+synth fq_fp16_to_fp32 ""
+synth fq_dma_in "-set DB 4 -set QDEPTH 4"
+synth fq_dma_out "-set DB 4 -set QDEPTH 4"
+synth fq_controller "-set IDEPTH 2"
+synth fq_epilogue "-set COLS 1"
+synth fq_array_ctrl "-set ROWS 3 -set COLS 2"
+synth fq_top "-set ROWS 3 -set COLS 1 -set WBUF 16 -set ABUF 16 -set OBUF 32 -set SBUF 16 -set IDEPTH 2 -set DB 2"
 echo "synth: $failures failed"
 [ $failures -eq 0 ]

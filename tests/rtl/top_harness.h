@@ -21,6 +21,13 @@
 
 namespace fq::rtl {
 
+inline uint64_t splitmix(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 struct TopRun {
   std::vector<uint64_t> done;  // per op: first cycle it counts as done
   uint64_t total_cycles = 0;
@@ -54,9 +61,12 @@ inline std::array<uint32_t, 16> encode(const ir::TileProgram& p, ir::OpId id, co
   return w;
 }
 
+// stall_percent > 0 makes the DRAM withhold read data in that share of the cycles (seeded):
+// results must not change, cycle counts then do.
 template <typename V>
 TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::MemoryImage& mem,
-               uint64_t max_cycles = 10'000'000) {
+               int stall_percent = 0, uint64_t seed = 1, uint64_t max_cycles = 10'000'000) {
+  uint64_t stall_state = seed;
   // Per-unit instruction streams and dependency counts (units complete in order, so "op d is
   // done" is "at least seq(d) + 1 ops of d's unit are done").
   std::array<std::vector<ir::OpId>, 4> stream;
@@ -122,7 +132,8 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     if (top.rd_req) {
       reads.push_back({top.rd_req_addr, top.rd_req_stride, top.rd_req_rows, top.rd_req_bytes, c + L});
     }
-    if (!reads.empty() && reads.front().ready <= c) {
+    const bool stall = stall_percent > 0 && static_cast<int>(splitmix(stall_state) % 100) < stall_percent;
+    if (!reads.empty() && reads.front().ready <= c && !stall) {
       Read& r = reads.front();
       const uint64_t n = std::min(B, r.bytes - r.off);
       std::fill(chunk.begin(), chunk.end(), uint8_t{0});
