@@ -9,6 +9,8 @@
 #include "model/ir/tile_program.h"
 #include "rtl_harness.h"
 
+#include <verilated_fst_c.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -63,10 +65,17 @@ inline std::array<uint32_t, 16> encode(const ir::TileProgram& p, ir::OpId id, co
 
 // stall_percent > 0 makes the DRAM withhold read data in that share of the cycles (seeded):
 // results must not change, cycle counts then do.
+// With `wave`, every half cycle of the run is dumped to it (the model must be built with
+// TRACE_FST and traced into it).
 template <typename V>
 TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::MemoryImage& mem,
-               int stall_percent = 0, uint64_t seed = 1, uint64_t max_cycles = 10'000'000) {
+               int stall_percent = 0, uint64_t seed = 1, VerilatedFstC* wave = nullptr,
+               uint64_t max_cycles = 10'000'000) {
   uint64_t stall_state = seed;
+  uint64_t wave_time = 0;
+  auto dump = [&] {
+    if (wave != nullptr) wave->dump(wave_time++);
+  };
   // Per-unit instruction streams and dependency counts (units complete in order, so "op d is
   // done" is "at least seq(d) + 1 ops of d's unit are done").
   std::array<std::vector<ir::OpId>, 4> stream;
@@ -125,6 +134,7 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     top.clk = 0;
     top.rd_valid = 0;
     top.eval();
+    dump();
     if (top.finished) {
       run.total_cycles = c;
       break;
@@ -157,6 +167,7 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     }
     top.clk = 1;
     top.eval();
+    dump();
     for (size_t u = 0; u < 4; ++u) {
       const auto now = static_cast<uint32_t>(get(top.done_count, static_cast<int>(32 * u), 32));
       while (seen[u] < now) run.done[stream[u][seen[u]++]] = c + 1;

@@ -1,0 +1,139 @@
+#include "top_cases.h"
+
+#include "Vtop_m4x3_b4.h"
+#include "Vtop_m4x4.h"
+#include "Vtop_t4x3.h"
+#include "Vtop_t6x2_fixed.h"
+#include "model/core/error.h"
+#include "model/golden/tile_interpreter.h"
+#include "sim/fast/fast_engine.h"
+#include "sim/sim_cases.h"
+#include "top_harness.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <random>
+
+namespace fq::rtl {
+
+const std::vector<TopConfig>& top_configs() {
+  static const std::vector<TopConfig> configs = {
+      {"t4x3", 4, 3, PeKind::kTemporal, 8, BeatWindow::kTile, 8, 5},
+      {"t6x2_fixed", 6, 2, PeKind::kTemporal, 8, BeatWindow::kFixed, 4, 0},
+      {"m4x4", 4, 4, PeKind::kMac, 8, BeatWindow::kFixed, 16, 12},
+      {"m4x3_b4", 4, 3, PeKind::kMac, 4, BeatWindow::kFixed, 2, 3},
+  };
+  return configs;
+}
+
+ArchConfig arch_of(const TopConfig& t) {
+  ArchConfig a = test::base_arch(t.rows, t.cols, t.kind);
+  a.name = "rtl_" + t.name;
+  a.weight_bits = t.bits;
+  a.window = t.window;
+  a.weight_bytes = 512;
+  a.act_bytes = 512;
+  a.out_bytes = 2048;
+  a.scale_bytes = 256;
+  a.dram_bytes_per_cycle = t.db;
+  a.dram_latency_cycles = t.lat;
+  return a;
+}
+
+std::string first_difference(const ir::MemoryImage& got, const ir::MemoryImage& want) {
+  for (size_t i = 0; i < want.segments().size() && i < got.segments().size(); ++i) {
+    const auto& w = want.segments()[i];
+    const auto& g = got.segments()[i];
+    for (size_t b = 0; b < w.bytes.size() && b < g.bytes.size(); ++b) {
+      if (g.bytes[b] != w.bytes[b]) {
+        const size_t word = b / 4 * 4;
+        return fmt::format("segment {} byte {} (32-bit word at {}: rtl {:#010x}, golden {:#010x})", w.name, b, word,
+                           static_cast<uint32_t>(got.read_i32(w.base + word)),
+                           static_cast<uint32_t>(want.read_i32(w.base + word)));
+      }
+    }
+  }
+  return "none";
+}
+
+namespace {
+
+template <typename V>
+CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const std::string& wave) {
+  const ArchConfig arch = arch_of(t);
+  const HwFormat format = t.kind == PeKind::kTemporal ? HwFormat::kFineqR : int_format(t.bits);
+  // Every configuration gets its own programs for the same seed numbers.
+  uint64_t salt = 1469598103934665603ull;
+  for (char ch : t.name) salt = (salt ^ static_cast<uint8_t>(ch)) * 1099511628211ull;
+  std::mt19937_64 rng(seed ^ salt);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  std::vector<QTensor> w;
+  std::vector<QuantizedActs> a;
+  const int gemms = uni(1, 2);
+  CaseResult r;
+  r.summary = fmt::format("top.{}.seed{}:", t.name, seed);
+  for (int g = 0; g < gemms; ++g) {
+    const int m = uni(1, 9), n = uni(1, 10), k = uni(1, 16);
+    w.push_back(random_qtensor(fmt::format("g{}", g), format, n, k, rng()));
+    a.push_back(random_acts(m, k, rng()));
+    r.summary += fmt::format(" M={} N={} K={}", m, n, k);
+  }
+  const auto layer = test::compile_with(arch, w, a, uni(0, 1000));
+  ir::MemoryImage golden = layer.memory;
+  golden::run_tile_program(layer.program, arch, golden);
+  const auto fast = sim::run_fast(layer.program, arch, layer.memory);
+  ir::MemoryImage mem = layer.memory;
+  auto top = std::make_unique<V>();
+  std::unique_ptr<VerilatedFstC> fst;
+  if (!wave.empty()) {
+    Verilated::traceEverOn(true);
+    fst = std::make_unique<VerilatedFstC>();
+    top->trace(fst.get(), 99);
+    fst->open(wave.c_str());
+  }
+  const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, fst.get());
+  if (fst) fst->close();
+  r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
+  const std::string diff = first_difference(mem, golden);
+  if (diff != "none") {
+    r.failure = "bytes differ from the golden interpreter at " + diff;
+    return r;
+  }
+  if (stall_percent == 0) {
+    for (size_t id = 0; id < run.done.size(); ++id) {
+      if (run.done[id] != fast.ops[id].done) {
+        r.failure = fmt::format("op {} ({}) completes at cycle {} in the RTL, {} in the fast engine", id,
+                                ir::opcode_name(layer.program.op(static_cast<ir::OpId>(id)).opcode), run.done[id],
+                                fast.ops[id].done);
+        return r;
+      }
+    }
+    if (run.total_cycles != fast.total_cycles) {
+      r.failure = fmt::format("total cycles {} in the RTL, {} in the fast engine", run.total_cycles, fast.total_cycles);
+      return r;
+    }
+    if (run.pulses != fast.actions.pe_pulses + fast.actions.pe_macs) {
+      r.failure = fmt::format("{} PE additions in the RTL, {} in the fast engine", run.pulses,
+                              fast.actions.pe_pulses + fast.actions.pe_macs);
+      return r;
+    }
+    r.summary += " (= fast engine)";
+  } else {
+    r.summary += fmt::format(" with {}% DRAM stalls ({} without)", stall_percent, fast.total_cycles);
+  }
+  r.pass = true;
+  return r;
+}
+
+}  // namespace
+
+CaseResult run_top_case(const TopConfig& t, uint64_t seed, int stall_percent, const std::string& wave) {
+  if (t.name == "t4x3") return run_on<Vtop_t4x3>(t, seed, stall_percent, wave);
+  if (t.name == "t6x2_fixed") return run_on<Vtop_t6x2_fixed>(t, seed, stall_percent, wave);
+  if (t.name == "m4x4") return run_on<Vtop_m4x4>(t, seed, stall_percent, wave);
+  if (t.name == "m4x3_b4") return run_on<Vtop_m4x3_b4>(t, seed, stall_percent, wave);
+  fail("no RTL model named '{}'", t.name);
+}
+
+}  // namespace fq::rtl
