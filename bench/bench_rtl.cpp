@@ -4,7 +4,7 @@
 // arrays): cmake --build build --target bench_rtl && build/bin/bench_rtl
 #include "Vbench_arr_m32x32.h"
 #include "Vbench_arr_t33x32.h"
-#include "rtl_harness.h"
+#include "sim/rtl/rtl_harness.h"
 
 #include <fmt/format.h>
 

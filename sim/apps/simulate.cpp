@@ -16,6 +16,7 @@
 #include "sim/fast/fast_engine.h"
 #include "sim/report.h"
 #include "sim/systemc/sc_engine.h"
+#include "sim/workload_input.h"
 
 #include <fmt/format.h>
 
@@ -58,104 +59,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-struct Workload {
-  std::string description;
-  std::vector<fq::QTensor> weights;
-  std::vector<fq::QuantizedActs> acts;
-};
-
-fq::HwFormat pe_format(const fq::ArchConfig& arch) {
-  return arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
-}
-
-int parse_dim(const std::string& text, const std::string& what, const std::string& where) {
-  fq::Params p(where);
-  p.set(what, text);
-  return static_cast<int>(p.get_int(what, 1, 1, 1 << 24));
-}
-
-void add_random_gemm(Workload& w, const fq::ArchConfig& arch, const std::string& name, int m, int n, int k,
-                     uint64_t seed) {
-  const uint64_t s = seed * 1000003 + w.weights.size();
-  w.weights.push_back(fq::random_qtensor(name, pe_format(arch), n, k, s));
-  w.acts.push_back(fq::random_acts(m, k, s + 7));
-}
-
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::istringstream in(line);
-  while (std::getline(in, cell, ',')) {
-    const auto b = cell.find_first_not_of(" \t\r");
-    const auto e = cell.find_last_not_of(" \t\r");
-    out.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
-  }
-  return out;
-}
-
-// SCALE-Sim's GEMM topology: "name, M, N, K," per row; its parser drops the last field, so the
-// trailing comma is what keeps K (anchors.md 2.3). Here a row without it is an error, not a
-// silently lost K.
-void read_topology(Workload& w, const fq::ArchConfig& arch, const std::string& path, uint64_t seed) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open the topology file", path);
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const auto cells = split_csv(line);
-    const std::string where = fmt::format("{} line {}", path, line_no);
-    if (cells.size() < 4) fail("{}: expected 'name, M, N, K,' (4 fields and a trailing comma), got '{}'", where, line);
-    if (line_no == 1 && cells[1].find_first_not_of("0123456789") != std::string::npos) continue;  // header
-    if (line.find_last_not_of(" \t\r") == std::string::npos || line[line.find_last_not_of(" \t\r")] != ',') {
-      fail("{}: the row must end with a comma (SCALE-Sim drops the last field, so without it K would be lost)", where);
-    }
-    std::string name = cells[0];
-    for (char& c : name) {
-      if (c == ' ' || c == '#' || c == '=') c = '_';
-    }
-    add_random_gemm(w, arch, name, parse_dim(cells[1], "M", where), parse_dim(cells[2], "N", where),
-                    parse_dim(cells[3], "K", where), seed);
-  }
-  if (w.weights.empty()) fail("{}: no GEMM rows", path);
-  w.description = "topology " + path;
-}
-
-Workload make_workload(fq::CommandLine& cl, const fq::ArchConfig& arch, int tokens, uint64_t seed) {
-  Workload w;
-  const auto layer = cl.value("layer");
-  const auto gemm = cl.value("gemm");
-  const auto topology = cl.value("topology");
-  if (int(layer.has_value()) + int(gemm.has_value()) + int(topology.has_value()) > 1) {
-    fail("give one of --layer, --gemm and --topology");
-  }
-  if (layer) {
-    w.weights = fq::read_qfile(*layer);
-    for (size_t g = 0; g < w.weights.size(); ++g) {
-      const int k = w.weights[g].matrix.cols;
-      w.acts.push_back(fq::quantize_activations(fq::synthetic_activations(tokens, k, seed + g), tokens, k));
-    }
-    w.description = fmt::format("{} (M = {})", *layer, tokens);
-  } else if (gemm) {
-    const auto cells = split_csv(*gemm);
-    if (cells.size() != 3) fail("--gemm '{}': expected M,N,K", *gemm);
-    add_random_gemm(w, arch, "gemm", parse_dim(cells[0], "M", "--gemm"), parse_dim(cells[1], "N", "--gemm"),
-                    parse_dim(cells[2], "K", "--gemm"), seed);
-    w.description = fmt::format("GEMM M = {}, N = {}, K = {}", cells[0], cells[1], cells[2]);
-  } else if (topology) {
-    read_topology(w, arch, *topology, seed);
-  } else {
-    const std::string path = std::string(FQ_SOURCE_DIR) + "/traces/stories-260k.yaml";
-    for (const auto& s : fq::load_workload(path, tokens)) {
-      if (s.name.rfind("layers.0.", 0) != 0) continue;
-      add_random_gemm(w, arch, s.name, static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), seed);
-    }
-    w.description = fmt::format("stories260K-shaped layer 0, random weights (M = {})", tokens);
-  }
-  return w;
-}
-
 int run(int argc, char** argv) {
   fq::CommandLine cl("simulate", argc, argv, {"help"});
   if (cl.flag("help")) {
@@ -182,7 +85,13 @@ int run(int argc, char** argv) {
   progress.stage("reading the workload");
   const fq::ArchConfig arch = fq::load_arch(arch_path, overrides);
   const fq::cost::CostModel costs(fq::cost::load_cost_tables(costs_path), arch);
-  Workload w = make_workload(cl, arch, tokens, seed);
+  fq::sim::WorkloadRequest request;
+  request.layer = cl.value("layer");
+  request.gemm = cl.value("gemm");
+  request.topology = cl.value("topology");
+  request.tokens = tokens;
+  request.seed = seed;
+  fq::sim::Workload w = fq::sim::make_workload(request, arch);
   cl.finish();
   const double read_s = seconds_since(start);
 

@@ -5,7 +5,7 @@
 #include "Vfq_pe_mac_w8.h"
 #include "Vfq_pe_temporal.h"
 #include "model/quant/cluster_codec.h"
-#include "rtl_harness.h"
+#include "sim/rtl/rtl_harness.h"
 
 #include <catch2/catch.hpp>
 

@@ -14,7 +14,7 @@
 #include "Varr_t3x1.h"
 #include "Varr_t4x3.h"
 #include "Varr_t5x7.h"
-#include "rtl_harness.h"
+#include "sim/rtl/rtl_harness.h"
 
 #include <catch2/catch.hpp>
 

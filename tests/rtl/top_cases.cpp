@@ -8,7 +8,7 @@
 #include "model/golden/tile_interpreter.h"
 #include "sim/fast/fast_engine.h"
 #include "sim/sim_cases.h"
-#include "top_harness.h"
+#include "sim/rtl/top_harness.h"
 
 #include <fmt/format.h>
 

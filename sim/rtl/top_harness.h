@@ -7,7 +7,7 @@
 #include "model/arch/arch_config.h"
 #include "model/ir/mem_image.h"
 #include "model/ir/tile_program.h"
-#include "rtl_harness.h"
+#include "sim/rtl/rtl_harness.h"
 
 #include <verilated_fst_c.h>
 
@@ -67,10 +67,11 @@ inline std::array<uint32_t, 16> encode(const ir::TileProgram& p, ir::OpId id, co
 // results must not change, cycle counts then do.
 // With `wave`, every half cycle of the run is dumped to it (the model must be built with
 // TRACE_FST and traced into it).
+// `idepth` is the model's IDEPTH: the instructions one unit's memory holds. A run in which no
+// op completes for 2^22 cycles is reported as a deadlock.
 template <typename V>
 TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::MemoryImage& mem,
-               int stall_percent = 0, uint64_t seed = 1, VerilatedFstC* wave = nullptr,
-               uint64_t max_cycles = 10'000'000) {
+               int stall_percent = 0, uint64_t seed = 1, VerilatedFstC* wave = nullptr, uint64_t idepth = 4096) {
   uint64_t stall_state = seed;
   uint64_t wave_time = 0;
   auto dump = [&] {
@@ -84,6 +85,13 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     auto& s = stream[static_cast<size_t>(ir::unit_of(p.op(id).opcode))];
     seq[id] = static_cast<uint32_t>(s.size());
     s.push_back(id);
+  }
+  for (size_t u = 0; u < 4; ++u) {
+    if (stream[u].size() > idepth) {
+      throw std::runtime_error("the program has " + std::to_string(stream[u].size()) + " " +
+                               ir::unit_name(static_cast<ir::Unit>(u)) + " ops; the RTL instruction memory holds " +
+                               std::to_string(idepth));
+    }
   }
   top.rst = 1;
   top.start = 0;
@@ -129,8 +137,11 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
   run.done.assign(p.size(), 0);
   std::array<uint32_t, 4> seen{};
   std::vector<uint8_t> chunk(B);
+  uint64_t last_progress = 0;
   for (uint64_t c = 0;; ++c) {
-    if (c > max_cycles) throw std::runtime_error("fq_top did not finish");
+    if (c > last_progress + (uint64_t{1} << 22)) {
+      throw std::runtime_error("fq_top: no op completed for 2^22 cycles at cycle " + std::to_string(c) + " (deadlock)");
+    }
     top.clk = 0;
     top.rd_valid = 0;
     top.eval();
@@ -170,7 +181,10 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     dump();
     for (size_t u = 0; u < 4; ++u) {
       const auto now = static_cast<uint32_t>(get(top.done_count, static_cast<int>(32 * u), 32));
-      while (seen[u] < now) run.done[stream[u][seen[u]++]] = c + 1;
+      while (seen[u] < now) {
+        run.done[stream[u][seen[u]++]] = c + 1;
+        last_progress = c;
+      }
     }
   }
   return run;

@@ -1,0 +1,161 @@
+#include "sim/rtl/rtl_engine.h"
+
+#include "model/core/error.h"
+#include "model/ir/tir_text.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace fq::sim {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr uint64_t kIdepth = uint64_t{1} << 16;  // instructions per unit the runner's fq_top holds
+
+uint64_t fnv(uint64_t h, const std::string& s) {
+  for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  return h;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q(1, '\'');  // built by appending: GCC 12 misreports "'" + s + "'" (-Wrestrict)
+  q.append(s);
+  q.push_back('\'');
+  return q;
+}
+
+fs::path default_cache() {
+  if (const char* d = std::getenv("FQSIM_RTL_CACHE"); d != nullptr && *d != 0) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != 0) return fs::path(x) / "fqsim" / "rtl";
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != 0) return fs::path(h) / ".cache" / "fqsim" / "rtl";
+  return fs::temp_directory_path() / "fqsim-rtl";
+}
+
+std::vector<std::string> parameters(const ArchConfig& a) {
+  return {fmt::format("-GROWS={}", a.rows), fmt::format("-GCOLS={}", a.cols),
+          fmt::format("-GKIND={}", a.pe_kind == PeKind::kTemporal ? 0 : 1),
+          fmt::format("-GWBITS={}", a.pe_kind == PeKind::kMac ? a.weight_bits : 8),
+          fmt::format("-GWINDOW={}", a.window == BeatWindow::kTile ? 1 : 0), fmt::format("-GWBUF={}", a.weight_bytes),
+          fmt::format("-GABUF={}", a.act_bytes), fmt::format("-GOBUF={}", a.out_bytes),
+          fmt::format("-GSBUF={}", a.scale_bytes), fmt::format("-GDB={}", a.dram_bytes_per_cycle),
+          fmt::format("-GLAT={}", a.dram_latency_cycles), fmt::format("-GIDEPTH={}", kIdepth)};
+}
+
+// The runner for this arch, built on first use.
+fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
+  const fs::path src = FQ_SOURCE_DIR;
+  std::vector<fs::path> sources;
+  for (const auto& e : fs::directory_iterator(src / "rtl")) {
+    if (e.path().extension() == ".v") sources.push_back(e.path());
+  }
+  std::sort(sources.begin(), sources.end());
+  const std::vector<fs::path> runner_src = {src / "sim/rtl/rtl_runner_main.cpp", src / "sim/rtl/top_harness.h",
+                                            src / "sim/rtl/rtl_harness.h"};
+  const std::string lib = FQ_MODEL_LIB;
+  std::vector<std::string> args = parameters(arch);
+  for (const auto& d : o.defines) args.push_back(fmt::format("+define+{}", d));
+  args.push_back("--trace-fst");  // every runner can dump a waveform on request
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& p : sources) h = fnv(fnv(h, p.filename().string()), slurp(p));
+  for (const auto& p : runner_src) h = fnv(h, slurp(p));
+  for (const auto& a : args) h = fnv(h, a);
+  h = fnv(h, fmt::format("{}:{}", fs::file_size(lib), fs::last_write_time(lib).time_since_epoch().count()));
+  const fs::path cache = o.cache_dir.empty() ? default_cache() : fs::path(o.cache_dir);
+  const fs::path dir = cache / fmt::format("{:016x}", h);
+  const fs::path exe = dir / "fq_rtl_runner";
+  if (fs::exists(exe)) return exe;
+
+  // Build in a private folder, then rename it into place: concurrent builds cannot collide.
+  fs::create_directories(cache);
+  const fs::path tmp = cache / fmt::format("{:016x}.tmp{}", h, getpid());
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  if (o.status) {
+    o.status(fmt::format("building the RTL runner for {}x{} {} (first use of this arch: a few minutes)", arch.rows,
+                         arch.cols, to_string(arch.pe_kind)));
+  }
+  std::string cmd = "verilator --cc --exe --build -j 2 -Wall --unroll-count 4096 -O3 --x-assign fast --x-initial fast "
+                    "--top-module fq_top";
+  for (const auto& a : args) cmd += fmt::format(" {}", a);
+  cmd += fmt::format(" {}", quote((src / "rtl/fq_lint.vlt").string()));
+  for (const auto& p : sources) cmd += fmt::format(" {}", quote(p.string()));
+  cmd += fmt::format(" {}", quote((src / "sim/rtl/rtl_runner_main.cpp").string()));
+  cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1",
+                     quote(fmt::format("-std=c++20 -O1 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}", src.string(), kIdepth)),
+                     quote(lib + " -lfmt -lyaml-cpp -pthread"), quote((tmp / "obj").string()),
+                     quote((tmp / "build.log").string()));
+  if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp / "obj" / "fq_rtl_runner")) {
+    const std::string log = slurp(tmp / "build.log");
+    fail("building the RTL runner failed (log: {}): {}", (tmp / "build.log").string(),
+         log.substr(log.size() > 2000 ? log.size() - 2000 : 0));
+  }
+  fs::rename(tmp / "obj" / "fq_rtl_runner", tmp / "fq_rtl_runner");
+  fs::remove_all(tmp / "obj");
+  std::error_code ec;
+  fs::rename(tmp, dir, ec);  // fails when another process got there first: use theirs
+  if (ec) fs::remove_all(tmp);
+  if (!fs::exists(exe)) fail("the RTL runner {} is missing after the build", exe.string());
+  return exe;
+}
+
+}  // namespace
+
+std::string rtl_unsupported(const ArchConfig& arch) {
+  if (arch.dataflow != Dataflow::kWeightStationary) return "the RTL implements the weight-stationary dataflow only";
+  if (arch.timing != TimingModel::kDefault) return "timing: scalesim is a modelling convention with no RTL";
+  if (arch.weight_bytes > (int64_t{1} << 24) || arch.act_bytes > (int64_t{1} << 24) ||
+      arch.out_bytes > (int64_t{1} << 24) || arch.scale_bytes > (int64_t{1} << 24)) {
+    return "the RTL's behavioural buffers are limited to 16 MiB each";
+  }
+  return "";
+}
+
+RtlResult run_rtl(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
+                  const RtlOptions& options) {
+  if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("RTL engine: {}", why);
+  RtlResult r;
+  r.runner = runner_for(arch, options).string();
+  const fs::path work = fs::temp_directory_path() / fmt::format("fqsim-rtl-run-{}", getpid());
+  fs::remove_all(work);
+  fs::create_directories(work);
+  {
+    std::ofstream a(work / "arch.yaml");
+    a << to_yaml(arch);
+  }
+  ir::write_tir(program, work / "program.tir");
+  ir::write_mem(memory, work / "in.mem");
+  std::string cmd = fmt::format("{} {} {} {} {} {}", quote(r.runner), quote((work / "arch.yaml").string()),
+                                quote((work / "program.tir").string()), quote((work / "in.mem").string()),
+                                quote((work / "out.mem").string()), quote((work / "out.txt").string()));
+  if (!options.wave.empty()) cmd += fmt::format(" {}", quote(options.wave));
+  cmd += fmt::format(" 2> {}", quote((work / "stderr.txt").string()));
+  if (std::system(cmd.c_str()) != 0) {
+    const std::string err = slurp(work / "stderr.txt");
+    fs::remove_all(work);
+    fail("RTL run failed: {}", err.empty() ? "the runner crashed" : err);
+  }
+  memory = ir::read_mem(work / "out.mem");
+  std::ifstream in(work / "out.txt");
+  std::string word;
+  in >> word >> r.total_cycles >> word >> r.pulses;
+  r.done.resize(program.size());
+  for (auto& d : r.done) in >> d;
+  if (!in) fail("RTL run: malformed result file {}", (work / "out.txt").string());
+  fs::remove_all(work);
+  return r;
+}
+
+}  // namespace fq::sim

@@ -1,0 +1,40 @@
+// The RTL engine: runs a tile program on the Verilog of rtl/ (fq_top) through Verilator.
+// The fq_top parameters follow the arch, so the engine builds one runner executable per arch
+// (Verilator --build of rtl/*.v and sim/rtl/rtl_runner_main.cpp) and keeps it in a cache keyed
+// by the RTL sources, the runner, the parameters and the Verilog defines; later runs reuse it.
+// Contract: the program has passed ir::verify() for `arch`; on return `memory` holds what the
+// RTL wrote and `done` the cycle every op completed (cycle 0 = the controller's first cycle).
+#pragma once
+
+#include "model/arch/arch_config.h"
+#include "model/ir/mem_image.h"
+#include "model/ir/tile_program.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace fq::sim {
+
+struct RtlOptions {
+  std::string cache_dir;             // default: $FQSIM_RTL_CACHE, else $XDG_CACHE_HOME/fqsim/rtl, else ~/.cache/fqsim/rtl
+  std::vector<std::string> defines;  // Verilog `define names (fault injection in tests)
+  std::string wave;                  // write an FST waveform here (builds a tracing runner)
+  std::function<void(const std::string&)> status;  // progress messages (the build takes minutes)
+};
+
+struct RtlResult {
+  std::vector<uint64_t> done;  // per op
+  uint64_t total_cycles = 0;
+  uint64_t pulses = 0;         // PE additions (temporal pulses or MAC products)
+  std::string runner;          // the executable used
+};
+
+// Empty when the RTL implements `arch`, else why not (output-stationary, scalesim timing, ...).
+std::string rtl_unsupported(const ArchConfig& arch);
+
+RtlResult run_rtl(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
+                  const RtlOptions& options = {});
+
+}  // namespace fq::sim
