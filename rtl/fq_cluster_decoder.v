@@ -17,7 +17,13 @@ module fq_cluster_decoder (
   wire [3:0] qu = {code[5], code[5:3]};
   wire [3:0] qv = {code[2], code[2:0]};
 
+`ifdef FQ_FAULT_DECODER
+  // Fault injection for tests/cosim only: a planted bug (bit 0 of q0 of normal clusters flipped)
+  // that the co-simulation must catch at the first affected accumulator.
+  assign q0 = (idx == 2'd0) ? n0 ^ 4'd1 : (idx == 2'd1) ? 4'd0 : qu;
+`else
   assign q0 = (idx == 2'd0) ? n0 : (idx == 2'd1) ? 4'd0 : qu;
+`endif
   assign q1 = (idx == 2'd0) ? n1 : (idx == 2'd1) ? qu : (idx == 2'd2) ? 4'd0 : qv;
   assign q2 = (idx == 2'd0) ? n2 : (idx == 2'd3) ? 4'd0 : qv;
 endmodule

@@ -45,7 +45,8 @@ reproduces it with an RTL waveform. Exit status 0 only on full agreement.
   --rtl-cache DIR    where Verilated runners are kept (default ~/.cache/fqsim/rtl); the first
                      run for an arch builds one (minutes)
   --wave OUT.fst     the RTL run's waveform (GTKWave)
-  --rtl-define NAME  a Verilog define for the RTL build (fault injection: tests/regress)
+  --rtl-define NAME  a Verilog define for the RTL build (fault injection in tests/cosim)
+  --build-only       only build (or find) the RTL runner for the arch, then exit
 )";
 
 struct EngineRun {
@@ -162,7 +163,7 @@ std::string reproduce_command(int argc, char** argv, const std::string& extra) {
 }
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("cosim", argc, argv, {"help"});
+  fq::CommandLine cl("cosim", argc, argv, {"help", "build-only"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -184,6 +185,7 @@ int run(int argc, char** argv) {
   rtl.cache_dir = cl.value("rtl-cache").value_or("");
   rtl.wave = cl.value("wave").value_or("");
   rtl.defines = cl.values("rtl-define");
+  const bool build_only = cl.flag("build-only");
   cl.finish();
 
   std::vector<std::string> engines;
@@ -203,6 +205,11 @@ int run(int argc, char** argv) {
     if (const std::string why = fq::sim::rtl_unsupported(arch); !why.empty()) fail("--engines rtl: {}", why);
   }
   fq::Progress progress("cosim");
+  if (build_only) {
+    rtl.status = [&progress](const std::string& s) { progress.stage(s); };
+    fmt::print("RTL runner for {}: {}\n", arch.name, fq::sim::rtl_runner(arch, rtl));
+    return 0;
+  }
   progress.stage("compiling");
   fq::sim::Workload w = fq::sim::make_workload(request, arch);
   std::vector<fq::compiler::GemmInput> inputs;

@@ -123,6 +123,11 @@ std::string rtl_unsupported(const ArchConfig& arch) {
   return "";
 }
 
+std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options) {
+  if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("RTL engine: {}", why);
+  return runner_for(arch, options).string();
+}
+
 RtlResult run_rtl(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
                   const RtlOptions& options) {
   if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("RTL engine: {}", why);

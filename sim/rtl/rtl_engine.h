@@ -34,6 +34,9 @@ struct RtlResult {
 // Empty when the RTL implements `arch`, else why not (output-stationary, scalesim timing, ...).
 std::string rtl_unsupported(const ArchConfig& arch);
 
+// The runner executable for `arch` (and options.defines), built and cached on first use.
+std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options = {});
+
 RtlResult run_rtl(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
                   const RtlOptions& options = {});
 
