@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# compare as a user runs it: three presets on the default layer, the table, CSV ratios, plot, and
+# bad input. Args: BIN_DIR MODELS_DIR SOURCE_DIR.
+set -uo pipefail
+bin=$1 src=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+py=/usr/bin/python3
+failures=0
+check() {
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+"$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --arch "$src/configs/int4.yaml" \
+  --out "$work/c" >"$work/out.txt" 2>&1
+check "exit 0" test $? -eq 0
+check "a row per arch" test "$(grep -cE '^(fineq|int8|int4) ' "$work/out.txt")" -eq 3
+check "baseline ratios are 1" test "$($py -c "import csv; r=[x for x in csv.DictReader(open('$work/c.csv')) if x['arch']=='int8'][0]; print(r['array_ratio'], r['cycles_ratio'], r['tops_per_w_ratio'])")" = "1 1 1"
+check "FineQ array is smaller than INT8's" test "$($py -c "import csv; r=[x for x in csv.DictReader(open('$work/c.csv')) if x['arch']=='fineq'][0]; print(float(r['array_ratio']) < 1)")" = True
+check "plot" test -s "$work/c.png" -a -s "$work/c.gp"
+"$bin/compare" --arch "$src/configs/fineq.yaml" --out "$work/x" >"$work/err.txt" 2>&1
+check "one arch: non-zero exit" test $? -ne 0
+check "one arch: message" grep -q "two or more --arch" "$work/err.txt"
+echo "compare: $failures failed checks"
+[ $failures -eq 0 ]
