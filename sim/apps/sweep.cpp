@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -163,6 +164,17 @@ int run(int argc, char** argv) {
   fmt::print("sweep: {} points, {} already in {}, {} to run on {} threads\n", points.size(), points.size() - todo.size(),
              out_path, todo.size(), jobs);
 
+  // The workload depends on the arch only through the PE's weight format: build it once per format.
+  std::mutex workload_mutex;
+  std::map<std::string, std::shared_ptr<const fq::sim::Workload>> workloads;
+  auto workload_for = [&](const fq::ArchConfig& arch) {
+    const std::string key = arch.pe_kind == fq::PeKind::kTemporal ? "fineq_r" : fmt::format("int{}", arch.weight_bits);
+    std::lock_guard<std::mutex> lock(workload_mutex);
+    auto& w = workloads[key];
+    if (!w) w = std::make_shared<const fq::sim::Workload>(fq::sim::make_workload(request, arch));
+    return w;
+  };
+
   fq::Progress progress("sweep");
   progress.stage("points", todo.size(), "points");
   std::mutex out_mutex;
@@ -178,7 +190,8 @@ int run(int argc, char** argv) {
         for (size_t i = 0; i < axes.size(); ++i) overrides.push_back(axes[i].key + "=" + values[i]);
         const fq::ArchConfig arch = fq::load_arch(arch_path, overrides);
         const fq::cost::CostModel costs(tables, arch);
-        const fq::sim::Workload w = fq::sim::make_workload(request, arch);
+        const auto shared = workload_for(arch);
+        const fq::sim::Workload& w = *shared;
         std::vector<fq::compiler::GemmInput> inputs;
         for (size_t g = 0; g < w.weights.size(); ++g) {
           inputs.push_back({&w.weights[g], {w.acts[g].rows, w.acts[g].cols, w.acts[g].q, w.acts[g].scales}});
