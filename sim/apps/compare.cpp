@@ -1,7 +1,7 @@
 // compare: one workload on several architectures (FineQ vs the INT8/INT4 baselines), with the
 // fast engine; prints and writes array area, total area, cycles, energy per token and TOPS/W,
 // and their ratios to a baseline, as CSV and a gnuplot bar chart (docs/compare.md).
-#include "compiler/compiler.h"
+#include "sim/apps/compile_workload.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
@@ -86,11 +86,7 @@ int run(int argc, char** argv) {
         r.weights = fmt::format("random {}", fq::format_name(want));
       }
     }
-    std::vector<fq::compiler::GemmInput> inputs;
-    for (size_t g = 0; g < w.weights.size(); ++g) {
-      inputs.push_back({&w.weights[g], {w.acts[g].rows, w.acts[g].cols, w.acts[g].q, w.acts[g].scales}});
-    }
-    const auto layer = fq::compiler::compile_layer(arch, inputs);
+    const auto layer = fq::sim::compile_workload(arch, w);
     const auto tl = fq::sim::run_fast(layer.program, arch, layer.memory);
     const fq::cost::CostModel costs(tables, arch);
     const auto rep = fq::sim::build_report(layer.program, arch, tl, costs, "fast", w.description);

@@ -4,7 +4,7 @@
 // outputs within the spec's tolerance); the cycle each op completes identical between SystemC
 // and RTL; total cycles and action counts identical between fast and SystemC. Prints PASS or the
 // first divergence with its context and the command that reproduces it.
-#include "compiler/compiler.h"
+#include "sim/apps/compile_workload.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
@@ -212,11 +212,7 @@ int run(int argc, char** argv) {
   }
   progress.stage("compiling");
   fq::sim::Workload w = fq::sim::make_workload(request, arch);
-  std::vector<fq::compiler::GemmInput> inputs;
-  for (size_t g = 0; g < w.weights.size(); ++g) {
-    inputs.push_back({&w.weights[g], {w.acts[g].rows, w.acts[g].cols, w.acts[g].q, w.acts[g].scales}});
-  }
-  const auto layer = fq::compiler::compile_layer(arch, inputs);
+  const auto layer = fq::sim::compile_workload(arch, w);
   fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
   const auto& p = layer.program;
   fmt::print("{} on {} ({}x{} {}): {} ops, engines {}\n", w.description, arch.name, arch.rows, arch.cols,

@@ -1,7 +1,7 @@
 // simulate: how many cycles, how much time, energy and area a machine needs for a workload.
 // Compiles the workload for the arch, runs the fast engine (closed form per op) or the SystemC
 // model (cycle by cycle), and reports per GEMM and in total (docs/report-schema.md).
-#include "compiler/compiler.h"
+#include "sim/apps/compile_workload.h"
 #include "model/arch/workload.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
@@ -97,11 +97,7 @@ int run(int argc, char** argv) {
 
   auto t0 = std::chrono::steady_clock::now();
   progress.stage(fmt::format("compiling {} GEMMs", w.weights.size()));
-  std::vector<fq::compiler::GemmInput> inputs;
-  for (size_t g = 0; g < w.weights.size(); ++g) {
-    inputs.push_back({&w.weights[g], {w.acts[g].rows, w.acts[g].cols, w.acts[g].q, w.acts[g].scales}});
-  }
-  fq::compiler::CompiledLayer layer = fq::compiler::compile_layer(arch, inputs);
+  fq::compiler::CompiledLayer layer = fq::sim::compile_workload(arch, w);
   progress.stage("verifying the program");
   fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
   const double compile_s = seconds_since(t0);

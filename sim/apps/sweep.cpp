@@ -1,6 +1,6 @@
 // sweep: the cross product of architecture parameters on one workload with the fast engine, in
 // parallel, resumable, with a CSV (docs/sweep.md) and gnuplot plots beside it.
-#include "compiler/compiler.h"
+#include "sim/apps/compile_workload.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
@@ -192,11 +192,7 @@ int run(int argc, char** argv) {
         const fq::cost::CostModel costs(tables, arch);
         const auto shared = workload_for(arch);
         const fq::sim::Workload& w = *shared;
-        std::vector<fq::compiler::GemmInput> inputs;
-        for (size_t g = 0; g < w.weights.size(); ++g) {
-          inputs.push_back({&w.weights[g], {w.acts[g].rows, w.acts[g].cols, w.acts[g].q, w.acts[g].scales}});
-        }
-        const auto layer = fq::compiler::compile_layer(arch, inputs);
+        const auto layer = fq::sim::compile_workload(arch, w);
         const auto tl = fq::sim::run_fast(layer.program, arch, layer.memory);
         const auto r = fq::sim::build_report(layer.program, arch, tl, costs, "fast", w.description);
         row += fmt::format("ok,,{},{:.9g},{:.9g},{:.9g},{:.6g},{:.9g},{:.6g},{:.6g},{}", r.total_cycles, r.seconds,
