@@ -118,6 +118,14 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
                               fast.actions.pe_pulses + fast.actions.pe_macs);
       return r;
     }
+    // PE-cycles holding data: temporal pulses plus idle cycles, MAC PE-beats.
+    const uint64_t want_valid = t.kind == PeKind::kTemporal
+                                    ? fast.actions.pe_pulses + fast.actions.pe_idle_cycles
+                                    : fast.actions.pe_beats;
+    if (run.pe_valid_cycles != want_valid) {
+      r.failure = fmt::format("{} PE-cycles with data in the RTL, {} in the fast engine", run.pe_valid_cycles, want_valid);
+      return r;
+    }
     r.summary += " (= fast engine)";
   } else {
     r.summary += fmt::format(" with {}% DRAM stalls ({} without)", stall_percent, fast.total_cycles);
