@@ -78,7 +78,8 @@ class Writer {
   void number(uint64_t v, int base) {
     char tmp[24];
     const auto r = std::to_chars(tmp, tmp + sizeof tmp, v, base);
-    m_buf.append(tmp, r.ptr);
+    // Byte by byte: GCC 12 misreports append(tmp, r.ptr) here as an overlapping memcpy (-Wrestrict).
+    for (const char* c = tmp; c != r.ptr; ++c) m_buf.push_back(*c);
   }
   std::ostream& m_out;
   std::string m_buf;
@@ -429,6 +430,37 @@ class Parser {
   std::vector<OpId> m_deps;
 };
 
+// One op's line without the newline: `<id> <opcode> field=value ... [deps=...]`.
+void print_op(Writer& w, const TileProgram& program, OpId id) {
+  const TileOp& op = program.op(id);
+  if (!valid_opcode(op.opcode)) fail("tile program: op {} has invalid opcode {}", id, static_cast<int>(op.opcode));
+  w.dec(id);
+  w.ch(' ');
+  w.text(kOpcodeNames[static_cast<size_t>(op.opcode)]);
+  for (const Field f : op_fields(op.opcode)) {
+    w.ch(' ');
+    w.text(name_of(f));
+    w.ch('=');
+    const uint64_t v = get_field(op, f);
+    if (v > field_max(f)) fail("tile program: op {} field {} = {} is out of range", id, field_name(f), v);
+    if (f == Field::kBuf) {
+      w.text(buffer_name(op.buf));
+    } else if (field_is_address(f)) {
+      w.hex(v);
+    } else {
+      w.dec(v);
+    }
+  }
+  const auto deps = program.deps(id);
+  if (!deps.empty()) {
+    w.text(" deps=");
+    for (size_t i = 0; i < deps.size(); ++i) {
+      if (i) w.ch(',');
+      w.dec(deps[i]);
+    }
+  }
+}
+
 }  // namespace
 
 void print_tir(const TileProgram& program, std::ostream& out) {
@@ -453,36 +485,18 @@ void print_tir(const TileProgram& program, std::ostream& out) {
   w.dec(program.size());
   w.end_line();
   for (OpId id = 0; id < program.size(); ++id) {
-    const TileOp& op = program.op(id);
-    if (!valid_opcode(op.opcode)) fail("tile program: op {} has invalid opcode {}", id, static_cast<int>(op.opcode));
-    w.dec(id);
-    w.ch(' ');
-    w.text(kOpcodeNames[static_cast<size_t>(op.opcode)]);
-    for (const Field f : op_fields(op.opcode)) {
-      w.ch(' ');
-      w.text(name_of(f));
-      w.ch('=');
-      const uint64_t v = get_field(op, f);
-      if (v > field_max(f)) fail("tile program: op {} field {} = {} is out of range", id, field_name(f), v);
-      if (f == Field::kBuf) {
-        w.text(buffer_name(op.buf));
-      } else if (field_is_address(f)) {
-        w.hex(v);
-      } else {
-        w.dec(v);
-      }
-    }
-    const auto deps = program.deps(id);
-    if (!deps.empty()) {
-      w.text(" deps=");
-      for (size_t i = 0; i < deps.size(); ++i) {
-        if (i) w.ch(',');
-        w.dec(deps[i]);
-      }
-    }
+    print_op(w, program, id);
     w.end_line();
   }
   w.flush();
+}
+
+std::string tir_op_line(const TileProgram& program, OpId id) {
+  std::ostringstream out;
+  Writer w(out);
+  print_op(w, program, id);
+  w.flush();
+  return std::move(out).str();
 }
 
 std::string to_tir_text(const TileProgram& program) {

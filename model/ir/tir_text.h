@@ -19,6 +19,8 @@ namespace fq::ir {
 // not a token, a malformed fingerprint, an invalid opcode or buffer value, an unknown version).
 void print_tir(const TileProgram& program, std::ostream& out);
 std::string to_tir_text(const TileProgram& program);
+// The text line of one op (no newline), as print_tir() writes it: for messages about that op.
+std::string tir_op_line(const TileProgram& program, OpId id);
 // Writes `path.tmp`, then renames it to `path`.
 void write_tir(const TileProgram& program, const std::filesystem::path& path);
 

@@ -59,16 +59,6 @@ struct EngineRun {
   bool has_cycles = false;
 };
 
-std::string op_line(const fq::ir::TileProgram& p, fq::ir::OpId id) {
-  std::istringstream lines(fq::ir::to_tir_text(p));
-  std::string line;
-  const std::string prefix = std::to_string(id) + " ";
-  while (std::getline(lines, line)) {
-    if (line.rfind(prefix, 0) == 0) return line;
-  }
-  return "?";
-}
-
 // The dma.store that wrote DRAM byte `addr`, for the context of a divergence.
 std::optional<fq::ir::OpId> store_of(const fq::ir::TileProgram& p, uint64_t addr) {
   for (fq::ir::OpId id = 0; id < p.size(); ++id) {
@@ -104,7 +94,7 @@ std::optional<std::string> compare_results(const fq::ir::TileProgram& p, const E
         if (!differ) continue;
         const uint64_t m = i / d.n, n = i % d.n;
         std::string where;
-        if (const auto st = store_of(p, addr)) where = fmt::format("\n  written by op {}: {}", *st, op_line(p, *st));
+        if (const auto st = store_of(p, addr)) where = fmt::format("\n  written by op {}: {}", *st, fq::ir::tir_op_line(p, *st));
         return fmt::format("{} vs {}: gemm {} ({}) {}[{}][{}]: {}{}", want.name, got.name, g, d.name,
                            pass == 0 ? "acc" : "y", m, n, values, where);
       }
@@ -124,7 +114,7 @@ std::optional<std::string> compare_done(const fq::ir::TileProgram& p, const Engi
         tile = fmt::format(" (gemm {}, tile k0 {} n0 {})", p.gemms[op.gemm].name, op.k0, op.n0);
       }
       return fmt::format("{} vs {}: op {}{} completes at cycle {} in {}, {} in {}\n  {}", a.name, b.name, id, tile,
-                         a.done[id], a.name, b.done[id], b.name, op_line(p, id));
+                         a.done[id], a.name, b.done[id], b.name, fq::ir::tir_op_line(p, id));
     }
   }
   if (a.total_cycles != b.total_cycles) {
@@ -139,7 +129,7 @@ std::optional<std::string> compare_fast_systemc(const fq::ir::TileProgram& p, co
     if (!(f.ops[id] == s.ops[id])) {
       return fmt::format("fast vs systemc: op {} issue/finish/done {}/{}/{} and {}/{}/{}\n  {}", id, f.ops[id].issue,
                          f.ops[id].finish, f.ops[id].done, s.ops[id].issue, s.ops[id].finish, s.ops[id].done,
-                         op_line(p, id));
+                         fq::ir::tir_op_line(p, id));
     }
   }
   if (f.total_cycles != s.total_cycles) return fmt::format("fast vs systemc: total cycles {} and {}", f.total_cycles, s.total_cycles);

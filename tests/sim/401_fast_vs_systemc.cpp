@@ -13,7 +13,6 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
-#include <sstream>
 
 namespace {
 
@@ -23,13 +22,9 @@ std::string first_difference(const fq::test::SimCase& c, const fq::timing::Timel
     const auto& a = fast.ops[id];
     const auto& b = sc.ops[id];
     if (a == b) continue;
-    std::string line;
-    std::istringstream lines(fq::ir::to_tir_text(c.layer.program));
-    const std::string prefix = std::to_string(id) + " ";
-    while (std::getline(lines, line) && line.rfind(prefix, 0) != 0) {
-    }
     return fmt::format("op {}: fast issue/finish/done/beat {}/{}/{}/{}, systemc {}/{}/{}/{}\n  {}", id, a.issue,
-                       a.finish, a.done, a.beat, b.issue, b.finish, b.done, b.beat, line);
+                       a.finish, a.done, a.beat, b.issue, b.finish, b.done, b.beat,
+                       fq::ir::tir_op_line(c.layer.program, static_cast<fq::ir::OpId>(id)));
   }
   return "actions differ";
 }

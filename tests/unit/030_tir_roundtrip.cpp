@@ -130,6 +130,16 @@ SCENARIO("A program with every opcode prints to the documented canonical text", 
         CHECK(q.op(5).dst == 0xabcdef0123u);
         CHECK(to_tir_text(q) == text);
       }
+      THEN("tir_op_line gives each op's line of the text") {
+        std::istringstream lines(text);
+        std::string line;
+        size_t matched = 0;
+        while (std::getline(lines, line)) {
+          for (fq::ir::OpId id = 0; id < p.size(); ++id) matched += line == fq::ir::tir_op_line(p, id);
+        }
+        CHECK(matched == p.size());
+        CHECK(fq::ir::tir_op_line(p, 2).rfind("2 ", 0) == 0);
+      }
     }
   }
 }
