@@ -4,6 +4,9 @@
 #include "model/ckpt/synthetic.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
+#include "model/llm/llama.h"
+#include "model/llm/quant_model.h"
+#include "model/llm/quarot.h"
 #include "model/qfile/qfile.h"
 #include "model/quant/i_quantizer.h"
 #include "model/quant/metrics.h"
@@ -23,10 +26,23 @@ Quantizes the linear layers of a checkpoint (llama2.c .bin or safetensors F32/F1
 named layers.<l>.<wq|wk|wv|wo|w1|w2|w3> for llama2.c; PATTERNS is a comma-separated list of globs,
 default: every linear layer) or a seeded synthetic LLaMA-2 decoder layer, and writes them to FILE.q.
 
-Methods and their options:
-  fineq  --policy ratio|mse (default ratio)  --threshold T (default 4)  --group G (0: per row)
-  rtn    --bits 2|3|4|8 (default 4)  --group G  --clip none|mse  --norm P (default 2.4)
-         --rounding half_away|rne (default half_away)
+Methods and their options (defaults in brackets):
+  fineq      --policy [ratio]|mse  --threshold [4]  --group [0] (0: per row)
+  rtn        --bits 2|3|[4]|8  --group [0]  --clip [none]|mse  --norm [2.4]  --rounding [half_away]|rne
+  gptq       --bits 2|3|[4]|8  --group [0]  --block [128]  --damp [0.01]  --act_order [0]  --clip none|[mse]
+             --norm [2.4]  --rounding half_away|[rne]
+  quantease  --bits 2|3|[4]|8  --sweeps [30]  --act_order [0]  --relaxed [0]  --rounding half_away|[rne]
+  quarot     --weights rtn|[gptq]  --w_bits 2|3|[4]|8  --rotation_seed [0]
+  bfp        --bits 8|[6]|4  --block [16]  --rounding half_away|[rne]
+  mxint8, mxfp4   --rounding [half_away]|rne
+gptq, quantease and quarot need a llama2.c checkpoint: gptq and quantease calibrate on the inputs
+of each linear while the FP32 model runs --calibration N sequences [16] of --calibration-length L
+tokens [256, at most seq_len] sampled from it (--seed S [1]). They store symmetric INTb codes with
+FP16 scales (grids fixed before the optimisation; see docs/quantization.md). quarot stores the
+decoder linears of the rotated model (norms folded, randomized Hadamard, online-Hadamard pairs
+fused), INT4 by RTN (clip search, rne) or GPTQ: they compute the original layer only together with
+the online Hadamard transforms. bfp, mxint8 and mxfp4 store block formats, which no accelerator
+preset runs (evaluate measures their accuracy).
 Other options: --threads N (default: all cores).
 )";
 
@@ -47,6 +63,16 @@ struct Source {
   std::vector<fq::SyntheticTensorSpec> synthetic;
   uint64_t seed = 0;
   std::string origin;
+  std::optional<fq::llm::LlamaWeights> rotated;  // quarot: the weights to quantize
+  // Calibration inputs per decoder linear, for quantizers that need them.
+  std::vector<std::map<fq::llm::Linear, std::vector<float>>> inputs;
+};
+
+// quarot options: the rotation and the weight quantizer it wraps.
+struct Quarot {
+  std::string weights;
+  int bits = 4;
+  uint64_t seed = 0;
 };
 
 int run(int argc, char** argv) {
@@ -60,6 +86,8 @@ int run(int argc, char** argv) {
   const auto patterns = cl.value("tensors");
   const auto seed_text = cl.value("seed");
   const auto threads = cl.value("threads");
+  const auto calib_count = cl.value("calibration");
+  const auto calib_length = cl.value("calibration-length");
   const std::string method = cl.required("method");
   const std::string out = cl.required("out");
   fq::Params options(fmt::format("quantize --method {}", method));
@@ -69,16 +97,40 @@ int run(int argc, char** argv) {
     fq::fail("give exactly one of --checkpoint and --synthetic (see --help)");
   }
   if (patterns && !checkpoint) fq::fail("--tensors selects checkpoint tensors; it needs --checkpoint");
-  if (seed_text && !synthetic) fq::fail("--seed applies to --synthetic only");
 
   fq::Params numbers("quantize");
   if (seed_text) numbers.set("seed", *seed_text);
   if (threads) numbers.set("threads", *threads);
+  if (calib_count) numbers.set("calibration", *calib_count);
+  if (calib_length) numbers.set("calibration-length", *calib_length);
   const auto seed = static_cast<uint64_t>(numbers.get_int("seed", 1, 0, INT64_MAX));
   if (threads) setenv("FQ_THREADS", std::to_string(numbers.get_int("threads", 1, 1, 1024)).c_str(), 1);
 
   // Options are checked before any weight is read, so a typo fails at once.
-  const auto quantizer = fq::make_quantizer(method, options);
+  std::optional<Quarot> quarot;
+  std::unique_ptr<fq::IQuantizer> quantizer;
+  if (method == "quarot") {
+    quarot = Quarot{options.get_choice("weights", "gptq", {"rtn", "gptq"}),
+                    static_cast<int>(options.get_int("w_bits", 4, 2, 8)),
+                    static_cast<uint64_t>(options.get_int("rotation_seed", 0, 0, INT64_MAX))};
+    options.check_all_used();
+    fq::Params inner(fmt::format("quantize --method quarot --weights {}", quarot->weights));
+    inner.set("bits", std::to_string(quarot->bits));
+    if (quarot->weights == "rtn") {
+      inner.set("clip", "mse");
+      inner.set("rounding", "rne");
+    }
+    quantizer = fq::make_quantizer(quarot->weights, inner);
+  } else {
+    quantizer = fq::make_quantizer(method, options);
+  }
+  const bool calibrate = quantizer->needs_calibration();
+  if ((calibrate || quarot) && !checkpoint) {
+    fq::fail("--method {} needs a llama2.c checkpoint (--checkpoint): {}", method,
+             quarot ? "it rotates the whole model" : "it calibrates on the inputs of each linear layer");
+  }
+  if ((calib_count || calib_length) && !calibrate) fq::fail("--calibration applies to gptq, quantease and quarot with gptq");
+  if (seed_text && !synthetic && !calibrate) fq::fail("--seed applies to --synthetic and to calibration only");
 
   const auto t0 = std::chrono::steady_clock::now();
   Source src;
@@ -87,6 +139,29 @@ int run(int argc, char** argv) {
     src.checkpoint = fq::open_checkpoint(*checkpoint);
     src.origin = *checkpoint;
     names = fq::select_tensors(*src.checkpoint, patterns.value_or(""));
+    if (calibrate || quarot) {
+      for (const auto& name : names) {
+        const auto id = fq::llm::parse_tensor_name(name);
+        if (!id || id->first < 0) fq::fail("{}: tensor '{}' is not a decoder linear (layers.<l>.<wq..w3>): {} "
+                                           "quantizes those only", src.origin, name, method);
+      }
+      auto fp32 = fq::llm::load_llama(*src.checkpoint);
+      fq::llm::Hooks online;
+      if (quarot) {
+        auto rot = fq::llm::rotate_llama(fp32, quarot->seed);
+        src.rotated = std::move(rot.weights);
+        online = rot.hooks;
+      }
+      if (calibrate) {
+        const int count = static_cast<int>(numbers.get_int("calibration", 16, 1, 100000));
+        const int length = static_cast<int>(
+            numbers.get_int("calibration-length", std::min(256, fp32.config.seq_len), 2, fp32.config.seq_len));
+        const auto sequences = fq::llm::sample_sequences(fp32, count, length, seed);
+        fmt::print("calibrating on {} sequences x {} tokens sampled from the FP32 model (seed {})\n", count, length,
+                   seed);
+        src.inputs = fq::llm::capture_linear_inputs(src.rotated ? *src.rotated : fp32, online, sequences);
+      }
+    }
   } else {
     src.synthetic = fq::synthetic_layer(*synthetic);
     src.seed = seed;
@@ -94,9 +169,16 @@ int run(int argc, char** argv) {
     for (const auto& s : src.synthetic) names.push_back(s.name);
   }
 
+  auto params = quantizer->describe();
+  if (quarot) {
+    params["weights"] = quarot->weights;
+    params["rotation"] = "randomized_hadamard";
+    params["rotation_seed"] = std::to_string(quarot->seed);
+  }
+  const std::string method_name = quarot ? "quarot" : quantizer->name();
   std::string described;
-  for (const auto& [k, v] : quantizer->describe()) described += fmt::format("{}{}={}", described.empty() ? "" : " ", k, v);
-  fmt::print("quantize {} -> {}: {} tensors, method {} ({})\n", src.origin, out, names.size(), quantizer->name(),
+  for (const auto& [k, v] : params) described += fmt::format("{}{}={}", described.empty() ? "" : " ", k, v);
+  fmt::print("quantize {} -> {}: {} tensors, method {} ({})\n", src.origin, out, names.size(), method_name,
              described);
   fmt::print("{:<18} {:>13} {:>11} {:>9} {:>9} {:>10} {:>8} {:>8} {:>7}\n", "tensor", "shape [N x K]", "mse",
              "sqnr_dB", "minrow_dB", "max|err|", "bits/w", "outlier", "sec");
@@ -123,7 +205,12 @@ int run(int argc, char** argv) {
       }
       rows = static_cast<int>(info->shape[0]);
       cols = static_cast<int>(info->shape[1]);
-      w = src.checkpoint->load(name);
+      if (src.rotated) {
+        const auto id = *fq::llm::parse_tensor_name(name);
+        w = src.rotated->linear(id.first, id.second);
+      } else {
+        w = src.checkpoint->load(name);
+      }
     } else {
       rows = src.synthetic[i].rows;
       cols = src.synthetic[i].cols;
@@ -131,10 +218,16 @@ int run(int argc, char** argv) {
     }
     fq::QTensor t;
     t.name = name;
-    t.method = quantizer->name();
-    t.params = quantizer->describe();
+    t.method = method_name;
+    t.params = params;
     try {
-      t.matrix = quantizer->encode(w, rows, cols);
+      if (calibrate) {
+        const auto id = *fq::llm::parse_tensor_name(name);
+        const auto& x = src.inputs[static_cast<size_t>(id.first)].at(id.second);
+        t.matrix = quantizer->encode_calibrated(w, rows, cols, {x, static_cast<int>(x.size() / static_cast<size_t>(cols))});
+      } else {
+        t.matrix = quantizer->encode(w, rows, cols);
+      }
     } catch (const fq::Error& e) {
       fq::fail("{}: tensor '{}': {}", src.origin, name, e.what());
     }

@@ -194,7 +194,7 @@ class Reader {
       need(4, "format");
       const auto format = static_cast<uint8_t>(d[pos]);
       pos += 4;
-      if (format < 1 || format > 5) error(base + pos - 4, fmt::format("{}: unknown weight format {}", who, format));
+      if (format < 1 || format > kLastHwFormat) error(base + pos - 4, fmt::format("{}: unknown weight format {}", who, format));
       e.format = static_cast<HwFormat>(format);
       const uint64_t shape_at = base + pos;
       const uint32_t rows = u32("rows"), cols = u32("cols"), padded = u32("cols_padded"), group = u32("group_size");

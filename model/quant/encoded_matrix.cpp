@@ -4,6 +4,8 @@
 #include "model/core/fp16.h"
 #include "model/quant/cluster_codec.h"
 
+#include <cmath>
+
 namespace fq {
 
 const char* format_name(HwFormat format) {
@@ -13,6 +15,11 @@ const char* format_name(HwFormat format) {
     case HwFormat::kInt4: return "int4";
     case HwFormat::kInt3: return "int3";
     case HwFormat::kInt2: return "int2";
+    case HwFormat::kBfp8: return "bfp8";
+    case HwFormat::kBfp6: return "bfp6";
+    case HwFormat::kBfp4: return "bfp4";
+    case HwFormat::kMxint8: return "mxint8";
+    case HwFormat::kMxfp4: return "mxfp4";
   }
   return "unknown";
 }
@@ -24,8 +31,35 @@ int format_int_bits(HwFormat format) {
     case HwFormat::kInt4: return 4;
     case HwFormat::kInt3: return 3;
     case HwFormat::kInt2: return 2;
+    default: return 0;
   }
-  return 0;
+}
+
+bool is_block_format(HwFormat format) {
+  return static_cast<int>(format) >= static_cast<int>(HwFormat::kBfp8) &&
+         static_cast<int>(format) <= static_cast<int>(HwFormat::kMxfp4);
+}
+
+int format_element_bits(HwFormat format) {
+  switch (format) {
+    case HwFormat::kBfp8:
+    case HwFormat::kMxint8: return 8;
+    case HwFormat::kBfp6: return 6;
+    case HwFormat::kBfp4:
+    case HwFormat::kMxfp4: return 4;
+    default: return format_int_bits(format);
+  }
+}
+
+int block_fraction_bits(HwFormat format) {
+  switch (format) {
+    case HwFormat::kBfp8:
+    case HwFormat::kBfp6:
+    case HwFormat::kBfp4: return format_element_bits(format) - 1;
+    case HwFormat::kMxint8: return 6;
+    case HwFormat::kMxfp4: return 1;
+    default: fail("format {} has no block exponent", format_name(format));
+  }
 }
 
 HwFormat int_format(int bits) {
@@ -40,7 +74,7 @@ HwFormat int_format(int bits) {
 
 int EncodedMatrix::row_bytes() const {
   if (format == HwFormat::kFineqR) return cols_padded / 3;
-  return static_cast<int>((static_cast<int64_t>(cols) * format_int_bits(format) + 7) / 8);
+  return static_cast<int>((static_cast<int64_t>(cols) * format_element_bits(format) + 7) / 8);
 }
 
 int EncodedMatrix::scale_groups() const {
@@ -48,8 +82,14 @@ int EncodedMatrix::scale_groups() const {
 }
 
 void validate(const EncodedMatrix& m, const std::string& what) {
-  const int bits = format_int_bits(m.format);
+  const int bits = format_element_bits(m.format);
   if (m.format != HwFormat::kFineqR && bits == 0) fail("{}: unknown weight format {}", what, static_cast<int>(m.format));
+  const bool block = is_block_format(m.format);
+  const bool mx = m.format == HwFormat::kMxint8 || m.format == HwFormat::kMxfp4;
+  if (block && (m.group_size <= 0 || (mx && m.group_size != 32))) {
+    fail("{}: format {} needs its block size as group size ({}), got {}", what, format_name(m.format),
+         mx ? "32" : "> 0", m.group_size);
+  }
   if (m.rows <= 0 || m.cols <= 0) fail("{}: shape [{}, {}] must be positive", what, m.rows, m.cols);
   const int expected_padded = m.format == HwFormat::kFineqR ? 3 * ((m.cols + 2) / 3) : m.cols;
   if (m.cols_padded != expected_padded) {
@@ -63,7 +103,12 @@ void validate(const EncodedMatrix& m, const std::string& what) {
   if (m.codes.size() != code_bytes) fail("{}: {} code bytes, expected {}", what, m.codes.size(), code_bytes);
   const auto n_scales = static_cast<size_t>(m.rows) * static_cast<size_t>(m.scale_groups());
   if (m.scales.size() != n_scales) fail("{}: {} scales, expected {}", what, m.scales.size(), n_scales);
-  for (size_t i = 0; i < m.scales.size(); ++i) {
+  for (size_t i = 0; i < m.scales.size() && block; ++i) {
+    if (m.scales[i] > (mx ? 254 : 255)) {
+      fail("{}: block exponent {} (row {}) is {}, above {}", what, i, i / m.scale_groups(), m.scales[i], mx ? 254 : 255);
+    }
+  }
+  for (size_t i = 0; i < m.scales.size() && !block; ++i) {
     if (!fp16_is_finite(m.scales[i]) || fp16_to_float(m.scales[i]) <= 0.0f) {
       fail("{}: scale {} (row {}) is 0x{:04x}, not a finite positive FP16", what, i, i / m.scale_groups(),
            m.scales[i]);
@@ -106,7 +151,24 @@ void decode_row(const EncodedMatrix& m, int row, std::span<int8_t> out) {
     }
     return;
   }
-  unpack_int_row(bytes, format_int_bits(m.format), out.first(static_cast<size_t>(m.cols)));
+  const auto q = out.first(static_cast<size_t>(m.cols));
+  if (m.format == HwFormat::kBfp8 || m.format == HwFormat::kBfp6 || m.format == HwFormat::kBfp4 ||
+      m.format == HwFormat::kMxfp4) {
+    // Sign-magnitude fields: read them unsigned (as a wider two's complement) and split the sign.
+    const int bits = format_element_bits(m.format);
+    const int sign = 1 << (bits - 1);
+    std::vector<int8_t> raw(q.size());
+    unpack_int_row(bytes, bits, raw);
+    static constexpr int kE2m1Twice[8] = {0, 1, 2, 3, 4, 6, 8, 12};
+    for (size_t k = 0; k < q.size(); ++k) {
+      const int field = static_cast<int>(raw[k]) & ((1 << bits) - 1);
+      const int magnitude = field & (sign - 1);
+      const int value = m.format == HwFormat::kMxfp4 ? kE2m1Twice[magnitude] : magnitude;
+      q[k] = static_cast<int8_t>((field & sign) != 0 ? -value : value);
+    }
+    return;
+  }
+  unpack_int_row(bytes, format_element_bits(m.format), q);
 }
 
 std::vector<int8_t> decode_all(const EncodedMatrix& m) {
@@ -121,10 +183,14 @@ std::vector<int8_t> decode_all(const EncodedMatrix& m) {
 std::vector<float> dequantize(const EncodedMatrix& m) {
   const auto q = decode_all(m);
   std::vector<float> w(q.size());
+  const bool block = is_block_format(m.format);
+  const int fraction = block ? block_fraction_bits(m.format) : 0;
   for (int n = 0; n < m.rows; ++n) {
     for (int k = 0; k < m.cols; ++k) {
       const size_t i = static_cast<size_t>(n) * static_cast<size_t>(m.cols) + static_cast<size_t>(k);
-      w[i] = fp16_to_float(m.scales[static_cast<size_t>(m.scale_index(n, k))]) * static_cast<float>(q[i]);
+      const uint16_t s = m.scales[static_cast<size_t>(m.scale_index(n, k))];
+      w[i] = block ? std::ldexp(static_cast<float>(q[i]), static_cast<int>(s) - 127 - fraction)
+                   : fp16_to_float(s) * static_cast<float>(q[i]);
     }
   }
   return w;

@@ -16,13 +16,25 @@
 
 namespace fq {
 
+// The inputs of one linear layer seen on calibration data: X [tokens, cols] row-major.
+struct CalibrationData {
+  std::span<const float> x;
+  int tokens = 0;
+};
+
 class IQuantizer {
  public:
   virtual ~IQuantizer() = default;
   virtual std::string name() const = 0;
   virtual std::map<std::string, std::string> describe() const = 0;
-  // W is [rows, cols] row-major FP32.
+  // W is [rows, cols] row-major FP32. Throws for a quantizer that needs_calibration().
   virtual EncodedMatrix encode(std::span<const float> w, int rows, int cols) const = 0;
+  // Quantizers that minimise the layer's output error (gptq, quantease) need its inputs.
+  virtual bool needs_calibration() const { return false; }
+  virtual EncodedMatrix encode_calibrated(std::span<const float> w, int rows, int cols,
+                                          const CalibrationData&) const {
+    return encode(w, rows, cols);
+  }
 };
 
 // Builds the quantizer registered as `method`, reading its options from `options` (and

@@ -15,7 +15,9 @@ double sqnr_db(double signal_energy, double error_energy) {
 }
 
 double bits_per_weight(const EncodedMatrix& m) {
-  const double bits = static_cast<double>(m.codes.size()) * 8.0 + static_cast<double>(m.scales.size()) * 16.0;
+  // A block format's shared exponent is 8 bits (the .q file stores it in a 16-bit slot).
+  const double scale_bits = is_block_format(m.format) ? 8.0 : 16.0;
+  const double bits = static_cast<double>(m.codes.size()) * 8.0 + static_cast<double>(m.scales.size()) * scale_bits;
   return bits / (static_cast<double>(m.rows) * static_cast<double>(m.cols));
 }
 

@@ -13,7 +13,12 @@ using Factory = std::unique_ptr<IQuantizer> (*)(const Params&);
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> table = {
+      {"bfp", &impl::make_bfp},
       {"fineq", &impl::make_fineq_r},
+      {"gptq", &impl::make_gptq},
+      {"mxfp4", &impl::make_mxfp4},
+      {"mxint8", &impl::make_mxint8},
+      {"quantease", &impl::make_quantease},
       {"rtn", &impl::make_rtn},
   };
   return table;

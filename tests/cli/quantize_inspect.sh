@@ -42,6 +42,13 @@ expect_error "bad policy" "policy" "$work/x.q" -- \
   "$bin/quantize" --synthetic gemm:N=3,K=3 --method fineq --policy best --out "$work/x.q"
 expect_error "bad synthetic spec" "gemm:N=3" "$work/x.q" -- \
   "$bin/quantize" --synthetic gemm:N=3 --method fineq --out "$work/x.q"
+expect_error "gptq without a model to calibrate on" "gptq needs a llama2.c checkpoint" "$work/x.q" -- \
+  "$bin/quantize" --synthetic gemm:N=3,K=3 --method gptq --out "$work/x.q"
+expect_error "bfp bits" "'bits' must be 8, 6 or 4" "$work/x.q" -- \
+  "$bin/quantize" --synthetic gemm:N=3,K=3 --method bfp --bits 5 --out "$work/x.q"
+"$bin/quantize" --synthetic gemm:N=8,K=64 --method mxfp4 --out "$work/mx.q" >"$work/q.txt"
+check "mxfp4 synthetic: 4.25 bits per weight" grep -q '4.2500 bits per weight' "$work/q.txt"
+check "inspect names the mxfp4 format" grep -q mxfp4 <("$bin/inspect" "$work/mx.q")
 
 # A safetensors file with a NaN weight: header {"w": F32 [2, 3]}, the NaN at row 1, column 2.
 header='{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}'
@@ -67,6 +74,19 @@ if [ -f "$ckpt" ]; then
     test "$(grep -cE '^[0-9]+ 0x[0-9a-f]{4} [0-9a-f]{116}$' "$work/codes.txt")" -eq 64
   "$bin/quantize" --checkpoint "$ckpt" --tensors 'layers.*.wq' --method fineq --policy mse --out "$work/wq.q" >/dev/null
   check "--tensors selects 5 tensors" test "$("$bin/inspect" "$work/wq.q" | grep -c '^layers\.')" -eq 5
+
+  calib="--calibration 2 --calibration-length 64"
+  for m in "gptq --bits 3 $calib" "quantease --bits 4 --sweeps 5 $calib" "quarot --weights rtn" "bfp --bits 4"; do
+    name=${m%% --calibration*}
+    "$bin/quantize" --checkpoint "$ckpt" --tensors 'layers.1.w*' --method $m --out "$work/m.q" >"$work/q.txt"
+    check "stories260K $name: 7 linears of layer 1" test "$(grep -c '^layers\.1\.w' "$work/q.txt")" -eq 7
+    check "stories260K $name: inspect reads it" test "$("$bin/inspect" "$work/m.q" | grep -c '^layers\.')" -eq 7
+    case $m in quarot*) check "quarot records its rotation" grep -q 'rotation_seed=0' "$work/q.txt" ;; esac
+  done
+  expect_error "gptq on a norm" "not a decoder linear" "$work/x.q" -- \
+    "$bin/quantize" --checkpoint "$ckpt" --tensors 'layers.0.*' --method gptq --out "$work/x.q"
+  expect_error "calibration for a method without it" "calibration applies to gptq" "$work/x.q" -- \
+    "$bin/quantize" --checkpoint "$ckpt" --method rtn --calibration 4 --out "$work/x.q"
 
   head -c 500000 "$ckpt" >"$work/trunc.bin"
   expect_error "truncated checkpoint" "trunc.bin.*1056540|trunc.bin.*500000" "$work/x.q" -- \
