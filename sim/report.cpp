@@ -64,7 +64,9 @@ nlohmann::json breakdown_json(const cost::Breakdown& b) {
   nlohmann::json sources = nlohmann::json::object();
   for (const auto& item : b.items) {
     items[item.name] = item.value;
-    sources[item.name] = {{"kind", item.kind}, {"detail", item.detail}};
+    // `kind` is `source` under its fqsim.report/1 name, kept for readers of earlier reports.
+    sources[item.name] = {{"source", item.source}, {"kind", item.source}, {"detail", item.detail}};
+    if (item.stale) sources[item.name]["stale"] = true;
   }
   j["breakdown"] = items;
   j["sources"] = sources;
@@ -200,16 +202,20 @@ std::string to_text(const Report& r) {
   } else {
     s += fmt::format("PEs: {} MACs, {} idle PE-beats, {} PE-beats\n", x.pe_macs, x.pe_idle_beats, x.pe_beats);
   }
-  s += fmt::format("\nenergy {} (configs/costs.yaml; kind: table, scaled or derived)\n", si(r.energy_pj.total * 1e-12, "J"));
+  s += fmt::format("\nenergy {} (configs/costs.yaml; source: table, scaled or derived)\n", si(r.energy_pj.total * 1e-12, "J"));
   for (const auto& item : r.energy_pj.items) {
     s += fmt::format("  {:<18} {:>12} {:>5.1f}%  {}\n", item.name, si(item.value * 1e-12, "J"),
-                     r.energy_pj.total > 0 ? 100 * item.value / r.energy_pj.total : 0.0, item.kind);
+                     r.energy_pj.total > 0 ? 100 * item.value / r.energy_pj.total : 0.0, item.source);
   }
-  s += fmt::format("area {:.4g} mm2\n", r.area_um2.total * 1e-6);
+  s += fmt::format("area {:.4g} mm2 (source: synthesis of rtl/ (configs/synth_area.yaml), table, scaled or derived)\n",
+                   r.area_um2.total * 1e-6);
+  std::string stale;
   for (const auto& item : r.area_um2.items) {
-    s += fmt::format("  {:<18} {:>9.4f} mm2 {:>5.1f}%  {}\n", item.name, item.value * 1e-6,
-                     100 * item.value / r.area_um2.total, item.kind);
+    s += fmt::format("  {:<18} {:>9.4f} mm2 {:>5.1f}%  {}{}\n", item.name, item.value * 1e-6,
+                     100 * item.value / r.area_um2.total, item.source, item.stale ? " (STALE)" : "");
+    if (item.stale) stale += fmt::format("  {}: {}\n", item.name, item.detail.substr(item.detail.find("STALE: ") + 7));
   }
+  if (!stale.empty()) s += fmt::format("warning: synthesis figures from RTL that has changed since; still used:\n{}", stale);
   s += fmt::format("\neffective {:.4g} TOPS, {:.4g} TOPS/W, average power {:.4g} W ({} useful MACs)\n", r.tops,
                    r.tops_per_w, r.power_w, x.useful_macs);
   return s;

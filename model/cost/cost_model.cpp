@@ -1,12 +1,14 @@
 #include "model/cost/cost_model.h"
 
 #include "model/core/error.h"
+#include "model/cost/sha256.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -51,20 +53,125 @@ double positive(double v, const std::string& origin, const std::string& path) {
 
 std::string fmt_factor(double f) { return fmt::format("x{:.3g}", f); }
 
+std::string read_text(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open {}", path, what);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+YAML::Node load_yaml(const std::string& text, const std::string& origin) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    fail("{}: YAML syntax error at line {}, column {}: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+}
+
+// `rel` against the directory of the file `origin`, unless it is absolute.
+std::string beside(const std::string& origin, const std::string& rel) {
+  const std::filesystem::path p(rel);
+  if (p.is_absolute()) return rel;
+  return (std::filesystem::path(origin).parent_path() / p).lexically_normal().string();
+}
+
 }  // namespace
 
 std::string default_cost_tables_path() { return std::string(FQ_CONFIG_DIR) + "/costs.yaml"; }
 
-CostTables parse_cost_tables(const std::string& yaml_text, const std::string& origin) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::ParserException& e) {
-    fail("{}: YAML syntax error at line {}, column {}: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg);
+SynthTable parse_synth_table(const std::string& yaml_text, const std::string& origin) {
+  const YAML::Node root = load_yaml(yaml_text, origin);
+  check_keys(root, origin, "(top)", {"schema", "rtl_dir", "yosys", "liberty", "designs"});
+  const auto schema = get<std::string>(root, "schema", origin, "(top)");
+  if (schema != "fqsim.synth_area/1") {
+    fail("{}: 'schema' ({}) is '{}', expected 'fqsim.synth_area/1'", origin, line_of(root["schema"]), schema);
   }
+  SynthTable t;
+  t.origin = origin;
+  t.rtl_dir = beside(origin, get<std::string>(root, "rtl_dir", origin, "(top)"));
+  t.yosys = get<std::string>(root, "yosys", origin, "(top)");
+  const YAML::Node lib = root["liberty"];
+  check_keys(lib, origin, "liberty", {"file", "package", "sha256", "nand2_cell", "nand2_area"});
+  t.liberty = fmt::format("{} ({}), GE = area / {} area {}", get<std::string>(lib, "file", origin, "liberty"),
+                          get<std::string>(lib, "package", origin, "liberty"),
+                          get<std::string>(lib, "nand2_cell", origin, "liberty"),
+                          get<double>(lib, "nand2_area", origin, "liberty"));
+  const YAML::Node designs = root["designs"];
+  if (!designs.IsSequence() || designs.size() == 0) fail("{}: 'designs' ({}) must be a non-empty list", origin, line_of(designs));
+  for (size_t i = 0; i < designs.size(); ++i) {
+    const YAML::Node e = designs[i];
+    const std::string path = fmt::format("designs[{}]", i);
+    check_keys(e, origin, path,
+               {"name", "top", "params", "role", "kind", "weight_bits", "rows", "cols", "area_lib", "ge", "cells",
+                "flops", "cell_types", "files", "rtl_sha256", "check"});
+    SynthDesign d;
+    d.name = get<std::string>(e, "name", origin, path);
+    d.role = get<std::string>(e, "role", origin, path);
+    if (d.role != "pe" && d.role != "decoder" && d.role != "array") {
+      fail("{}: '{}.role' ({}) must be pe, decoder or array, not '{}'", origin, path, line_of(e["role"]), d.role);
+    }
+    const auto kind = get<std::string>(e, "kind", origin, path);
+    if (kind != "temporal" && kind != "mac") {
+      fail("{}: '{}.kind' ({}) must be temporal or mac, not '{}'", origin, path, line_of(e["kind"]), kind);
+    }
+    d.kind = kind == "mac" ? PeKind::kMac : PeKind::kTemporal;
+    d.weight_bits = get<int>(e, "weight_bits", origin, path);
+    d.rows = get<int>(e, "rows", origin, path);
+    d.cols = get<int>(e, "cols", origin, path);
+    if (d.rows < 1 || d.cols < 1) fail("{}: '{}' ({}) needs rows and cols >= 1", origin, path, line_of(e));
+    d.ge = positive(get<double>(e, "ge", origin, path), origin, path + ".ge");
+    d.files = get<std::vector<std::string>>(e, "files", origin, path);
+    d.rtl_sha256 = get<std::string>(e, "rtl_sha256", origin, path);
+    t.designs.push_back(d);
+  }
+  return t;
+}
+
+SynthTable load_synth_table(const std::string& path) {
+  SynthTable t = parse_synth_table(read_text(path, "the synthesis cache (scripts/synth_area.sh --update writes it)"), path);
+  for (auto& d : t.designs) {
+    std::string rtl;
+    bool readable = true;
+    for (const auto& f : d.files) {
+      std::ifstream in(t.rtl_dir + "/" + f, std::ios::binary);
+      if (!in) {
+        d.stale = true;
+        d.stale_reason = fmt::format("cannot read {}/{} to check the RTL hash", t.rtl_dir, f);
+        readable = false;
+        break;
+      }
+      std::stringstream ss;
+      ss << in.rdbuf();
+      rtl += ss.str();
+    }
+    if (readable && sha256_hex(rtl) != d.rtl_sha256) {
+      d.stale = true;
+      d.stale_reason = fmt::format("{} changed since synthesis (SHA-256 {} now, {} in {}); rerun scripts/synth_area.sh --update",
+                                   fmt::join(d.files, " + "), sha256_hex(rtl).substr(0, 12), d.rtl_sha256.substr(0, 12), path);
+    }
+  }
+  return t;
+}
+
+CostTables parse_cost_tables(const std::string& yaml_text, const std::string& origin) {
+  const YAML::Node root = load_yaml(yaml_text, origin);
   CostTables t;
   t.origin = origin;
-  check_keys(root, origin, "(top)", {"logic", "dram", "sram", "scaling"});
+  check_keys(root, origin, "(top)", {"logic", "dram", "sram", "scaling", "area"});
+  const YAML::Node area = root["area"];
+  check_keys(area, origin, "area", {"pe_source", "synthesis", "nand2"});
+  const auto pe_source = get<std::string>(area, "pe_source", origin, "area");
+  if (pe_source != "synthesis" && pe_source != "table") {
+    fail("{}: 'area.pe_source' ({}) must be synthesis or table, not '{}'", origin, line_of(area["pe_source"]), pe_source);
+  }
+  t.pe_source = pe_source == "synthesis" ? PeAreaSource::kSynthesis : PeAreaSource::kTable;
+  t.synth_path = get<std::string>(area, "synthesis", origin, "area");
+  const YAML::Node nand2 = area["nand2"];
+  check_keys(nand2, origin, "area.nand2", {"area_um2", "node_nm", "source"});
+  t.nand2_um2 = positive(get<double>(nand2, "area_um2", origin, "area.nand2"), origin, "area.nand2.area_um2");
+  t.nand2_node_nm = get<int>(nand2, "node_nm", origin, "area.nand2");
+  t.nand2_source = get<std::string>(nand2, "source", origin, "area.nand2");
   const YAML::Node logic = root["logic"];
   check_keys(logic, origin, "logic", {std::begin(kLogicNames), std::end(kLogicNames)});
   for (const char* name : kLogicNames) {
@@ -113,15 +220,14 @@ CostTables parse_cost_tables(const std::string& yaml_text, const std::string& or
 }
 
 CostTables load_cost_tables(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open the cost tables", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_cost_tables(ss.str(), path);
+  CostTables t = parse_cost_tables(read_text(path, "the cost tables"), path);
+  if (t.pe_source == PeAreaSource::kSynthesis) t.synth = load_synth_table(beside(path, t.synth_path));
+  return t;
 }
 
 CostModel::CostModel(CostTables tables, const ArchConfig& arch) : m_t(std::move(tables)), m_arch(arch) {
   scale_factor(m_arch.tech_node_nm, true);  // fails early for a node the table lacks
+  scale_factor(m_t.nand2_node_nm, false);
   std::vector<int> nodes;
   for (const auto& s : m_t.sram) nodes.push_back(s.node_nm);
   if (nodes.empty()) fail("{}: no SRAM rows", m_t.origin);
@@ -276,34 +382,100 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a) const {
   return b;
 }
 
+const SynthDesign* CostModel::synth_array() const {
+  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth) return nullptr;
+  const double want = std::log(static_cast<double>(m_arch.rows) * m_arch.cols);
+  const SynthDesign* best = nullptr;
+  double best_dist = 0;
+  for (const auto& d : m_t.synth->designs) {
+    if (d.role != "array" || d.kind != m_arch.pe_kind) continue;
+    if (d.kind == PeKind::kMac && d.weight_bits != m_arch.weight_bits) continue;
+    const double rc = static_cast<double>(d.rows) * d.cols;
+    const double dist = std::abs(std::log(rc) - want);
+    // Ties go to the larger array: its per-PE share of the skew and deskew registers is closer
+    // to that of the (usually larger) configured array.
+    if (!best || dist < best_dist - 1e-12 ||
+        (std::abs(dist - best_dist) <= 1e-12 && rc > static_cast<double>(best->rows) * best->cols)) {
+      best = &d;
+      best_dist = dist;
+    }
+  }
+  return best;
+}
+
+const SynthDesign* CostModel::synth_decoder() const {
+  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth) return nullptr;
+  for (const auto& d : m_t.synth->designs) {
+    if (d.role == "decoder") return &d;
+  }
+  return nullptr;
+}
+
 Breakdown CostModel::area_um2() const {
   Breakdown b;
-  auto add = [&](const std::string& name, double v, const std::string& kind, const std::string& detail) {
-    b.items.push_back({name, v, kind, detail});
+  auto add = [&](const std::string& name, double v, const std::string& source, const std::string& detail,
+                 bool stale = false) {
+    b.items.push_back({name, v, source, detail, stale});
     b.total += v;
   };
   const bool temporal = m_arch.pe_kind == PeKind::kTemporal;
-  const Scaled add32 = logic_area("add_int32");
-  const Scaled reg = logic_area("register_bit");
   const double pes = static_cast<double>(m_arch.rows) * m_arch.cols;
-  if (temporal) {
+  // One NAND2 gate equivalent at the arch's node.
+  const double ge_scale = scale_factor(m_t.nand2_node_nm, false);
+  const double ge_um2 = m_t.nand2_um2 * ge_scale;
+  const std::string ge_detail = fmt::format("{} um2 per GE ({} {} um2 @{} nm, {} to {} nm)", ge_um2, m_t.nand2_source,
+                                            m_t.nand2_um2, m_t.nand2_node_nm, fmt_factor(ge_scale), m_arch.tech_node_nm);
+  auto stale_note = [](const SynthDesign& d) { return d.stale ? fmt::format("; STALE: {}", d.stale_reason) : std::string(); };
+  // Why the tables are used although area.pe_source asks for synthesis.
+  std::string fallback;
+  if (m_t.pe_source == PeAreaSource::kSynthesis) {
+    fallback = !m_t.synth ? "no synthesis cache loaded; from the tables: "
+                          : fmt::format("{} has no {} array; from the tables: ", m_t.synth->origin,
+                                        temporal ? std::string("temporal")
+                                                 : fmt::format("mac {}-bit", m_arch.weight_bits));
+  }
+
+  if (const SynthDesign* arr = synth_array()) {
+    const double pe_ge = arr->ge / (static_cast<double>(arr->rows) * arr->cols);
+    add("pe_array", pes * pe_ge * ge_um2, "synthesis",
+        fmt::format("{} PEs x {:.1f} GE per PE ({}: {:.1f} GE / {} PEs, skew and deskew registers included; "
+                    "the synthesized size nearest {}x{}) x {}; {}, {}{}",
+                    pes, pe_ge, arr->name, arr->ge, arr->rows * arr->cols, m_arch.rows, m_arch.cols, ge_detail,
+                    m_t.synth->yosys, m_t.synth->liberty, stale_note(*arr)),
+        arr->stale);
+  } else if (temporal) {
+    const Scaled add32 = logic_area("add_int32");
+    const Scaled reg = logic_area("register_bit");
     // Adder, 8-bit activation, 32-bit partial sum, two 4-bit weight registers, 3-bit counter.
     const double pe = add32.value + (8 + 32 + 8 + 3) * reg.value;
     add("pe_array", pes * pe, "derived",
-        fmt::format("{} PEs x {:.4g} um2 (32-bit adder: {}; 51 register bits: {})", pes, pe, add32.source,
+        fmt::format("{}{} PEs x {:.4g} um2 (32-bit adder: {}; 51 register bits: {})", fallback, pes, pe, add32.source,
                     reg.source));
-    const Scaled add8 = logic_area("add_int8");
-    add("decoders", m_arch.cols * add8.value, "derived",
-        fmt::format("{} cluster decoders x {:.4g} um2 (an 8-bit adder as stand-in: {})", m_arch.cols,
-                    add8.value, add8.source));
   } else {
+    const Scaled add32 = logic_area("add_int32");
+    const Scaled reg = logic_area("register_bit");
     const Scaled mult = logic_area("mult_int8");
     const double bits = m_arch.weight_bits;
     const double pe = mult.value * bits / 8.0 + add32.value + (8 + 32 + 2 * bits) * reg.value;
     add("pe_array", pes * pe, "derived",
-        fmt::format("{} PEs x {:.4g} um2 (8x{} multiplier, linear in width: {}; 32-bit adder: {}; {} "
+        fmt::format("{}{} PEs x {:.4g} um2 (8x{} multiplier, linear in width: {}; 32-bit adder: {}; {} "
                     "register bits: {})",
-                    pes, pe, m_arch.weight_bits, mult.source, add32.source, 40 + 2 * m_arch.weight_bits, reg.source));
+                    fallback, pes, pe, m_arch.weight_bits, mult.source, add32.source, 40 + 2 * m_arch.weight_bits,
+                    reg.source));
+  }
+  if (temporal) {
+    if (const SynthDesign* dec = synth_decoder()) {
+      add("decoders", m_arch.cols * dec->ge * ge_um2, "synthesis",
+          fmt::format("{} cluster decoders x {:.1f} GE ({}) x {}; {}, {}{}", m_arch.cols, dec->ge, dec->name, ge_detail,
+                      m_t.synth->yosys, m_t.synth->liberty, stale_note(*dec)),
+          dec->stale);
+    } else {
+      const Scaled add8 = logic_area("add_int8");
+      add("decoders", m_arch.cols * add8.value, "derived",
+          fmt::format("{}{} cluster decoders x {:.4g} um2 (an 8-bit adder as stand-in: {})",
+                      m_t.pe_source == PeAreaSource::kSynthesis ? "no synthesized decoder; " : "", m_arch.cols,
+                      add8.value, add8.source));
+    }
   }
   const struct {
     const char* name;
@@ -312,7 +484,12 @@ Breakdown CostModel::area_um2() const {
               {"sbuf", m_arch.scale_bytes}};
   for (const auto& bf : bufs) {
     const Scaled s = sram_area_um2(bf.bytes);
-    add(bf.name, s.value, "derived", s.source);
+    // A CACTI row of the arch's node and the buffer's size is a table value; anything else is
+    // interpolated.
+    const bool row = std::any_of(m_t.sram.begin(), m_t.sram.end(), [&](const SramPoint& p) {
+      return p.node_nm == m_arch.tech_node_nm && p.kib * 1024 == static_cast<double>(bf.bytes);
+    });
+    add(bf.name, s.value, row ? "table" : "derived", s.source);
   }
   const Scaled fp = logic_area("mult_fp32");
   add("epilogue", 2.0 * m_arch.cols * fp.value, "derived",

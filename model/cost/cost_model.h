@@ -1,14 +1,18 @@
 // Energy and area from cited per-action and per-component tables (configs/costs.yaml,
-// docs/energy.md): the simulators count actions (timing::ActionCounts), this turns counts into
-// picojoules and an architecture into square micrometres, and says where every number came from.
-// Contract: load_cost_tables() rejects unknown or missing keys, naming the file, key and line;
-// every CostItem's `source` names the table entries and the scaling applied.
+// docs/energy.md) and from yosys synthesis of rtl/ (configs/synth_area.yaml, written by
+// scripts/synth_area.sh): the simulators count actions (timing::ActionCounts), this turns counts
+// into picojoules and an architecture into square micrometres, and says where every number came
+// from. Contract: load_cost_tables() rejects unknown or missing keys, naming the file, key and
+// line; every CostItem has a `source` (synthesis, table, scaled or derived) and a `detail` naming
+// the entries and the scaling applied; a synthesis figure whose RTL has changed since it was
+// cached is still used but marked `stale`.
 #pragma once
 
 #include "model/arch/arch_config.h"
 #include "model/timing/timing.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +41,44 @@ struct NodeScale {
   double energy = 0;  // relative to 45 nm, same Vdd
 };
 
+// One synthesized design of configs/synth_area.yaml.
+struct SynthDesign {
+  std::string name;
+  std::string role;  // pe, decoder or array
+  PeKind kind = PeKind::kTemporal;
+  int weight_bits = 0;  // mac only
+  int rows = 1, cols = 1;
+  double ge = 0;  // NAND2 gate equivalents
+  std::vector<std::string> files;
+  std::string rtl_sha256;  // of `files` concatenated, as cached
+  bool stale = false;      // rtl/ no longer hashes to rtl_sha256 (or cannot be read)
+  std::string stale_reason;
+};
+
+struct SynthTable {
+  std::string origin;
+  std::string yosys;
+  std::string liberty;
+  std::string rtl_dir;  // resolved against the table's directory
+  std::vector<SynthDesign> designs;
+};
+
+SynthTable parse_synth_table(const std::string& yaml_text, const std::string& origin);
+// Parses the table and re-hashes every design's files under its rtl_dir to set `stale`.
+SynthTable load_synth_table(const std::string& path);
+
+enum class PeAreaSource { kSynthesis, kTable };
+
 struct CostTables {
   std::string origin;
+  // area.pe_source: synthesis takes the PE array and decoder areas from `synth` when it has the
+  // arch's PE kind (and falls back to the tables otherwise); table always uses the tables.
+  PeAreaSource pe_source = PeAreaSource::kSynthesis;
+  std::string synth_path;  // area.synthesis, as written (relative to costs.yaml)
+  double nand2_um2 = 0;    // area.nand2: one gate equivalent at nand2_node_nm
+  int nand2_node_nm = 0;
+  std::string nand2_source;
+  std::optional<SynthTable> synth;  // loaded by load_cost_tables(), not by parse_cost_tables()
   std::map<std::string, LogicCost> logic;  // add_int32, add_int8, mult_int8, mult_fp32, register_bit
   double dram_pj_per_bit = 0;
   std::string dram_source;
@@ -54,9 +94,11 @@ std::string default_cost_tables_path();
 struct CostItem {
   std::string name;
   double value = 0;
-  std::string kind;    // "table" (a table value as is), "scaled" (to another node or Vdd), "derived"
-                       // (composed from several entries or interpolated)
+  std::string source;  // "synthesis" (from configs/synth_area.yaml), "table" (a table value as is),
+                       // "scaled" (to another node or Vdd), "derived" (composed from several
+                       // entries or interpolated)
   std::string detail;  // the entries, factors and counts behind the value
+  bool stale = false;  // synthesis of RTL that has changed since (scripts/synth_area.sh --update)
 };
 
 struct Breakdown {
@@ -83,6 +125,9 @@ class CostModel {
   Scaled sram_pj_per_byte(int64_t bytes) const;
   Scaled sram_area_um2(int64_t bytes) const;
   SramPoint sram_at(double kib) const;
+  // The synthesized array of the arch's PE kind whose R*C is nearest the arch's (in log), or none.
+  const SynthDesign* synth_array() const;
+  const SynthDesign* synth_decoder() const;
 
   CostTables m_t;
   ArchConfig m_arch;

@@ -17,6 +17,16 @@ check "exit 0" test $? -eq 0
 check "a row per arch" test "$(grep -cE '^(fineq|int8|int4) ' "$work/out.txt")" -eq 3
 check "baseline ratios are 1" test "$($py -c "import csv; r=[x for x in csv.DictReader(open('$work/c.csv')) if x['arch']=='int8'][0]; print(r['array_ratio'], r['cycles_ratio'], r['tops_per_w_ratio'])")" = "1 1 1"
 check "FineQ array is smaller than INT8's" test "$($py -c "import csv; r=[x for x in csv.DictReader(open('$work/c.csv')) if x['arch']=='fineq'][0]; print(float(r['array_ratio']) < 1)")" = True
+# The array areas come from synthesis: FineQ's (33 x 32 temporal PEs and 32 decoders) over INT8's
+# (32 x 32 MAC PEs) is the ratio of the cached gate equivalents of the 16 x 16 arrays (the size
+# nearest theirs) and the decoder, whatever the node factor.
+check "array ratio is the synthesized GE ratio" $py - "$src/configs/synth_area.yaml" "$work/c.csv" <<'PY'
+import csv, re, sys
+ge = {m[0]: float(m[1]) for m in re.findall(r"name: (\w+),.*? ge: ([0-9.]+),", open(sys.argv[1]).read())}
+want = (33 * 32 * ge["array_temporal_16x16"] / 256 + 32 * ge["cluster_decoder"]) / (32 * 32 * ge["array_mac_w8_16x16"] / 256)
+got = float([r for r in csv.DictReader(open(sys.argv[2])) if r["arch"] == "fineq"][0]["array_ratio"])
+sys.exit(0 if abs(got / want - 1) < 1e-3 else print(f"array_ratio {got}, synthesis gives {want}") or 1)
+PY
 check "plot" test -s "$work/c.png" -a -s "$work/c.gp"
 "$bin/compare" --arch "$src/configs/fineq.yaml" --out "$work/x" >"$work/err.txt" 2>&1
 check "one arch: non-zero exit" test $? -ne 0

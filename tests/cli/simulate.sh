@@ -49,6 +49,8 @@ check "JSON: schema and per-GEMM fields" test "$(json "$work/fast.json" \
   "fqsim.report/1 ['K', 'M', 'N', 'area_um2', 'cycles', 'energy_pj', 'name'] 9 70 100"
 check "JSON: energy total = sum of breakdown" test "$(json "$work/fast.json" \
   "abs(r['energy_pj']['total'] - sum(r['energy_pj']['breakdown'].values())) < 1e-6 * r['energy_pj']['total']")" = True
+check "JSON: every entry has a source; the PE array's is synthesis" test "$(json "$work/fast.json" \
+  "all(v['source'] in ('synthesis', 'table', 'scaled', 'derived') for k in ('energy_pj', 'area_um2') for v in r[k]['sources'].values()) and r['area_um2']['sources']['pe_array']['source'] == 'synthesis'")" = True
 check "trace: Chrome trace events" test "$(json "$work/trace.json" \
   "len([e for e in r['traceEvents'] if e['ph'] == 'X']) > 5")" = True
 

@@ -1,6 +1,8 @@
 // The report's arithmetic: stall causes and per-GEMM cycles partition the total; energy and area
-// follow the cost tables (hand-checked at 45 nm, where no scaling applies); the JSON carries the
-// schema's required fields; bad cost tables are rejected with the key and line.
+// follow the cost tables (hand-checked at 45 nm, where no scaling applies); the PE array and
+// decoder areas follow the synthesis cache (GE x NAND2 area x node factor, recomputed here from the
+// YAML files); stale synthesis is flagged; the JSON carries the schema's required fields and a
+// source per entry; bad cost tables are rejected with the key and line.
 #include "model/core/error.h"
 #include "model/cost/cost_model.h"
 #include "sim/fast/fast_engine.h"
@@ -8,13 +10,59 @@
 #include "sim_cases.h"
 
 #include <catch2/catch.hpp>
+#include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace {
 
 fq::cost::CostTables tables() { return fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()); }
+
+fq::cost::CostTables table_only() {
+  fq::cost::CostTables t = tables();
+  t.pe_source = fq::cost::PeAreaSource::kTable;
+  t.synth.reset();
+  return t;
+}
+
+std::string configs_dir() { return std::filesystem::path(fq::cost::default_cost_tables_path()).parent_path().string(); }
+
+const fq::cost::CostItem& entry(const fq::cost::Breakdown& b, const std::string& name) {
+  for (const auto& i : b.items) {
+    if (i.name == name) return i;
+  }
+  FAIL("no item " << name);
+  return b.items.front();
+}
+
+// um2 of one gate equivalent at `node`, from configs/costs.yaml as a reader would compute it.
+double ge_um2_at(int node) {
+  const YAML::Node c = YAML::LoadFile(fq::cost::default_cost_tables_path());
+  double at = 0, from = 0;
+  for (const auto& row : c["scaling"]) {
+    if (row["node_nm"].as<int>() == node) at = row["area"].as<double>();
+    if (row["node_nm"].as<int>() == c["area"]["nand2"]["node_nm"].as<int>()) from = row["area"].as<double>();
+  }
+  REQUIRE(at > 0);
+  REQUIRE(from > 0);
+  return c["area"]["nand2"]["area_um2"].as<double>() * at / from;
+}
+
+// The cached GE of the design named `name` in configs/synth_area.yaml.
+double cached_ge(const std::string& name) {
+  const YAML::Node t = YAML::LoadFile(configs_dir() + "/synth_area.yaml");
+  for (const auto& d : t["designs"]) {
+    if (d["name"].as<std::string>() == name) return d["ge"].as<double>();
+  }
+  FAIL("no design " << name << " in synth_area.yaml");
+  return 0;
+}
 
 double item(const fq::cost::Breakdown& b, const std::string& name) {
   for (const auto& i : b.items) {
@@ -52,7 +100,7 @@ TEST_CASE("energy and area at 45 nm, 0.9 V are the table values times the counts
   arch.tech_node_nm = 45;
   arch.vdd_v = 0.9;
   arch.weight_bytes = 8 * 1024;  // a CACTI row: 6.1 pJ per 64-bit read at 45 nm
-  const fq::cost::CostModel costs(tables(), arch);
+  const fq::cost::CostModel costs(table_only(), arch);
   fq::timing::ActionCounts a;
   a.pe_pulses = 1000;
   a.pe_idle_cycles = 500;
@@ -69,6 +117,8 @@ TEST_CASE("energy and area at 45 nm, 0.9 V are the table values times the counts
   CHECK(item(e, "dram") == Approx(3 * 8 * 8.0));                   // LPDDR4 8 pJ/bit
   const auto area = costs.area_um2();
   CHECK(item(area, "pe_array") == Approx(8 * (137 + 51 * 5.98)));
+  CHECK(entry(area, "pe_array").source == "derived");
+  CHECK(entry(area, "wbuf").source == "table");  // exactly CACTI's 8 KB row at 45 nm
   CHECK(item(area, "wbuf") == Approx(0.026e6));
   CHECK(item(area, "epilogue") == Approx(2 * 2 * 7700.0));
 }
@@ -86,6 +136,77 @@ TEST_CASE("energy scales with the Stillmaker-Baas factor and (V/V0)^2", "[sim][r
   for (const auto& i : e.items) CHECK(!i.detail.empty());
 }
 
+TEST_CASE("the PE array and decoder areas are synthesis GE x NAND2 area x node factor", "[sim][report]") {
+  struct Case {
+    int rows, cols;
+    fq::PeKind kind;
+    int bits;
+    int node;
+    const char* design;
+  } cases[] = {{8, 8, fq::PeKind::kTemporal, 8, 28, "array_temporal_8x8"},
+               {4, 4, fq::PeKind::kMac, 8, 45, "array_mac_w8_4x4"},
+               {8, 8, fq::PeKind::kMac, 4, 22, "array_mac_w4_8x8"},
+               {33, 32, fq::PeKind::kTemporal, 8, 28, "array_temporal_16x16"},  // nearest synthesized size
+               {32, 32, fq::PeKind::kMac, 8, 28, "array_mac_w8_16x16"}};
+  for (const auto& c : cases) {
+    INFO(c.design << " for " << c.rows << "x" << c.cols << " at " << c.node << " nm");
+    fq::ArchConfig arch = fq::test::base_arch(c.rows, c.cols, c.kind);
+    arch.weight_bits = c.bits;
+    arch.tech_node_nm = c.node;
+    const auto area = fq::cost::CostModel(tables(), arch).area_um2();
+    const auto& pe = entry(area, "pe_array");
+    CHECK(pe.source == "synthesis");
+    CHECK(!pe.stale);
+    CHECK_THAT(pe.detail, Catch::Contains(c.design));
+    const int synth_pes = std::stoi(std::string(c.design).substr(std::string(c.design).rfind('x') + 1));
+    const double per_pe_ge = cached_ge(c.design) / (synth_pes * synth_pes);
+    CHECK(pe.value == Approx(c.rows * c.cols * per_pe_ge * ge_um2_at(c.node)));
+    if (c.kind == fq::PeKind::kTemporal) {
+      const auto& dec = entry(area, "decoders");
+      CHECK(dec.source == "synthesis");
+      CHECK(dec.value == Approx(c.cols * cached_ge("cluster_decoder") * ge_um2_at(c.node)));
+    }
+  }
+}
+
+TEST_CASE("a PE kind the synthesis cache lacks falls back to the tables, saying so", "[sim][report]") {
+  fq::ArchConfig arch = fq::test::base_arch(4, 4, fq::PeKind::kMac);
+  arch.weight_bits = 3;
+  arch.tech_node_nm = 45;
+  const auto& pe = entry(fq::cost::CostModel(tables(), arch).area_um2(), "pe_array");
+  CHECK(pe.source == "derived");
+  CHECK_THAT(pe.detail, Catch::Contains("has no mac 3-bit array"));
+  CHECK(pe.value == Approx(16 * (282 * 3 / 8.0 + 137 + (40 + 6) * 5.98)));
+}
+
+TEST_CASE("synthesis of RTL changed since the cache is used but marked stale", "[sim][report]") {
+  namespace fs = std::filesystem;
+  const fs::path tmp = fs::temp_directory_path() / fmt::format("fq404_{}", ::getpid());
+  fs::create_directories(tmp / "rtl");
+  fs::create_directories(tmp / "configs");
+  const fs::path rtl = fs::path(configs_dir()) / ".." / "rtl";
+  for (const char* f : {"fq_array.v", "fq_pe_mac.v", "fq_pe_temporal.v", "fq_cluster_decoder.v"}) {
+    fs::copy_file(rtl / f, tmp / "rtl" / f);
+  }
+  fs::copy_file(fs::path(configs_dir()) / "synth_area.yaml", tmp / "configs" / "synth_area.yaml");
+  std::ofstream(tmp / "rtl" / "fq_pe_temporal.v", std::ios::app) << "// edited\n";
+  const fq::cost::SynthTable t = fq::cost::load_synth_table((tmp / "configs" / "synth_area.yaml").string());
+  for (const auto& d : t.designs) {
+    INFO(d.name);
+    const bool uses_pe = std::find(d.files.begin(), d.files.end(), "fq_pe_temporal.v") != d.files.end();
+    CHECK(d.stale == uses_pe);
+  }
+  fq::cost::CostTables ct = tables();
+  ct.synth = t;
+  fq::ArchConfig arch = fq::test::base_arch(4, 4, fq::PeKind::kTemporal);
+  const auto area = fq::cost::CostModel(ct, arch).area_um2();
+  CHECK(entry(area, "pe_array").source == "synthesis");
+  CHECK(entry(area, "pe_array").stale);
+  CHECK_THAT(entry(area, "pe_array").detail, Catch::Contains("synth_area.sh --update"));
+  CHECK(!entry(area, "decoders").stale);
+  fs::remove_all(tmp);
+}
+
 TEST_CASE("bad cost tables are rejected naming the key and line", "[sim][report]") {
   std::ifstream in(fq::cost::default_cost_tables_path());
   std::stringstream ss;
@@ -99,6 +220,14 @@ TEST_CASE("bad cost tables are rejected naming the key and line", "[sim][report]
   bad = good;
   bad.replace(bad.find("energy_pj: 0.1,"), 15, "energy_pj: -1, ");
   CHECK_THROWS_WITH(fq::cost::parse_cost_tables(bad, "costs.yaml"), Catch::Contains("logic.add_int32.energy_pj"));
+  bad = good;
+  bad.replace(bad.find("\n  pe_source: synthesis"), 23, "\n  pe_source: guesswork");
+  CHECK_THROWS_WITH(fq::cost::parse_cost_tables(bad, "costs.yaml"),
+                    Catch::Contains("area.pe_source") && Catch::Contains("synthesis or table"));
+  CHECK_THROWS_WITH(fq::cost::load_synth_table("/nonexistent/synth_area.yaml"),
+                    Catch::Contains("/nonexistent/synth_area.yaml") && Catch::Contains("synth_area.sh --update"));
+  CHECK_THROWS_WITH(fq::cost::parse_synth_table("schema: fqsim.synth_area/1\nrtl_dir: x\n", "s.yaml"),
+                    Catch::Contains("s.yaml") && Catch::Contains("missing key"));
 }
 
 TEST_CASE("the JSON report carries the schema's required fields", "[sim][report]") {
@@ -115,5 +244,13 @@ TEST_CASE("the JSON report carries the schema's required fields", "[sim][report]
     CHECK(g["energy_pj"].contains("breakdown"));
     CHECK(g["area_um2"].contains("total"));
     CHECK(g["area_um2"].contains("breakdown"));
+  }
+  const std::set<std::string> sources = {"synthesis", "table", "scaled", "derived"};
+  for (const char* what : {"energy_pj", "area_um2"}) {
+    for (const auto& [name, src] : j[what]["sources"].items()) {
+      INFO(what << "." << name);
+      CHECK(sources.count(src["source"].get<std::string>()) == 1);
+      CHECK(src["kind"] == src["source"]);
+    }
   }
 }
