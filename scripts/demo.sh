@@ -2,8 +2,8 @@
 # The main job on the built-in default workload: quantize a synthetic LLaMA-2-7B decoder layer
 # (202 M weights) with FineQ-R and with RTN INT8, summarise the FineQ .q file, compile it for the
 # FineQ preset at 2048 tokens (prefill), then simulate the layer on the FineQ array and on the
-# INT8 baseline (fast engine, JSON reports and a Perfetto trace), and the built-in default layer
-# on the cycle-accurate SystemC model.
+# INT8 baseline (fast engine, JSON reports and a Perfetto trace), the built-in default layer on
+# the cycle-accurate SystemC model, and the accuracy of FineQ-R and RTN INT4 on stories260K.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build; run from the repository root)
 set -euo pipefail
 build=${1:-build}
@@ -18,3 +18,11 @@ mkdir -p "$out"
 "$build/bin/simulate" --arch configs/int8.yaml --layer "$out/llama7b-int8.q" --tokens 2048 \
   --json "$out/llama7b-int8.json"
 "$build/bin/simulate" --arch configs/fineq.yaml --engine systemc --json "$out/default-systemc.json"
+# Accuracy side of the comparison: FineQ-R and RTN INT4 on the real stories260K model (docs/accuracy.md).
+models=${FQ_MODELS_DIR:-../shared/models}
+if [ -f "$models/stories260K.bin" ]; then
+  "$build/bin/evaluate" --checkpoint "$models/stories260K.bin" --method fineq --sequences 8 --length 128
+  "$build/bin/evaluate" --checkpoint "$models/stories260K.bin" --method rtn --bits 4 --sequences 8 --length 128
+else
+  echo "demo: $models/stories260K.bin not found: accuracy step skipped"
+fi

@@ -61,20 +61,24 @@ int run(int argc, char** argv) {
     if (m.format == fq::HwFormat::kFineqR) {
       for (const uint8_t b : m.codes) outliers += (b >> 6) != 0 ? 1 : 0;
     }
-    float lo = fq::fp16_to_float(m.scales.front()), hi = lo;
+    // Block formats store a biased exponent E per block: shown as the block scale's exponent E - 127.
+    const bool block = fq::is_block_format(m.format);
+    const auto value = [&](uint16_t s) { return block ? static_cast<float>(s) - 127.0f : fq::fp16_to_float(s); };
+    float lo = value(m.scales.front()), hi = lo;
     for (const uint16_t s : m.scales) {
-      lo = std::min(lo, fq::fp16_to_float(s));
-      hi = std::max(hi, fq::fp16_to_float(s));
+      lo = std::min(lo, value(s));
+      hi = std::max(hi, value(s));
     }
+    const std::string range = block ? fmt::format("2^{:g}..2^{:g}", lo, hi) : fmt::format("{:.4g}..{:.4g}", lo, hi);
     std::string options;
     for (const auto& [k, v] : t.params) options += fmt::format("{}{}={}", options.empty() ? "" : " ", k, v);
-    fmt::print("{:<18} {:<8} {:<8} {:>13} {:>6} {:>6} {:>10} {:>8.4f} {:>7.2f}% {:>10.4g}..{:<9.4g}  {}\n", t.name,
+    fmt::print("{:<18} {:<8} {:<8} {:>13} {:>6} {:>6} {:>10} {:>8.4f} {:>7.2f}% {:>21}  {}\n", t.name,
                t.method, fq::format_name(m.format), fmt::format("{} x {}", m.rows, m.cols), m.cols_padded,
                m.scale_groups(), m.codes.size(), fq::bits_per_weight(m),
                m.format == fq::HwFormat::kFineqR
                    ? 100.0 * static_cast<double>(outliers) / static_cast<double>(m.codes.size())
                    : 0.0,
-               lo, hi, options);
+               range, options);
   }
   return 0;
 }

@@ -1,0 +1,85 @@
+// bench_accuracy: speed of the calibrated quantizers (Hessian, GPTQ, QuantEase plain and with
+// outliers) on a LLaMA-7B-sized slice, and of the golden LLaMA inference on stories260K.
+// Usage: bench_accuracy [ROWS] [COLS] [TOKENS] [MODELS_DIR]   (default 768 2048 2048 ../shared/models)
+#include "model/ckpt/checkpoint.h"
+#include "model/core/parallel.h"
+#include "model/golden/act_quant.h"
+#include "model/llm/eval_metrics.h"
+#include "model/llm/quant_model.h"
+#include "model/quant/gptq.h"
+#include "model/quant/quantease.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+namespace {
+
+double seconds(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int rows = argc > 1 ? std::atoi(argv[1]) : 768;
+  const int cols = argc > 2 ? std::atoi(argv[2]) : 2048;
+  const int tokens = argc > 3 ? std::atoi(argv[3]) : 2048;
+  const std::filesystem::path models = argc > 4 ? argv[4] : "../shared/models";
+  fmt::print("bench_accuracy: W {} x {}, {} calibration tokens, {} threads\n", rows, cols, tokens,
+             fq::default_threads());
+
+  const auto w = fq::synthetic_activations(rows, cols, 1);
+  // Correlated inputs (an AR(1) walk along K), so the Hessian is far from diagonal.
+  auto x = fq::synthetic_activations(tokens, cols, 2);
+  for (int t = 0; t < tokens; ++t) {
+    for (int k = 1; k < cols; ++k) {
+      const size_t i = static_cast<size_t>(t) * static_cast<size_t>(cols) + static_cast<size_t>(k);
+      x[i] = 0.8f * x[i - 1] + 0.2f * x[i];
+    }
+  }
+  std::vector<double> h;
+  fmt::print("  hessian (2/n) XᵀX              {:7.2f} s\n", seconds([&] { h = fq::hessian_from_activations(x, tokens, cols); }));
+  for (const bool clip : {false, true}) {
+    fq::GptqOptions opt;
+    opt.clip_search = clip;
+    fmt::print("  gptq INT4, clip search {:<3}      {:7.2f} s\n", clip ? "on" : "off",
+               seconds([&] { fq::gptq_quantize(w, rows, cols, h, opt); }));
+  }
+  auto sigma = h;
+  for (double& s : sigma) s *= tokens / 2.0;
+  for (const double outliers : {0.0, 0.01}) {
+    fq::QuantEaseOptions opt;
+    opt.bits = 3;
+    opt.outlier_fraction = outliers;
+    int sweeps = 0;
+    const double t = seconds([&] { sweeps = fq::quantease_quantize(w, rows, cols, sigma, opt).sweeps_run; });
+    fmt::print("  quantease INT3, {:>4.0f}% outliers   {:7.2f} s ({} sweeps run)\n", 100 * outliers, t, sweeps);
+  }
+
+  const auto path = models / "stories260K.bin";
+  if (!std::filesystem::exists(path)) {
+    fmt::print("  {} not found: inference figures skipped\n", path.string());
+    return 0;
+  }
+  const auto ckpt = fq::open_checkpoint(path);
+  const auto model = fq::llm::load_llama(*ckpt);
+  std::vector<std::vector<int>> seqs;
+  const double t_sample = seconds([&] { seqs = fq::llm::sample_sequences(model, 32, 256, 1); });
+  fmt::print("  stories260K: sample 32 x 256 tokens  {:7.2f} s ({:.0f} tokens/s)\n", t_sample, 32 * 256 / t_sample);
+  const double t_ppl = seconds([&] { fq::llm::perplexity(model, seqs); });
+  fmt::print("  stories260K: perplexity, same        {:7.2f} s ({:.0f} tokens/s)\n", t_ppl, 32 * 256 / t_ppl);
+  fq::Params p("bench");
+  p.set("weights", "rtn");
+  fq::llm::QuantizedModel q;
+  const double t_q = seconds([&] { q = fq::llm::quantize_model(model, "quarot", p, {}); });
+  const double t_cmp = seconds([&] { fq::llm::compare_models(model, q.weights, seqs, q.hooks); });
+  fmt::print("  stories260K: quarot w4a4kv4 (rtn)    {:7.2f} s to build, {:.2f} s to compare with FP32\n", t_q, t_cmp);
+  return 0;
+}
