@@ -128,7 +128,7 @@ Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timi
   r.actions = tl.actions;
   r.utilisation = tl.total_cycles == 0 ? 0 : static_cast<double>(tl.actions.useful_macs) / (static_cast<double>(tl.total_cycles) * pes);
   array_stalls(p, arch, tl, r);
-  r.energy_pj = costs.energy_pj(tl.actions);
+  r.energy_pj = costs.energy_pj(tl.actions, tl.total_cycles);
   r.area_um2 = costs.area_um2();
   const double ops = 2.0 * static_cast<double>(tl.actions.useful_macs);
   r.tops = r.seconds > 0 ? ops / r.seconds / 1e12 : 0;
@@ -159,7 +159,7 @@ Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timi
     gr.last_done = last[g];
     gr.actions = g < tl.gemm_actions.size() ? tl.gemm_actions[g] : timing::ActionCounts{};
     gr.utilisation = gr.cycles == 0 ? 0 : static_cast<double>(uint64_t{d.m} * d.n * d.k) / (static_cast<double>(gr.cycles) * pes);
-    gr.energy_pj = costs.energy_pj(gr.actions);
+    gr.energy_pj = costs.energy_pj(gr.actions, gr.cycles);
     r.gemms.push_back(std::move(gr));
   }
   return r;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 namespace fq::cost {
@@ -158,7 +159,19 @@ CostTables parse_cost_tables(const std::string& yaml_text, const std::string& or
   const YAML::Node root = load_yaml(yaml_text, origin);
   CostTables t;
   t.origin = origin;
-  check_keys(root, origin, "(top)", {"logic", "dram", "sram", "scaling", "area"});
+  check_keys(root, origin, "(top)", {"logic", "dram", "sram", "scaling", "area", "leakage"});
+  const YAML::Node leakage = root["leakage"];
+  check_keys(leakage, origin, "leakage", {"logic", "sram"});
+  for (const char* part : {"logic", "sram"}) {
+    const std::string path = fmt::format("leakage.{}", part);
+    const YAML::Node e = leakage[part];
+    check_keys(e, origin, path, {"nw_per_um2", "node_nm", "source"});
+    const double density = positive(get<double>(e, "nw_per_um2", origin, path), origin, path + ".nw_per_um2");
+    const std::string source = fmt::format("{} ({} nW/um2 @{} nm)", get<std::string>(e, "source", origin, path),
+                                           density, get<int>(e, "node_nm", origin, path));
+    (std::string(part) == "logic" ? t.logic_leak_nw_per_um2 : t.sram_leak_nw_per_um2) = density;
+    (std::string(part) == "logic" ? t.logic_leak_source : t.sram_leak_source) = source;
+  }
   const YAML::Node area = root["area"];
   check_keys(area, origin, "area", {"pe_source", "synthesis", "nand2"});
   const auto pe_source = get<std::string>(area, "pe_source", origin, "area");
@@ -325,7 +338,7 @@ CostModel::Scaled CostModel::sram_area_um2(int64_t bytes) const {
   return {p.area_mm2 * 1e6, fmt::format("{}: {:.4g} mm2", p.source, p.area_mm2), true};
 }
 
-Breakdown CostModel::energy_pj(const timing::ActionCounts& a) const {
+Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) const {
   Breakdown b;
   // Energy = count x per-action energy; the kind is the per-action value's (table or scaled).
   auto add = [&](const std::string& name, double count, const Scaled& per, const std::string& what) {
@@ -379,6 +392,22 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a) const {
   add("dram", static_cast<double>(a.dram_read_bytes + a.dram_write_bytes),
       {8 * m_t.dram_pj_per_bit, fmt::format("{} ({} pJ/bit x 8)", m_t.dram_source, m_t.dram_pj_per_bit), false},
       "DRAM bytes read and written");
+  // Leakage: area x density x time (1 nW for 1 s is 1000 pJ).
+  const double seconds = static_cast<double>(cycles) / (m_arch.clock_mhz * 1e6);
+  double logic_um2 = 0, sram_um2 = 0;
+  for (const auto& item : area_um2().items) {
+    const bool sram = item.name == "wbuf" || item.name == "abuf" || item.name == "obuf" || item.name == "sbuf";
+    (sram ? sram_um2 : logic_um2) += item.value;
+  }
+  for (const auto& [name, um2, density, source] :
+       {std::tuple{"leakage_logic", logic_um2, m_t.logic_leak_nw_per_um2, m_t.logic_leak_source},
+        std::tuple{"leakage_sram", sram_um2, m_t.sram_leak_nw_per_um2, m_t.sram_leak_source}}) {
+    const double v = um2 * density * seconds * 1e3;
+    b.items.push_back({name, v, "derived",
+                       fmt::format("{:.0f} um2 x {} nW/um2 x {:.4g} s ({} cycles at {} MHz); {}", um2, density, seconds,
+                                   cycles, m_arch.clock_mhz, source)});
+    b.total += v;
+  }
   return b;
 }
 

@@ -84,6 +84,9 @@ struct CostTables {
   std::string dram_source;
   std::vector<SramPoint> sram;
   std::vector<NodeScale> scaling;
+  // leakage.logic / leakage.sram: static power density (nW per um2) and its citation.
+  double logic_leak_nw_per_um2 = 0, sram_leak_nw_per_um2 = 0;
+  std::string logic_leak_source, sram_leak_source;
 };
 
 CostTables load_cost_tables(const std::string& path);
@@ -109,7 +112,8 @@ struct Breakdown {
 class CostModel {
  public:
   CostModel(CostTables tables, const ArchConfig& arch);
-  Breakdown energy_pj(const timing::ActionCounts& actions) const;
+  // Dynamic energy of the actions plus leakage of area_um2() over `cycles` at the arch's clock.
+  Breakdown energy_pj(const timing::ActionCounts& actions, uint64_t cycles) const;
   Breakdown area_um2() const;
 
  private:

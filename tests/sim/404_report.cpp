@@ -108,7 +108,7 @@ TEST_CASE("energy and area at 45 nm, 0.9 V are the table values times the counts
   a.decoder_bytes = 10;
   a.buf_read_bytes[static_cast<size_t>(fq::ir::Buffer::kWbuf)] = 80;
   a.dram_read_bytes = 3;
-  const auto e = costs.energy_pj(a);
+  const auto e = costs.energy_pj(a, 0);
   CHECK(item(e, "pe_pulses") == Approx(1000 * 0.1));               // Horowitz 32-bit add
   CHECK(item(e, "pe_phase_compare") == Approx(1500 * 3 * 0.009));  // 3 register bits per PE-cycle
   CHECK(item(e, "pe_registers") == Approx(100 * 40 * 0.009));      // 40 register bits per PE-beat
@@ -130,7 +130,7 @@ TEST_CASE("energy scales with the Stillmaker-Baas factor and (V/V0)^2", "[sim][r
   const fq::cost::CostModel costs(tables(), arch);
   fq::timing::ActionCounts a;
   a.pe_macs = 1;
-  const auto e = costs.energy_pj(a);
+  const auto e = costs.energy_pj(a, 0);
   const double v = (0.8 / 0.9) * (0.8 / 0.9);
   CHECK(item(e, "pe_macs") == Approx((0.2 + 0.1) * 0.51 * v));  // INT8: full 8x8 multiply
   for (const auto& i : e.items) CHECK(!i.detail.empty());
@@ -207,6 +207,26 @@ TEST_CASE("synthesis of RTL changed since the cache is used but marked stale", "
   fs::remove_all(tmp);
 }
 
+TEST_CASE("leakage is area x cited density x time, logic and SRAM apart", "[sim][report]") {
+  const fq::ArchConfig arch = fq::test::base_arch(8, 8, fq::PeKind::kTemporal);
+  const auto t = tables();
+  const fq::cost::CostModel costs(t, arch);
+  const auto area = costs.area_um2();
+  const double sram = entry(area, "wbuf").value + entry(area, "abuf").value + entry(area, "obuf").value +
+                      entry(area, "sbuf").value;
+  const double logic = area.total - sram;
+  const uint64_t cycles = 123456;
+  const double seconds = static_cast<double>(cycles) / (arch.clock_mhz * 1e6);
+  const auto e = costs.energy_pj(fq::timing::ActionCounts{}, cycles);
+  CHECK(t.logic_leak_nw_per_um2 == 13.4);  // Aladdin adder: 2.4 uW / 179 um2 at 45 nm
+  CHECK(t.sram_leak_nw_per_um2 == 0.049);  // CACTI 1 MB LSTP: 0.16 mW / 3.26 mm2 at 45 nm
+  CHECK(item(e, "leakage_logic") == Approx(logic * 13.4 * seconds * 1e3));
+  CHECK(item(e, "leakage_sram") == Approx(sram * 0.049 * seconds * 1e3));
+  CHECK(entry(e, "leakage_logic").source == "derived");
+  CHECK(e.total == Approx(item(e, "leakage_logic") + item(e, "leakage_sram")));  // no actions: leakage only
+  CHECK(item(costs.energy_pj(fq::timing::ActionCounts{}, 0), "leakage_logic") == 0);
+}
+
 TEST_CASE("bad cost tables are rejected naming the key and line", "[sim][report]") {
   std::ifstream in(fq::cost::default_cost_tables_path());
   std::stringstream ss;
@@ -224,6 +244,9 @@ TEST_CASE("bad cost tables are rejected naming the key and line", "[sim][report]
   bad.replace(bad.find("\n  pe_source: synthesis"), 23, "\n  pe_source: guesswork");
   CHECK_THROWS_WITH(fq::cost::parse_cost_tables(bad, "costs.yaml"),
                     Catch::Contains("area.pe_source") && Catch::Contains("synthesis or table"));
+  bad = good;
+  bad.replace(bad.find("nw_per_um2: 13.4"), 16, "nw_per_um2: 0   ");
+  CHECK_THROWS_WITH(fq::cost::parse_cost_tables(bad, "costs.yaml"), Catch::Contains("leakage.logic.nw_per_um2"));
   CHECK_THROWS_WITH(fq::cost::load_synth_table("/nonexistent/synth_area.yaml"),
                     Catch::Contains("/nonexistent/synth_area.yaml") && Catch::Contains("synth_area.sh --update"));
   CHECK_THROWS_WITH(fq::cost::parse_synth_table("schema: fqsim.synth_area/1\nrtl_dir: x\n", "s.yaml"),
