@@ -1,5 +1,6 @@
 #include "model/quant/gptq.h"
 
+#include "model/core/dot.h"
 #include "model/core/error.h"
 #include "model/core/parallel.h"
 
@@ -268,17 +269,7 @@ std::vector<double> hessian_from_activations(std::span<const float> x, int token
     const double* a = &xt[at(j, 0, m)];
     for (int64_t k = j; k < n; ++k) {
       const double* b = &xt[at(k, 0, m)];
-      // Four fixed partial sums: instruction-level parallelism, same order for any thread count.
-      double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-      int64_t t = 0;
-      for (; t + 4 <= m; t += 4) {
-        s0 += a[t] * b[t];
-        s1 += a[t + 1] * b[t + 1];
-        s2 += a[t + 2] * b[t + 2];
-        s3 += a[t + 3] * b[t + 3];
-      }
-      for (; t < m; ++t) s0 += a[t] * b[t];
-      const double v = f * ((s0 + s1) + (s2 + s3));
+      const double v = f * dot4(a, b, m);
       h[at(j, k, n)] = v;
       h[at(k, j, n)] = v;
     }

@@ -1,5 +1,6 @@
 #include "model/quant/quantease.h"
 
+#include "model/core/dot.h"
 #include "model/core/error.h"
 #include "model/core/parallel.h"
 
@@ -39,20 +40,6 @@ void check_inputs(std::span<const float> w, int rows, int cols, std::span<const 
   }
 }
 
-double dot(const double* a, const double* b, int64_t n) {
-  // Four fixed partial sums: instruction-level parallelism with a thread-independent order.
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-  int64_t k = 0;
-  for (; k + 4 <= n; k += 4) {
-    s0 += a[k] * b[k];
-    s1 += a[k + 1] * b[k + 1];
-    s2 += a[k + 2] * b[k + 2];
-    s3 += a[k + 3] * b[k + 3];
-  }
-  for (; k < n; ++k) s0 += a[k] * b[k];
-  return (s0 + s1) + (s2 + s3);
-}
-
 // One sweep over the columns for nr consecutive rows stored with stride n. Rows with active[t] == 0
 // are left alone. changed[t] counts the coordinates of row t that moved.
 void sweep_rows(int64_t nr, int64_t n, const double* target, double* w_hat, double* g, const RowGrid* grids,
@@ -90,7 +77,7 @@ double lambda_max(const std::vector<double>& sigma, int64_t n, int threads) {
     e = static_cast<double>(state >> 11) * 0x1.0p-53 - 0.5;
   }
   const auto normalise = [](std::vector<double>& x) {
-    const double s = std::sqrt(dot(x.data(), x.data(), static_cast<int64_t>(x.size())));
+    const double s = std::sqrt(dot4(x.data(), x.data(), static_cast<int64_t>(x.size())));
     if (s > 0.0) {
       for (auto& e : x) e /= s;
     }
@@ -103,10 +90,10 @@ double lambda_max(const std::vector<double>& sigma, int64_t n, int threads) {
     parallel_for(
         n,
         [&](int64_t begin, int64_t end) {
-          for (int64_t i = begin; i < end; ++i) y[static_cast<size_t>(i)] = dot(&sigma[at(i, 0, n)], v.data(), n);
+          for (int64_t i = begin; i < end; ++i) y[static_cast<size_t>(i)] = dot4(&sigma[at(i, 0, n)], v.data(), n);
         },
         threads);
-    const double next = dot(v.data(), y.data(), n);
+    const double next = dot4(v.data(), y.data(), n);
     if (normalise(y) == 0.0) return 0.0;
     v.swap(y);
     const bool done = it > 0 && std::fabs(next - lambda) <= 1e-6 * std::fabs(next);
@@ -422,7 +409,7 @@ double quadratic_error(std::span<const float> w, std::span<const double> w_hat, 
           for (int64_t j = 0; j < n; ++j)
             d[static_cast<size_t>(j)] = static_cast<double>(w[at(r, j, n)]) - w_hat[at(r, j, n)];
           double s = 0.0;
-          for (int64_t j = 0; j < n; ++j) s += d[static_cast<size_t>(j)] * dot(&sigma[at(j, 0, n)], d.data(), n);
+          for (int64_t j = 0; j < n; ++j) s += d[static_cast<size_t>(j)] * dot4(&sigma[at(j, 0, n)], d.data(), n);
           per_row[static_cast<size_t>(r)] = s;
         }
       },

@@ -5,6 +5,8 @@
 #include "model/quant/impl/factories.h"
 #include "model/quant/rtn.h"
 
+#include "support/errors.h"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -51,15 +53,7 @@ std::vector<int8_t> unpack_row(const fq::EncodedMatrix& m, int row) {
   return q;
 }
 
-void require_error_mentions(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    FAIL("expected fq::Error mentioning '" << needle << "'");
-  } catch (const fq::Error& e) {
-    INFO(e.what());
-    REQUIRE(std::string(e.what()).find(needle) != std::string::npos);
-  }
-}
+using fq::test::require_error_mentions;
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include "model/quant/quantease.h"
 #include "model/quant/row_grid.h"
 
+#include "support/errors.h"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -70,15 +72,7 @@ std::vector<double> rtn_rows(const std::vector<float>& w, int rows, int cols, co
   return out;
 }
 
-void require_error_mentions(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    FAIL("expected fq::Error mentioning '" << needle << "'");
-  } catch (const fq::Error& e) {
-    INFO(e.what());
-    REQUIRE(std::string(e.what()).find(needle) != std::string::npos);
-  }
-}
+using fq::test::require_error_mentions;
 
 }  // namespace
 
