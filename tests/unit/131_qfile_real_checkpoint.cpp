@@ -16,7 +16,8 @@ SCENARIO("stories260K layers survive quantize, write, read and decode unchanged"
     double min_sqnr_db;  // a floor far below what each method reaches, to catch a broken encoder
   };
   for (const Method& m : {Method{"fineq", {{"policy", "ratio"}}, 6.0}, Method{"fineq", {{"policy", "mse"}}, 6.0},
-                          Method{"rtn", {{"bits", "4"}}, 15.0}, Method{"rtn", {{"bits", "8"}}, 35.0}}) {
+                          Method{"rtn", {{"bits", "4"}}, 15.0}, Method{"rtn", {{"bits", "8"}}, 35.0},
+                          Method{"bfp", {{"bits", "6"}}, 22.0}, Method{"mxfp4", {}, 12.0}, Method{"mxint8", {}, 33.0}}) {
     fq::Params params("test");
     for (const auto& [k, v] : m.options) params.set(k, v);
     const auto q = fq::make_quantizer(m.name, params);
