@@ -173,7 +173,8 @@ TEST_CASE("a PE kind the synthesis cache lacks falls back to the tables, saying 
   fq::ArchConfig arch = fq::test::base_arch(4, 4, fq::PeKind::kMac);
   arch.weight_bits = 3;
   arch.tech_node_nm = 45;
-  const auto& pe = entry(fq::cost::CostModel(tables(), arch).area_um2(), "pe_array");
+  const auto area = fq::cost::CostModel(tables(), arch).area_um2();
+  const auto& pe = entry(area, "pe_array");
   CHECK(pe.source == "derived");
   CHECK_THAT(pe.detail, Catch::Contains("has no mac 3-bit array"));
   CHECK(pe.value == Approx(16 * (282 * 3 / 8.0 + 137 + (40 + 6) * 5.98)));
