@@ -75,6 +75,25 @@ int main(int argc, char** argv) {
   fmt::print("  stories260K: sample 32 x 256 tokens  {:7.2f} s ({:.0f} tokens/s)\n", t_sample, 32 * 256 / t_sample);
   const double t_ppl = seconds([&] { fq::llm::perplexity(model, seqs); });
   fmt::print("  stories260K: perplexity, same        {:7.2f} s ({:.0f} tokens/s)\n", t_ppl, 32 * 256 / t_ppl);
+  // Sensitivity of the model itself: every decoder weight times (1 + 0.01·n), n an Irwin-Hall
+  // normal (sum of 12 uniforms - 6) from splitmix64 (docs/accuracy.md "This model is fragile").
+  {
+    auto noisy = model;
+    uint64_t state = 99;
+    for (auto& l : noisy.layers) {
+      for (auto* tensor : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) {
+        for (float& v : *tensor) {
+          double n = -6.0;
+          for (int j = 0; j < 12; ++j) n += static_cast<double>(fq::splitmix64_next(state) >> 11) * 0x1p-53;
+          v = static_cast<float>(v * (1.0 + 0.01 * n));
+        }
+      }
+    }
+    const auto c = fq::llm::compare_models(model, noisy, seqs);
+    fmt::print("  stories260K: 1 % weight noise        perplexity {:.2f} -> {:.2f} ({:+.1f} %), KL {:.3f}, top-1 {:.3f}\n",
+               c.perplexity_ref, c.perplexity_test, 100 * (c.perplexity_test / c.perplexity_ref - 1), c.mean_kl,
+               c.top1_agreement);
+  }
   fq::Params p("bench");
   p.set("weights", "rtn");
   fq::llm::QuantizedModel q;

@@ -2,6 +2,8 @@
 
 #include "model/core/error.h"
 
+#include <fmt/ranges.h>
+
 namespace fq::llm {
 namespace {
 
@@ -51,9 +53,8 @@ void fuse_output_blockwise(const OrthogonalTransform& t, std::vector<double>& w,
 
 void check_size(int n, const char* what) {
   if (!hadamard_size_supported(n)) {
-    fail("quarot: {} = {} is not a supported Hadamard size (K·2^k with K in 1, 12, 20, 28, 36, 40, 52, 60, 108, "
-         "140, 156, 172)",
-         what, n);
+    fail("quarot: {} = {} is not a supported Hadamard size (K·2^k with K in {})", what, n,
+         fmt::join(kHadamardFactors, ", "));
   }
 }
 
