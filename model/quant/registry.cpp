@@ -15,6 +15,8 @@ const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> table = {
       {"bfp", &impl::make_bfp},
       {"fineq", &impl::make_fineq_r},
+      {"fineq-gptq", &impl::make_fineq_gptq},
+      {"fineq-quantease", &impl::make_fineq_quantease},
       {"gptq", &impl::make_gptq},
       {"mxfp4", &impl::make_mxfp4},
       {"mxint8", &impl::make_mxint8},
