@@ -43,131 +43,77 @@ void check_inputs(std::span<const float> w, int rows, int cols, std::span<const 
   if (!(opt.damp >= 0.0) || !std::isfinite(opt.damp)) fail("{}: damp {} must be finite and >= 0", who, opt.damp);
 }
 
-// The plain FineQ-R scale of every row (fineq_r.cpp's search) and its codes.
-void plain_fineq(std::span<const float> w, int rows, int cols, const FineqGptqOptions& opt, FineqCalibratedResult& res,
-                 const char* who) {
-  const auto rb = static_cast<size_t>(res.cols_padded / 3);
-  res.codes.assign(static_cast<size_t>(rows) * rb, 0);
-  res.scales.assign(static_cast<size_t>(rows), 0);
-  parallel_for(
-      rows,
-      [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-          const auto row = w.subspan(static_cast<size_t>(r) * static_cast<size_t>(cols), static_cast<size_t>(cols));
-          try {
-            res.scales[static_cast<size_t>(r)] =
-                search_and_encode(row, opt.policy, opt.threshold, std::span<uint8_t>(res.codes).subspan(static_cast<size_t>(r) * rb, rb));
-          } catch (const Error& e) {
-            fail("{}: row {}: {}", who, r, e.what());
-          }
-        }
-      },
-      opt.threads);
+// Row-independent data of one layer: H, and for GPTQ the factor of the padded, damped H.
+struct Layer {
+  int64_t k = 0, n = 0;           // K and Kp
+  std::span<const double> h;      // [K, K], undamped
+  GptqFactor factor;              // [Kp, Kp]; empty u when GPTQ does not run
+};
+
+Layer make_layer(std::span<const double> h, int cols, double damp, bool gptq) {
+  Layer l;
+  l.k = cols;
+  l.n = 3 * ((cols + 2) / 3);
+  l.h = h;
+  if (!gptq) return l;
+  // H padded to Kp: the padded columns are dead (zero rows and columns), so no error reaches them.
+  std::vector<double> hp(static_cast<size_t>(l.n * l.n), 0.0);
+  for (int64_t i = 0; i < l.k; ++i) std::copy_n(&h[at(i, 0, l.k)], l.k, &hp[at(i, 0, l.n)]);
+  const std::vector<double> diag = gptq_repaired_diagonal(hp, static_cast<int>(l.n), "fineq-gptq");
+  std::vector<int> perm(static_cast<size_t>(l.n));
+  std::iota(perm.begin(), perm.end(), 0);
+  l.factor = gptq_factor(hp, static_cast<int>(l.n), diag, damp, perm, "fineq-gptq");
+  return l;
 }
 
-// ŵ from codes and scales, [rows, cols].
-std::vector<double> dequantized(const FineqCalibratedResult& res) {
-  const auto rb = static_cast<size_t>(res.cols_padded / 3);
-  std::vector<double> w_hat(static_cast<size_t>(res.rows) * static_cast<size_t>(res.cols));
-  for (int64_t r = 0; r < res.rows; ++r) {
-    const double s = fp16_to_float(res.scales[static_cast<size_t>(r)]);
-    for (int64_t c = 0; c < res.cols; ++c) {
-      const auto q = decode_cluster(res.codes[static_cast<size_t>(r) * rb + static_cast<size_t>(c / 3)]);
-      w_hat[at(r, c, res.cols)] = s * q[static_cast<size_t>(c % 3)];
+// GPTQ over one row with scale s: codes [Kp/3] and the weights each cluster was encoded from [Kp].
+void gptq_row(const float* w, const Layer& l, double s, const FineqGptqOptions& opt, uint8_t* codes, float* targets) {
+  const int64_t n = l.n, bs = opt.block_size;
+  const auto& u = l.factor.u;
+  std::vector<double> wr(static_cast<size_t>(n), 0.0), errs(static_cast<size_t>(bs));
+  for (int64_t c = 0; c < l.k; ++c) {
+    wr[static_cast<size_t>(c)] = l.factor.dead[static_cast<size_t>(c)] != 0 ? 0.0 : static_cast<double>(w[c]);
+  }
+  for (int64_t b1 = 0; b1 < n; b1 += bs) {
+    const int64_t b2 = std::min(b1 + bs, n);
+    for (int64_t j0 = b1; j0 < b2; j0 += 3) {
+      const std::array<float, 3> t{static_cast<float>(wr[static_cast<size_t>(j0)]),
+                                   static_cast<float>(wr[static_cast<size_t>(j0 + 1)]),
+                                   static_cast<float>(wr[static_cast<size_t>(j0 + 2)])};
+      std::copy(t.begin(), t.end(), targets + j0);
+      const uint8_t byte = encode_cluster(t, s, opt.policy, opt.threshold);
+      codes[j0 / 3] = byte;
+      const auto q = decode_cluster(byte);
+      for (int64_t j = j0; j < j0 + 3; ++j) {
+        const double* uj = &u[at(j, 0, n)];
+        const double e = (wr[static_cast<size_t>(j)] - s * q[static_cast<size_t>(j - j0)]) / uj[j];
+        errs[static_cast<size_t>(j - b1)] = e;
+        for (int64_t kk = j + 1; kk < b2; ++kk) wr[static_cast<size_t>(kk)] -= e * uj[kk];
+      }
+    }
+    for (int64_t j = b1; j < b2; ++j) {
+      const double* uj = &u[at(j, 0, n)];
+      const double e = errs[static_cast<size_t>(j - b1)];
+      for (int64_t kk = b2; kk < n; ++kk) wr[static_cast<size_t>(kk)] -= e * uj[kk];
     }
   }
-  return w_hat;
 }
 
-// Σ_rows (w − ŵ)ᵀ·H·(w − ŵ), one fixed-order sum per row, rows summed in order.
-double objective(std::span<const float> w, const std::vector<double>& w_hat, int rows, int cols,
-                 std::span<const double> h, int threads) {
-  const int64_t n = cols;
-  std::vector<double> per_row(static_cast<size_t>(rows), 0.0);
-  parallel_for(
-      rows,
-      [&](int64_t begin, int64_t end) {
-        std::vector<double> d(static_cast<size_t>(n));
-        for (int64_t r = begin; r < end; ++r) {
-          for (int64_t j = 0; j < n; ++j) d[static_cast<size_t>(j)] = static_cast<double>(w[at(r, j, n)]) - w_hat[at(r, j, n)];
-          double s = 0.0;
-          for (int64_t j = 0; j < n; ++j) s += d[static_cast<size_t>(j)] * dot4(&h[at(j, 0, n)], d.data(), n);
-          per_row[static_cast<size_t>(r)] = s;
-        }
-      },
-      threads);
-  return std::accumulate(per_row.begin(), per_row.end(), 0.0);
+// ŵ of one row [K] from its codes.
+void decode_row_codes(const uint8_t* codes, double s, int64_t k, double* wh) {
+  for (int64_t c = 0; c < k; ++c) wh[c] = s * decode_cluster(codes[c / 3])[static_cast<size_t>(c % 3)];
 }
 
-FineqCalibratedResult make_result(int rows, int cols) {
-  FineqCalibratedResult res;
-  res.rows = rows;
-  res.cols = cols;
-  res.cols_padded = 3 * ((cols + 2) / 3);
-  return res;
-}
-
-int count_dead(std::span<const double> h, int cols) {
-  int dead = 0;
-  for (int64_t j = 0; j < cols; ++j) dead += h[at(j, j, cols)] == 0.0 ? 1 : 0;
-  return dead;
-}
-
-// Codes of `res` replaced by GPTQ with the cluster codec (the scales stay).
-void gptq_codes(std::span<const float> w, std::span<const double> h, const FineqGptqOptions& opt,
-                FineqCalibratedResult& res) {
-  const int rows = res.rows, cols = res.cols;
-  const int64_t k = cols, n = res.cols_padded;
-  // H padded to Kp: the padded columns are dead (zero rows and columns).
-  std::vector<double> hp(static_cast<size_t>(n * n), 0.0);
-  for (int64_t i = 0; i < k; ++i) std::copy_n(&h[at(i, 0, k)], k, &hp[at(i, 0, n)]);
-  const std::vector<double> diag = gptq_repaired_diagonal(hp, static_cast<int>(n), "fineq-gptq");
-  std::vector<int> perm(static_cast<size_t>(n));
-  std::iota(perm.begin(), perm.end(), 0);
-  const GptqFactor f = gptq_factor(hp, static_cast<int>(n), diag, opt.damp, perm, "fineq-gptq");
-  const auto& u = f.u;
-  const auto rb = static_cast<size_t>(n / 3);
-  const int64_t bs = opt.block_size;
-  res.targets.assign(static_cast<size_t>(rows) * static_cast<size_t>(n), 0.0f);
-  parallel_for(
-      rows,
-      [&](int64_t begin, int64_t end) {
-        std::vector<double> wr(static_cast<size_t>(n));
-        std::vector<double> errs(static_cast<size_t>(bs));
-        for (int64_t r = begin; r < end; ++r) {
-          std::fill(wr.begin(), wr.end(), 0.0);
-          for (int64_t c = 0; c < k; ++c) {
-            wr[static_cast<size_t>(c)] = f.dead[static_cast<size_t>(c)] != 0 ? 0.0 : static_cast<double>(w[at(r, c, k)]);
-          }
-          const double s = fp16_to_float(res.scales[static_cast<size_t>(r)]);
-          uint8_t* codes = &res.codes[static_cast<size_t>(r) * rb];
-          float* targets = &res.targets[at(r, 0, n)];
-          for (int64_t b1 = 0; b1 < n; b1 += bs) {
-            const int64_t b2 = std::min(b1 + bs, n);
-            for (int64_t j0 = b1; j0 < b2; j0 += 3) {
-              const std::array<float, 3> t{static_cast<float>(wr[static_cast<size_t>(j0)]),
-                                           static_cast<float>(wr[static_cast<size_t>(j0 + 1)]),
-                                           static_cast<float>(wr[static_cast<size_t>(j0 + 2)])};
-              std::copy(t.begin(), t.end(), targets + j0);
-              const uint8_t byte = encode_cluster(t, s, opt.policy, opt.threshold);
-              codes[j0 / 3] = byte;
-              const auto q = decode_cluster(byte);
-              for (int64_t j = j0; j < j0 + 3; ++j) {
-                const double* uj = &u[at(j, 0, n)];
-                const double e = (wr[static_cast<size_t>(j)] - s * q[static_cast<size_t>(j - j0)]) / uj[j];
-                errs[static_cast<size_t>(j - b1)] = e;
-                for (int64_t kk = j + 1; kk < b2; ++kk) wr[static_cast<size_t>(kk)] -= e * uj[kk];
-              }
-            }
-            for (int64_t j = b1; j < b2; ++j) {
-              const double* uj = &u[at(j, 0, n)];
-              const double e = errs[static_cast<size_t>(j - b1)];
-              for (int64_t kk = b2; kk < n; ++kk) wr[static_cast<size_t>(kk)] -= e * uj[kk];
-            }
-          }
-        }
-      },
-      opt.threads);
+// (w − ŵ)ᵀ·H·(w − ŵ) of one row; d receives w − ŵ and g (when given) d·H.
+double row_error(const float* w, const double* wh, const Layer& l, double* d, double* g) {
+  for (int64_t j = 0; j < l.k; ++j) d[j] = static_cast<double>(w[j]) - wh[j];
+  double s = 0.0;
+  for (int64_t j = 0; j < l.k; ++j) {
+    const double gj = dot4(&l.h[at(j, 0, l.k)], d, l.k);  // H symmetric: row j is column j
+    if (g != nullptr) g[j] = gj;
+    s += d[j] * gj;
+  }
+  return s;
 }
 
 // Distinct decoded triples, each with the lowest byte that decodes to it (normal before outlier).
@@ -255,63 +201,137 @@ int64_t cd_row(const float* w, int64_t k, std::span<const double> h, double s, u
   return updates;
 }
 
+// The 11 candidate scales of search_and_encode() (fp16(α·absmax/4), α = 1.00 ... 0.50, a zero
+// scale raised to the smallest subnormal), for the output-error scale search.
+std::vector<uint16_t> scale_candidates(const float* w, int64_t k, const char* who, int64_t row) {
+  double absmax = 0;
+  for (int64_t j = 0; j < k; ++j) absmax = std::max(absmax, std::fabs(static_cast<double>(w[j])));
+  if (absmax == 0) return {0x3c00};
+  std::vector<uint16_t> out;
+  for (int i = 0; i <= 10; ++i) {
+    const double alpha = static_cast<double>(100 - 5 * i) / 100.0;
+    uint16_t bits = fp16_from_float(static_cast<float>(alpha * absmax / 4.0));
+    if (!fp16_is_finite(bits)) fail("{}: row {}: absmax {} is too large for an FP16 scale", who, row, absmax);
+    out.push_back(bits == 0 ? uint16_t{0x0001} : bits);
+  }
+  return out;
+}
+
+enum class Algo { kGptq, kCd };
+
+struct RowOutcome {
+  double objective = 0, objective_plain = 0, objective_start = 0;
+  int sweeps = 0;
+  int64_t updates = 0;
+};
+
+// One row: scale (plain search or output-error search), start codes, GPTQ and/or CD.
+RowOutcome quantize_row(const float* w, const Layer& l, Algo algo, const FineqCdOptions& opt, uint8_t* codes,
+                        uint16_t& scale, float* targets, double* wh, const char* who, int64_t row) {
+  const FineqGptqOptions& o = opt.start;
+  const auto rb = static_cast<size_t>(l.n / 3);
+  std::vector<double> d(static_cast<size_t>(l.k)), g(static_cast<size_t>(l.k));
+  RowOutcome out;
+  try {
+    scale = search_and_encode(std::span<const float>(w, static_cast<size_t>(l.k)), o.policy, o.threshold,
+                              std::span<uint8_t>(codes, rb));
+  } catch (const Error& e) {
+    fail("{}: row {}: {}", who, row, e.what());
+  }
+  decode_row_codes(codes, fp16_to_float(scale), l.k, wh);
+  out.objective_plain = row_error(w, wh, l, d.data(), nullptr);
+  const bool gptq = algo == Algo::kGptq || opt.init == FineqCdInit::kGptq;
+  // One run of the algorithm at scale bits s, from the plain codes in `c`.
+  const auto run = [&](uint16_t s_bits, uint8_t* c, float* t, double* w_hat, RowOutcome& r) {
+    const double s = fp16_to_float(s_bits);
+    if (gptq) gptq_row(w, l, s, o, c, t);
+    decode_row_codes(c, s, l.k, w_hat);
+    r.objective_start = row_error(w, w_hat, l, d.data(), g.data());
+    r.objective = r.objective_start;
+    if (algo == Algo::kCd) {
+      r.updates = cd_row(w, l.k, l.h, s, c, w_hat, g.data(), opt.sweeps, r.sweeps);
+      r.objective = row_error(w, w_hat, l, d.data(), nullptr);
+    }
+  };
+  if (o.scale == FineqScale::kWeights) {
+    run(scale, codes, targets, wh, out);
+    return out;
+  }
+  std::vector<uint8_t> c(rb);
+  std::vector<float> t(static_cast<size_t>(l.n));
+  std::vector<double> w_hat(static_cast<size_t>(l.k));
+  bool first = true;
+  for (const uint16_t s_bits : scale_candidates(w, l.k, who, row)) {
+    encode_row(std::span<const float>(w, static_cast<size_t>(l.k)), fp16_to_float(s_bits), o.policy, o.threshold, c);
+    RowOutcome r;
+    r.objective_plain = out.objective_plain;
+    run(s_bits, c.data(), t.data(), w_hat.data(), r);
+    if (first || r.objective < out.objective) {  // the first (largest) scale wins ties
+      out = r;
+      scale = s_bits;
+      std::copy(c.begin(), c.end(), codes);
+      std::copy(t.begin(), t.end(), targets);
+      std::copy(w_hat.begin(), w_hat.end(), wh);
+      first = false;
+    }
+  }
+  return out;
+}
+
+FineqCalibratedResult run_all(std::span<const float> w, int rows, int cols, std::span<const double> hessian,
+                              Algo algo, const FineqCdOptions& opt, const char* who) {
+  check_inputs(w, rows, cols, hessian, opt.start, who);
+  if (opt.sweeps < 1) fail("{}: sweeps {} must be >= 1", who, opt.sweeps);
+  for (int64_t j = 0; j < cols; ++j) {
+    const double dj = hessian[at(j, j, cols)];
+    if (dj < 0.0) fail("{}: Hessian diagonal entry {} is negative ({})", who, j, dj);
+  }
+  const bool gptq = algo == Algo::kGptq || opt.init == FineqCdInit::kGptq;
+  const Layer l = make_layer(hessian, cols, opt.start.damp, gptq);
+  FineqCalibratedResult res;
+  res.rows = rows;
+  res.cols = cols;
+  res.cols_padded = static_cast<int>(l.n);
+  for (int64_t j = 0; j < cols; ++j) res.dead_columns += hessian[at(j, j, cols)] == 0.0 ? 1 : 0;
+  const auto rb = static_cast<size_t>(l.n / 3);
+  res.codes.assign(static_cast<size_t>(rows) * rb, 0);
+  res.scales.assign(static_cast<size_t>(rows), 0);
+  res.w_hat.assign(static_cast<size_t>(rows) * static_cast<size_t>(cols), 0.0);
+  std::vector<float> targets(static_cast<size_t>(rows) * static_cast<size_t>(l.n), 0.0f);
+  std::vector<RowOutcome> outcome(static_cast<size_t>(rows));
+  parallel_for(
+      rows,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          outcome[static_cast<size_t>(r)] =
+              quantize_row(&w[at(r, 0, cols)], l, algo, opt, &res.codes[static_cast<size_t>(r) * rb],
+                           res.scales[static_cast<size_t>(r)], &targets[at(r, 0, l.n)], &res.w_hat[at(r, 0, cols)], who, r);
+        }
+      },
+      opt.start.threads);
+  if (gptq && algo == Algo::kGptq) res.targets = std::move(targets);
+  for (const RowOutcome& o : outcome) {  // in row order: thread-count independent
+    res.objective += o.objective;
+    res.objective_plain += o.objective_plain;
+    res.objective_start += o.objective_start;
+    res.sweeps_run = std::max(res.sweeps_run, o.sweeps);
+    res.clusters_changed += o.updates;
+  }
+  return res;
+}
+
 }  // namespace
 
 FineqCalibratedResult fineq_gptq_quantize(std::span<const float> w, int rows, int cols, std::span<const double> hessian,
                                           const FineqGptqOptions& opt) {
-  check_inputs(w, rows, cols, hessian, opt, "fineq-gptq");
-  FineqCalibratedResult res = make_result(rows, cols);
-  res.dead_columns = count_dead(hessian, cols);
-  plain_fineq(w, rows, cols, opt, res, "fineq-gptq");
-  res.objective_start = objective(w, dequantized(res), rows, cols, hessian, opt.threads);
-  gptq_codes(w, hessian, opt, res);
-  res.w_hat = dequantized(res);
-  res.objective = objective(w, res.w_hat, rows, cols, hessian, opt.threads);
-  return res;
+  FineqCdOptions cd;
+  cd.start = opt;
+  return run_all(w, rows, cols, hessian, Algo::kGptq, cd, "fineq-gptq");
 }
 
 FineqCalibratedResult fineq_quantease_quantize(std::span<const float> w, int rows, int cols,
                                                std::span<const double> hessian, const FineqCdOptions& opt) {
-  check_inputs(w, rows, cols, hessian, opt.start, "fineq-quantease");
-  if (opt.sweeps < 1) fail("fineq-quantease: sweeps {} must be >= 1", opt.sweeps);
-  for (int64_t j = 0; j < cols; ++j) {
-    const double d = hessian[at(j, j, cols)];
-    if (d < 0.0) fail("fineq-quantease: Hessian diagonal entry {} is negative ({})", j, d);
-  }
-  FineqCalibratedResult res = make_result(rows, cols);
-  res.dead_columns = count_dead(hessian, cols);
-  plain_fineq(w, rows, cols, opt.start, res, "fineq-quantease");
-  if (opt.init == FineqCdInit::kGptq) gptq_codes(w, hessian, opt.start, res);
-  res.targets.clear();
-  res.w_hat = dequantized(res);
-  res.objective_start = objective(w, res.w_hat, rows, cols, hessian, opt.start.threads);
-
-  const int64_t k = cols;
-  const auto rb = static_cast<size_t>(res.cols_padded / 3);
-  std::vector<int> row_sweeps(static_cast<size_t>(rows), 0);
-  std::vector<int64_t> row_updates(static_cast<size_t>(rows), 0);
-  parallel_for(
-      rows,
-      [&](int64_t begin, int64_t end) {
-        std::vector<double> d(static_cast<size_t>(k)), g(static_cast<size_t>(k));
-        for (int64_t r = begin; r < end; ++r) {
-          double* wh = &res.w_hat[at(r, 0, k)];
-          for (int64_t j = 0; j < k; ++j) d[static_cast<size_t>(j)] = static_cast<double>(w[at(r, j, k)]) - wh[j];
-          // g = d·H, H symmetric: row j of H is column j.
-          for (int64_t j = 0; j < k; ++j) g[static_cast<size_t>(j)] = dot4(&hessian[at(j, 0, k)], d.data(), k);
-          row_updates[static_cast<size_t>(r)] =
-              cd_row(&w[at(r, 0, k)], k, hessian, fp16_to_float(res.scales[static_cast<size_t>(r)]),
-                     &res.codes[static_cast<size_t>(r) * rb], wh, g.data(), opt.sweeps,
-                     row_sweeps[static_cast<size_t>(r)]);
-        }
-      },
-      opt.start.threads);
-  res.sweeps_run = *std::max_element(row_sweeps.begin(), row_sweeps.end());
-  res.clusters_changed = std::accumulate(row_updates.begin(), row_updates.end(), int64_t{0});
-  // ŵ again from the bytes, so it is exactly what a decoder of the codes yields.
-  res.w_hat = dequantized(res);
-  res.objective = objective(w, res.w_hat, rows, cols, hessian, opt.start.threads);
-  return res;
+  return run_all(w, rows, cols, hessian, Algo::kCd, opt, "fineq-quantease");
 }
 
 }  // namespace fq

@@ -3,9 +3,12 @@
 // tr((W - Ŵ)·H·(W - Ŵ)ᵀ), H = (2/n)·XᵀX from calibration inputs X, as pure double-precision functions.
 //
 // Contract (both):
-//  - One FP16 scale per row, fitted on the *original* row exactly as the plain `fineq` quantizer
-//    does (search_and_encode() with the same policy and threshold), before any optimisation; the
-//    bytes are then chosen for that stored scale, so ŵ = fp16(s)·q is what dequantize() returns.
+//  - One FP16 scale per row. scale kWeights: fitted on the *original* row exactly as the
+//    plain `fineq` quantizer does (search_and_encode() with the same policy and threshold), before
+//    any optimisation. scale kOutput (default): the algorithm runs once per candidate scale of that
+//    search and the row keeps the candidate with the least output error (never more than with
+//    kWeights, whose scale is one of the candidates). Either way the bytes are chosen
+//    for the stored FP16 scale, so ŵ = fp16(s)·q is what dequantize() returns.
 //  - K is padded to Kp = 3·ceil(K/3); padded positions always get q = 0 (spec §1).
 //  - Rows are independent given H; they run in parallel and every output is identical for any
 //    thread count. fq::Error on bad shapes, non-finite weights (row and column named) or Hessian
@@ -40,9 +43,15 @@
 
 namespace fq {
 
+// kWeights: plain fineq's scale, fitted on the original row. kOutput: the same 11 candidates
+// (fp16(α·absmax/4), α = 1.00, 0.95, ..., 0.50), each run through the whole algorithm, scored by
+// the row's output error; the first candidate wins ties.
+enum class FineqScale { kWeights, kOutput };  // option names "weights", "output"
+
 struct FineqGptqOptions {
   FineqPolicy policy = FineqPolicy::kRatio;
   double threshold = 4.0;
+  FineqScale scale = FineqScale::kOutput;
   int block_size = 126;  // columns per lazy-batch block; a positive multiple of 3 (whole clusters)
   double damp = 0.01;
   int threads = 0;       // 0: default_threads()
@@ -63,7 +72,8 @@ struct FineqCalibratedResult {
   std::vector<double> w_hat;      // [rows, cols]: fp16_to_float(scale)·q
   std::vector<float> targets;     // GPTQ: [rows, cols_padded], the weights each cluster was encoded from
   double objective = 0.0;         // Σ_rows (w − ŵ)ᵀ·H·(w − ŵ) with the undamped H
-  double objective_start = 0.0;   // the same for the starting codes (CD), or for plain FineQ-R (GPTQ)
+  double objective_plain = 0.0;   // the same for plain FineQ-R (fineq's scales and codes)
+  double objective_start = 0.0;   // CD: for its starting codes at the chosen scales; GPTQ: = objective
   int dead_columns = 0;           // of the real K columns
   int sweeps_run = 0;             // CD: the most sweeps any row ran
   int64_t clusters_changed = 0;   // CD: cluster updates over all sweeps

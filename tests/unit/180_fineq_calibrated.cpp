@@ -100,6 +100,7 @@ TEST_CASE("fineq-gptq: bytes are the policy's codes of the updated weights and d
     INFO("policy " << (policy == fq::FineqPolicy::kMse ? "mse" : "ratio"));
     fq::FineqGptqOptions opt;
     opt.policy = policy;
+    opt.scale = fq::FineqScale::kWeights;
     opt.block_size = 9;  // several blocks, so the batched update is exercised
     const auto r = fq::fineq_gptq_quantize(w, rows, cols, h, opt);
     CHECK(r.cols_padded == 36);
@@ -121,9 +122,10 @@ TEST_CASE("fineq-gptq: bytes are the policy's codes of the updated weights and d
       CHECK(tr[35] == 0.0f);
     }
     CHECK(r.objective == Approx(fq::quadratic_error(w, r.w_hat, rows, cols, h)).epsilon(1e-12));
-    INFO("plain " << r.objective_start << " gptq " << r.objective);
+    INFO("plain " << r.objective_plain << " gptq " << r.objective);
     // Measured: 0.108 (ratio), 0.078 (mse) of plain FineQ-R's output error.
-    CHECK(r.objective < 0.2 * r.objective_start);
+    CHECK(r.objective < 0.2 * r.objective_plain);
+    CHECK(r.objective_start == r.objective);
     // Thread-count independence.
     opt.threads = 1;
     const auto one = fq::fineq_gptq_quantize(w, rows, cols, h, opt);
@@ -131,6 +133,12 @@ TEST_CASE("fineq-gptq: bytes are the policy's codes of the updated weights and d
     const auto three = fq::fineq_gptq_quantize(w, rows, cols, h, opt);
     CHECK(one.codes == r.codes);
     CHECK(three.codes == r.codes);
+    // The output-error scale search: never worse, and the same legality.
+    opt.scale = fq::FineqScale::kOutput;
+    const auto o = fq::fineq_gptq_quantize(w, rows, cols, h, opt);
+    CHECK(plain_decode(o.codes, o.scales, rows, cols) == o.w_hat);
+    CHECK(o.objective <= r.objective);
+    CHECK(o.scales != r.scales);
   }
 }
 
@@ -142,11 +150,14 @@ TEST_CASE("fineq-quantease: coordinate descent in the code space never increases
   const auto h = fq::hessian_from_activations(x, tokens, cols);
   fq::FineqCdOptions opt;
   opt.init = fq::FineqCdInit::kFineq;
+  opt.start.scale = fq::FineqScale::kWeights;
   const auto from_plain = fq::fineq_quantease_quantize(w, rows, cols, h, opt);
   fq::FineqGptqOptions plain_opt;
+  plain_opt.scale = fq::FineqScale::kWeights;
   const auto gptq = fq::fineq_gptq_quantize(w, rows, cols, h, plain_opt);
-  // Its start is plain FineQ-R: the same objective as GPTQ's reference point.
-  CHECK(from_plain.objective_start == Approx(gptq.objective_start).epsilon(1e-12));
+  // Its start is plain FineQ-R.
+  CHECK(from_plain.objective_start == from_plain.objective_plain);
+  CHECK(from_plain.objective_plain == gptq.objective_plain);
   CHECK(plain_decode(from_plain.codes, from_plain.scales, rows, cols) == from_plain.w_hat);
   CHECK(from_plain.objective == Approx(fq::quadratic_error(w, from_plain.w_hat, rows, cols, h)).epsilon(1e-12));
   CHECK(from_plain.clusters_changed > 0);
@@ -154,12 +165,12 @@ TEST_CASE("fineq-quantease: coordinate descent in the code space never increases
   CHECK(from_plain.sweeps_run <= opt.sweeps);
   INFO("plain " << from_plain.objective_start << " cd " << from_plain.objective << " gptq " << gptq.objective);
   // Measured: CD from plain FineQ-R leaves 0.5 % of its output error, GPTQ 5.4 %.
-  CHECK(from_plain.objective < 0.02 * from_plain.objective_start);
+  CHECK(from_plain.objective < 0.02 * from_plain.objective_plain);
   CHECK(from_plain.objective < gptq.objective);
 
   opt.init = fq::FineqCdInit::kGptq;
   const auto from_gptq = fq::fineq_quantease_quantize(w, rows, cols, h, opt);
-  CHECK(from_gptq.objective_start == Approx(gptq.objective).epsilon(1e-12));
+  CHECK(from_gptq.objective_start == gptq.objective);
   CHECK(from_gptq.objective <= from_gptq.objective_start);
   CHECK(from_gptq.objective < gptq.objective);
   // The sweep bound holds, and fewer sweeps never give a lower error.
@@ -174,6 +185,10 @@ TEST_CASE("fineq-quantease: coordinate descent in the code space never increases
   const auto t3 = fq::fineq_quantease_quantize(w, rows, cols, h, opt);
   CHECK(t1.codes == from_gptq.codes);
   CHECK(t3.codes == from_gptq.codes);
+  opt.start.scale = fq::FineqScale::kOutput;
+  const auto searched = fq::fineq_quantease_quantize(w, rows, cols, h, opt);
+  CHECK(plain_decode(searched.codes, searched.scales, rows, cols) == searched.w_hat);
+  CHECK(searched.objective <= from_gptq.objective);
 }
 
 TEST_CASE("fineq-gptq and fineq-quantease beat plain FineQ-R on stories260K with real calibration text",
@@ -193,7 +208,7 @@ TEST_CASE("fineq-gptq and fineq-quantease beat plain FineQ-R on stories260K with
       double gptq_err = 0;
       for (const char* method : {"fineq-gptq", "fineq-quantease"}) {
         INFO(method);
-        const auto q = quantizer(method, {{"policy", policy}});
+        const auto q = quantizer(method, {{"policy", policy}, {"scale", "weights"}});
         REQUIRE(q->needs_calibration());
         const auto m = q->encode_calibrated(l.w, l.rows, l.cols, calib);
         CHECK(m.format == fq::HwFormat::kFineqR);
@@ -204,6 +219,7 @@ TEST_CASE("fineq-gptq and fineq-quantease beat plain FineQ-R on stories260K with
         for (size_t i = 0; i < stored.size(); ++i) REQUIRE(stored[i] == static_cast<float>(decoded[i]));
         fq::FineqCdOptions opt;
         opt.start.policy = std::string(policy) == "mse" ? fq::FineqPolicy::kMse : fq::FineqPolicy::kRatio;
+        opt.start.scale = fq::FineqScale::kWeights;
         const auto core = std::string(method) == "fineq-gptq" ? fq::fineq_gptq_quantize(l.w, l.rows, l.cols, h, opt.start)
                                                              : fq::fineq_quantease_quantize(l.w, l.rows, l.cols, h, opt);
         CHECK(core.codes == m.codes);
@@ -218,6 +234,10 @@ TEST_CASE("fineq-gptq and fineq-quantease beat plain FineQ-R on stories260K with
           CHECK(err < 0.5 * plain_err);
           CHECK(err < gptq_err);
         }
+        // The default output-error scale search never does worse on the calibration data.
+        const auto searched = quantizer(method, {{"policy", policy}})->encode_calibrated(l.w, l.rows, l.cols, calib);
+        const auto sw = fq::dequantize(searched);
+        CHECK(fq::quadratic_error(l.w, std::vector<double>(sw.begin(), sw.end()), l.rows, l.cols, h) <= err * (1 + 1e-12));
       }
     }
   }
@@ -235,9 +255,9 @@ TEST_CASE("calibrated fineq quantizers: options, describe and calibration checks
     CHECK(fq::make_quantizer(method, p)->describe() == q->describe());
   }
   CHECK(quantizer("fineq-gptq", {})->describe() ==
-        std::map<std::string, std::string>{{"policy", "ratio"}, {"threshold", "4"}, {"block", "126"}, {"damp", "0.01"}});
+        std::map<std::string, std::string>{{"policy", "ratio"}, {"threshold", "4"}, {"scale", "output"}, {"block", "126"}, {"damp", "0.01"}});
   CHECK(quantizer("fineq-quantease", {{"init", "fineq"}})->describe() ==
-        std::map<std::string, std::string>{{"policy", "ratio"}, {"threshold", "4"}, {"init", "fineq"}, {"sweeps", "20"}});
+        std::map<std::string, std::string>{{"policy", "ratio"}, {"threshold", "4"}, {"scale", "output"}, {"init", "fineq"}, {"sweeps", "20"}});
   CHECK_THROWS_WITH(quantizer("fineq-gptq", {{"block", "128"}}), Catch::Contains("multiple of 3"));
   CHECK_THROWS_WITH(quantizer("fineq-gptq", {{"sweeps", "3"}}), Catch::Contains("sweeps"));
   CHECK_THROWS_WITH(quantizer("fineq-quantease", {{"init", "fineq"}, {"damp", "0.1"}}), Catch::Contains("init gptq"));

@@ -9,6 +9,7 @@
 #include "support/paths.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <cstdlib>
 #include <map>
@@ -75,9 +76,10 @@ TEST_CASE("sequential calibration: layer l is calibrated on the inputs of the mo
   CHECK(seq.weights.linear(1, Linear::kWq) == expect);
   // Thread-count independence of the whole sequential pipeline.
   setenv("FQ_THREADS", "1", 1);
-  const auto one = quantize(w, "fineq-quantease", {{"sweeps", "3"}}, calib);
+  const std::map<std::string, std::string> quick = {{"sweeps", "3"}, {"scale", "weights"}};
+  const auto one = quantize(w, "fineq-quantease", quick, calib);
   setenv("FQ_THREADS", "3", 1);
-  const auto three = quantize(w, "fineq-quantease", {{"sweeps", "3"}}, calib);
+  const auto three = quantize(w, "fineq-quantease", quick, calib);
   unsetenv("FQ_THREADS");
   for (int l = 0; l < w.config.n_layers; ++l) CHECK(one.weights.layers[static_cast<size_t>(l)].w1 == three.weights.layers[static_cast<size_t>(l)].w1);
 }
@@ -87,22 +89,27 @@ TEST_CASE("fineq-gptq and fineq-quantease as evaluate methods", "[llm][quant][fi
   const auto plain = quantize(w, "fineq", {}, calib);
   for (const char* method : {"fineq-gptq", "fineq-quantease"}) {
     INFO(method);
-    const auto m = quantize(w, method, {}, calib);
+    // Few sweeps keep the test short (sweeps is fineq-quantease's option only).
+    std::map<std::string, std::string> opts;
+    if (std::string(method) == "fineq-quantease") opts.emplace("sweeps", "2");
+    const auto m = quantize(w, method, opts, calib);
     // The same FineQ-R storage and INT8 activations as plain fineq.
     CHECK(m.bits_per_weight == plain.bits_per_weight);
     CHECK(m.activations == "int8/token");
-    CHECK(m.label == std::string(method) + " ratio");
+    CHECK(m.label == fmt::format("{} ratio", method));
     CHECK(m.options.at("calibration") == "sequential");
     CHECK(m.options.at("acts") == "int8");
     CHECK(m.options.at("policy") == "ratio");
     REQUIRE(m.linears.size() == 35);
     CHECK(m.weights.token_embedding == w.token_embedding);
     CHECK(m.weights.layers[1].w3 != plain.weights.layers[1].w3);
-    const auto f = quantize(w, method, {{"acts", "fp32"}, {"calibration", "fp32"}, {"policy", "mse"}}, calib);
+    opts.insert({{"acts", "fp32"}, {"calibration", "fp32"}, {"policy", "mse"}, {"scale", "weights"}});
+    const auto f = quantize(w, method, opts, calib);
     CHECK(f.activations == "fp32");
-    CHECK(f.label == std::string(method) + " mse (fp32 calib)");
+    CHECK(f.label == fmt::format("{} mse (fp32 calib)", method));
   }
-  CHECK(quantize(w, "fineq-quantease", {{"init", "fineq"}, {"sweeps", "2"}}, calib).options.at("sweeps") == "2");
+  CHECK(quantize(w, "fineq-quantease", {{"init", "fineq"}, {"sweeps", "2"}, {"scale", "weights"}}, calib).options.at("init") ==
+        "fineq");
 }
 
 TEST_CASE("the calibration option is checked", "[llm][quant][calibration]") {

@@ -18,6 +18,8 @@ FineqGptqOptions gptq_options(const Params& options) {
   opt.policy = options.get_choice("policy", "ratio", {"ratio", "mse"}) == "mse" ? FineqPolicy::kMse : FineqPolicy::kRatio;
   opt.threshold = options.get_double("threshold", 4.0);
   if (!(opt.threshold > 0.0)) fail("{}: option 'threshold' must be > 0, got {}", options.context(), opt.threshold);
+  opt.scale = options.get_choice("scale", "output", {"weights", "output"}) == "output" ? FineqScale::kOutput
+                                                                                       : FineqScale::kWeights;
   return opt;
 }
 
@@ -51,7 +53,9 @@ EncodedMatrix store(const FineqCalibratedResult& r, const std::string& who) {
 }
 
 std::map<std::string, std::string> describe_start(const FineqGptqOptions& o) {
-  return {{"policy", o.policy == FineqPolicy::kMse ? "mse" : "ratio"}, {"threshold", fmt::format("{}", o.threshold)}};
+  return {{"policy", o.policy == FineqPolicy::kMse ? "mse" : "ratio"},
+          {"threshold", fmt::format("{}", o.threshold)},
+          {"scale", o.scale == FineqScale::kOutput ? "output" : "weights"}};
 }
 
 class FineqCalibrated : public IQuantizer {
