@@ -32,15 +32,20 @@ Methods and their options (defaults in brackets):
   gptq       --bits 2|3|[4]|8  --group [0]  --block [128]  --damp [0.01]  --act_order [0]  --clip none|[mse]
              --norm [2.4]  --rounding half_away|[rne]
   quantease  --bits 2|3|[4]|8  --sweeps [30]  --act_order [0]  --relaxed [0]  --rounding half_away|[rne]
+  fineq-gptq       --policy [ratio]|mse  --threshold [4]  --scale weights|[output]  --block [126]  --damp [0.01]
+  fineq-quantease  --policy [ratio]|mse  --threshold [4]  --scale weights|[output]  --init fineq|[gptq]
+                   --sweeps [20]  --block [126]  --damp [0.01] (block and damp: init gptq only)
   quarot     --weights rtn|[gptq]  --w_bits 2|3|[4]|8  --rotation_seed [0]
   bfp        --bits 8|[6]|4  --block [16]  --rounding half_away|[rne]
   mxint8, mxfp4   --rounding [half_away]|rne
-gptq, quantease and quarot need a llama2.c checkpoint: gptq and quantease calibrate on the inputs
-of each linear while the FP32 model runs --calibration N sequences [16] of --calibration-length L
-tokens [256, at most seq_len] sampled from it (--seed S [1]). They store symmetric INTb codes with
-FP16 scales (grids fixed before the optimisation; see docs/quantization.md). quarot stores the
-decoder linears of the rotated model (norms folded, randomized Hadamard, online-Hadamard pairs
-fused), INT4 by RTN (clip search, rne) or GPTQ: they compute the original layer only together with
+gptq, quantease, fineq-gptq, fineq-quantease and quarot need a llama2.c checkpoint: the calibrated
+methods calibrate on the inputs of each linear while the FP32 model runs --calibration N sequences
+[16] of --calibration-length L tokens [256, at most seq_len] sampled from it (--seed S [1]).
+gptq and quantease store symmetric INTb codes with FP16 scales (grids fixed before the
+optimisation; see docs/quantization.md); fineq-gptq and fineq-quantease store plain FineQ-R codes
+(one FP16 scale per row) chosen against the calibration inputs, which every FineQ preset runs
+unchanged. quarot stores the decoder linears of the rotated model (norms folded, randomized
+Hadamard, online-Hadamard pairs fused), INT4 by RTN (clip search, rne) or GPTQ: they compute the original layer only together with
 the online Hadamard transforms. bfp, mxint8 and mxfp4 store block formats, which no accelerator
 preset runs (evaluate measures their accuracy).
 Other options: --threads N (default: all cores).
@@ -129,7 +134,7 @@ int run(int argc, char** argv) {
     fq::fail("--method {} needs a llama2.c checkpoint (--checkpoint): {}", method,
              quarot ? "it rotates the whole model" : "it calibrates on the inputs of each linear layer");
   }
-  if ((calib_count || calib_length) && !calibrate) fq::fail("--calibration applies to gptq, quantease and quarot with gptq");
+  if ((calib_count || calib_length) && !calibrate) fq::fail("--calibration applies to gptq, quantease, fineq-gptq, fineq-quantease and quarot with gptq");
   if (seed_text && !synthetic && !calibrate) fq::fail("--seed applies to --synthetic and to calibration only");
 
   const auto t0 = std::chrono::steady_clock::now();

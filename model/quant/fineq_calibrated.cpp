@@ -116,21 +116,38 @@ double row_error(const float* w, const double* wh, const Layer& l, double* d, do
   return s;
 }
 
-// Distinct decoded triples, each with the lowest byte that decodes to it (normal before outlier).
-struct Candidate {
-  std::array<int8_t, 3> q;
-  uint8_t byte;
+// Distinct decoded triples, each with the lowest byte that decodes to it (normal before outlier),
+// as columns of the quadratic form's monomials so that scoring every candidate is one
+// vectorisable pass.
+struct Candidates {
+  std::vector<std::array<int8_t, 3>> q;
+  std::vector<uint8_t> byte;
+  std::vector<double> q0, q1, q2, q00, q11, q22, q01, q02, q12;
+  std::vector<char> fits1, fits2;  // q2 == 0 (for a cluster with two real positions); q1 == q2 == 0 (one)
 };
 
-const std::vector<Candidate>& candidates() {
-  static const std::vector<Candidate> list = [] {
-    std::vector<Candidate> out;
+const Candidates& candidates() {
+  static const Candidates list = [] {
+    Candidates c;
     for (int b = 0; b < 256; ++b) {
       const auto q = decode_cluster(static_cast<uint8_t>(b));
-      const bool seen = std::any_of(out.begin(), out.end(), [&](const Candidate& c) { return c.q == q; });
-      if (!seen) out.push_back({q, static_cast<uint8_t>(b)});
+      if (std::find(c.q.begin(), c.q.end(), q) != c.q.end()) continue;
+      c.q.push_back(q);
+      c.byte.push_back(static_cast<uint8_t>(b));
+      const double x = q[0], y = q[1], z = q[2];
+      c.q0.push_back(x);
+      c.q1.push_back(y);
+      c.q2.push_back(z);
+      c.q00.push_back(x * x);
+      c.q11.push_back(y * y);
+      c.q22.push_back(z * z);
+      c.q01.push_back(2.0 * x * y);
+      c.q02.push_back(2.0 * x * z);
+      c.q12.push_back(2.0 * y * z);
+      c.fits2.push_back(q[2] == 0 ? 1 : 0);
+      c.fits1.push_back(q[1] == 0 && q[2] == 0 ? 1 : 0);
     }
-    return out;
+    return c;
   }();
   return list;
 }
@@ -139,7 +156,9 @@ const std::vector<Candidate>& candidates() {
 // Returns the number of cluster updates; sweeps_out receives the sweeps run.
 int64_t cd_row(const float* w, int64_t k, std::span<const double> h, double s, uint8_t* codes, double* wh, double* g,
                int sweeps, int& sweeps_out) {
-  const auto& cands = candidates();
+  const Candidates& cands = candidates();
+  const size_t nc = cands.q.size();
+  std::vector<double> f(nc);
   const int64_t clusters = (k + 2) / 3;
   int64_t updates = 0;
   sweeps_out = 0;
@@ -159,35 +178,37 @@ int64_t cd_row(const float* w, int64_t k, std::span<const double> h, double s, u
         b[i] = g[j0 + i];
         for (int m = 0; m < live; ++m) b[i] += a[i][m] * wh[j0 + m];
       }
-      const auto score = [&](const std::array<int8_t, 3>& q, double& secondary) {
-        const double q0 = q[0], q1 = q[1], q2 = q[2];
-        const double quad = a[0][0] * q0 * q0 + a[1][1] * q1 * q1 + a[2][2] * q2 * q2 +
-                            2.0 * (a[0][1] * q0 * q1 + a[0][2] * q0 * q2 + a[1][2] * q1 * q2);
-        const double lin = b[0] * q0 + b[1] * q1 + b[2] * q2;
-        const double e0 = wt[0] - s * q0, e1 = wt[1] - s * q1, e2 = wt[2] - s * q2;
-        secondary = e0 * e0 + e1 * e1 + e2 * e2;
-        return s * s * quad - 2.0 * s * lin;
+      // f(q) = s²·qᵀAq − 2s·bᵀq (the row's error up to a constant), for every candidate.
+      const double s2 = s * s, c00 = s2 * a[0][0], c11 = s2 * a[1][1], c22 = s2 * a[2][2], c01 = s2 * a[0][1],
+                   c02 = s2 * a[0][2], c12 = s2 * a[1][2], l0 = 2.0 * s * b[0], l1 = 2.0 * s * b[1],
+                   l2 = 2.0 * s * b[2];
+      for (size_t i = 0; i < nc; ++i) {
+        f[i] = c00 * cands.q00[i] + c11 * cands.q11[i] + c22 * cands.q22[i] + c01 * cands.q01[i] + c02 * cands.q02[i] +
+               c12 * cands.q12[i] - (l0 * cands.q0[i] + l1 * cands.q1[i] + l2 * cands.q2[i]);
+      }
+      const auto secondary = [&](size_t i) {
+        const double e0 = wt[0] - s * cands.q0[i], e1 = wt[1] - s * cands.q1[i], e2 = wt[2] - s * cands.q2[i];
+        return e0 * e0 + e1 * e1 + e2 * e2;
       };
-      const uint8_t current = codes[c];
-      const auto cur_q = decode_cluster(current);
-      double best_sec = 0;
-      double best = score(cur_q, best_sec);
-      const Candidate* pick = nullptr;
-      for (const Candidate& cand : cands) {
-        if ((live < 3 && cand.q[2] != 0) || (live < 2 && cand.q[1] != 0)) continue;
-        double sec = 0;
-        const double v = score(cand.q, sec);
-        if (v < best || (v == best && sec < best_sec)) {
-          best = v;
+      const auto cur_q = decode_cluster(codes[c]);
+      const size_t cur = static_cast<size_t>(std::find(cands.q.begin(), cands.q.end(), cur_q) - cands.q.begin());
+      double best = f[cur], best_sec = secondary(cur);
+      size_t pick = cur;
+      const std::vector<char>* fits = live == 3 ? nullptr : (live == 2 ? &cands.fits2 : &cands.fits1);
+      for (size_t i = 0; i < nc; ++i) {
+        if (f[i] > best || (fits != nullptr && (*fits)[i] == 0)) continue;
+        const double sec = secondary(i);
+        if (f[i] < best || sec < best_sec) {
+          best = f[i];
           best_sec = sec;
-          pick = &cand;
+          pick = i;
         }
       }
-      if (pick == nullptr || pick->q == cur_q) continue;
-      codes[c] = pick->byte;
+      if (pick == cur) continue;
+      codes[c] = cands.byte[pick];
       ++changed;
       for (int i = 0; i < live; ++i) {
-        const double v = s * pick->q[static_cast<size_t>(i)];
+        const double v = s * cands.q[pick][static_cast<size_t>(i)];
         const double delta = v - wh[j0 + i];
         if (delta == 0.0) continue;
         wh[j0 + i] = v;
