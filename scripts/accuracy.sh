@@ -9,7 +9,7 @@ build=${1:-build}
 models=${2:-../shared/models}
 out=docs/accuracy
 mkdir -p "$out"
-"$build/bin/evaluate" --checkpoint "$models/stories260K.bin" --all --out "$out/results"
+"$build/bin/evaluate" --checkpoint "$models/tinyllamas/stories260K.bin" --all --out "$out/results"
 rm -f docs/accuracy.md.tmp
 awk -v table="$out/results.md" '
   /<!-- evaluate:begin -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }

@@ -20,9 +20,9 @@ mkdir -p "$out"
 "$build/bin/simulate" --arch configs/fineq.yaml --engine systemc --json "$out/default-systemc.json"
 # Accuracy side of the comparison: FineQ-R and RTN INT4 on the real stories260K model (docs/accuracy.md).
 models=${FQ_MODELS_DIR:-../shared/models}
-if [ -f "$models/stories260K.bin" ]; then
-  "$build/bin/evaluate" --checkpoint "$models/stories260K.bin" --method fineq --sequences 8 --length 128
-  "$build/bin/evaluate" --checkpoint "$models/stories260K.bin" --method rtn --bits 4 --sequences 8 --length 128
+if [ -f "$models/tinyllamas/stories260K.bin" ]; then
+  "$build/bin/evaluate" --checkpoint "$models/tinyllamas/stories260K.bin" --method fineq --sequences 8 --length 128
+  "$build/bin/evaluate" --checkpoint "$models/tinyllamas/stories260K.bin" --method rtn --bits 4 --sequences 8 --length 128
 else
-  echo "demo: $models/stories260K.bin not found: accuracy step skipped"
+  echo "demo: $models/tinyllamas/stories260K.bin not found: accuracy step skipped"
 fi
