@@ -331,6 +331,12 @@ int run(int argc, char** argv) {
   if (all && !options.values().empty()) {
     fq::fail("--all runs fixed settings; option --{} needs --method", options.values().begin()->first);
   }
+  // Refuse an output folder that does not exist now, not after minutes of evaluation.
+  for (const auto& target : {out, json}) {
+    if (!target) continue;
+    const auto dir = std::filesystem::path(*target).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir)) fq::fail("{}: folder {} does not exist", *target, dir.string());
+  }
   if (const auto t = numbers.get_int("threads", 0, 0, 1024); t > 0) setenv("FQ_THREADS", std::to_string(t).c_str(), 1);
 
   std::vector<Run> runs;
