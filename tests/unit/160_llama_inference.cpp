@@ -260,7 +260,7 @@ SCENARIO("perplexity and KL of sampled sequences", "[llm]") {
   CHECK(self.top1_agreement == 1.0);
   CHECK(self.perplexity_ref == self.perplexity_test);
   CHECK(self.perplexity_ref == ppl);
-  CHECK(self.positions == 8 * 96);
+  CHECK(self.positions == 8 * 95);
 
   // A perturbed model: classifier input rounded to 1/8, the crudest activation quantizer.
   fq::llm::Hooks coarse;
