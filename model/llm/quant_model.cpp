@@ -164,7 +164,7 @@ enum class CalibrationMode { kNone, kSequential, kFp32 };
 
 // Option `calibration` of the methods that calibrate: sequential (default) or fp32.
 CalibrationMode calibration_option(const Params& options) {
-  return options.get_choice("calibration", "sequential", {"sequential", "fp32"}) == "fp32" ? CalibrationMode::kFp32
+  return options.get_choice("calib", "sequential", {"sequential", "fp32"}) == "fp32" ? CalibrationMode::kFp32
                                                                                           : CalibrationMode::kSequential;
 }
 
@@ -213,7 +213,7 @@ QuantizedModel make_quarot(const LlamaWeights& fp32, const Params& p, const std:
   const int kv_bits = static_cast<int>(p.get_int("kv_bits", 4, 0, 8));
   const double kv_clip = p.get_double("kv_clip", 0.95);
   const auto seed = static_cast<uint64_t>(p.get_int("rotation_seed", 0, 0, INT64_MAX));
-  if (weights == "rtn" && p.has("calibration")) fail("{}: option 'calibration' applies to weights gptq only", p.context());
+  if (weights == "rtn" && p.has("calib")) fail("{}: option 'calib' applies to weights gptq only", p.context());
   const CalibrationMode mode = weights == "gptq" ? calibration_option(p) : CalibrationMode::kNone;
   if (a_bits == 1 || kv_bits == 1) fail("{}: a_bits and kv_bits are 0 (off) or 2..8", p.context());
   if (!(a_clip > 0 && a_clip <= 1) || !(kv_clip > 0 && kv_clip <= 1)) {
@@ -229,7 +229,7 @@ QuantizedModel make_quarot(const LlamaWeights& fp32, const Params& p, const std:
                {"a_bits", std::to_string(a_bits)}, {"a_clip", fmt::format("{}", a_clip)},
                {"kv_bits", std::to_string(kv_bits)}, {"kv_clip", fmt::format("{}", kv_clip)},
                {"rotation_seed", std::to_string(seed)}};
-  if (mode != CalibrationMode::kNone) m.options["calibration"] = calibration_name(mode);
+  if (mode != CalibrationMode::kNone) m.options["calib"] = calibration_name(mode);
   m.label = fmt::format("quarot w{}a{}kv{} ({}{})", w_bits, a_bits, kv_bits, weights,
                         mode == CalibrationMode::kFp32 ? ", fp32 calib" : "");
   m.activations = a_bits ? fmt::format("int{}/token c{}", a_bits, a_clip) : "fp32";
@@ -332,7 +332,7 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
   } else if (method == "fineq-gptq" || method == "fineq-quantease") {
     acts = simple_acts(options, "int8", m.activations);
     mode = calibration_option(options);
-    std::shared_ptr<const IQuantizer> q = make_quantizer(method, without(options, {"acts", "calibration"}));
+    std::shared_ptr<const IQuantizer> q = make_quantizer(method, without(options, {"acts", "calib"}));
     for (const auto& [key, value] : options.values()) options.get_string(key, value);  // checked by the quantizer
     m.options = q->describe();
     m.label = fmt::format("{} {}", method, m.options.at("policy"));
@@ -402,7 +402,7 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
   options.check_all_used();
   if (method != "bfp" && method != "mxint8" && method != "mxfp4") m.options["acts"] = m.activations == "fp32" ? "fp32" : "int8";
   if (mode != CalibrationMode::kNone) {
-    m.options["calibration"] = calibration_name(mode);
+    m.options["calib"] = calibration_name(mode);
     if (mode == CalibrationMode::kFp32) m.label += " (fp32 calib)";
   }
   // Calibration runs the weights only: FP32 activations, as the reference GPTQ and QuantEase code.

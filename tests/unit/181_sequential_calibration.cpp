@@ -51,9 +51,9 @@ TEST_CASE("sequential calibration: layer l is calibrated on the inputs of the mo
           "[llm][quant][calibration]") {
   const auto& [w, calib] = fixture();
   const auto seq = quantize(w, "gptq", {{"bits", "3"}}, calib);
-  const auto fp32 = quantize(w, "gptq", {{"bits", "3"}, {"calibration", "fp32"}}, calib);
-  CHECK(seq.options.at("calibration") == "sequential");
-  CHECK(fp32.options.at("calibration") == "fp32");
+  const auto fp32 = quantize(w, "gptq", {{"bits", "3"}, {"calib", "fp32"}}, calib);
+  CHECK(seq.options.at("calib") == "sequential");
+  CHECK(fp32.options.at("calib") == "fp32");
   CHECK(seq.label == "gptq w3");
   CHECK(fp32.label == "gptq w3 (fp32 calib)");
   // Layer 0 sees the same inputs either way; later layers see the quantized earlier layers.
@@ -97,13 +97,13 @@ TEST_CASE("fineq-gptq and fineq-quantease as evaluate methods", "[llm][quant][fi
     CHECK(m.bits_per_weight == plain.bits_per_weight);
     CHECK(m.activations == "int8/token");
     CHECK(m.label == fmt::format("{} ratio", method));
-    CHECK(m.options.at("calibration") == "sequential");
+    CHECK(m.options.at("calib") == "sequential");
     CHECK(m.options.at("acts") == "int8");
     CHECK(m.options.at("policy") == "ratio");
     REQUIRE(m.linears.size() == 35);
     CHECK(m.weights.token_embedding == w.token_embedding);
     CHECK(m.weights.layers[1].w3 != plain.weights.layers[1].w3);
-    opts.insert({{"acts", "fp32"}, {"calibration", "fp32"}, {"policy", "mse"}, {"scale", "weights"}});
+    opts.insert({{"acts", "fp32"}, {"calib", "fp32"}, {"policy", "mse"}, {"scale", "weights"}});
     const auto f = quantize(w, method, opts, calib);
     CHECK(f.activations == "fp32");
     CHECK(f.label == fmt::format("{} mse (fp32 calib)", method));
@@ -115,9 +115,9 @@ TEST_CASE("fineq-gptq and fineq-quantease as evaluate methods", "[llm][quant][fi
 TEST_CASE("the calibration option is checked", "[llm][quant][calibration]") {
   const auto& [w, calib] = fixture();
   const fq::llm::LlamaWeights none;
-  CHECK_THROWS_WITH(quantize(none, "gptq", {{"calibration", "fp16"}}, {}), Catch::Contains("calibration"));
-  CHECK_THROWS_WITH(quantize(none, "fineq", {{"calibration", "fp32"}}, {}), Catch::Contains("calibration"));
-  CHECK_THROWS_WITH(quantize(none, "quarot", {{"weights", "rtn"}, {"calibration", "fp32"}}, {}),
+  CHECK_THROWS_WITH(quantize(none, "gptq", {{"calib", "fp16"}}, {}), Catch::Contains("calib"));
+  CHECK_THROWS_WITH(quantize(none, "fineq", {{"calib", "fp32"}}, {}), Catch::Contains("calib"));
+  CHECK_THROWS_WITH(quantize(none, "quarot", {{"weights", "rtn"}, {"calib", "fp32"}}, {}),
                     Catch::Contains("applies to weights gptq only"));
   CHECK_THROWS_WITH(quantize(w, "fineq-gptq", {}, {}), Catch::Contains("needs calibration sequences"));
   CHECK_THROWS_WITH(quantize(none, "fineq-gptq", {{"block", "10"}}, {}), Catch::Contains("multiple of 3"));
