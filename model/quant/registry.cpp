@@ -48,6 +48,18 @@ void check_weights(std::span<const float> w, int rows, int cols, const std::stri
   }
 }
 
+EncodedMatrix CalibratedQuantizerBase::encode(std::span<const float>, int, int) const {
+  fail("{}: needs calibration activations (the inputs of each linear layer); quantize computes them from a "
+       "llama2.c checkpoint",
+       name());
+}
+
+void check_calibration(const std::string& method, int cols, const CalibrationData& c) {
+  if (c.tokens <= 0 || c.x.size() != static_cast<size_t>(c.tokens) * static_cast<size_t>(cols)) {
+    fail("{}: calibration holds {} values for {} tokens x {} columns", method, c.x.size(), c.tokens, cols);
+  }
+}
+
 std::vector<std::string> quantizer_names() {
   std::vector<std::string> names;
   for (const auto& [name, factory] : registry()) names.push_back(name);

@@ -16,6 +16,7 @@
 #include "model/quant/i_quantizer.h"
 #include "model/quant/quantease.h"
 #include "support/paths.h"
+#include "support/quant.h"
 
 #include <catch2/catch.hpp>
 
@@ -25,23 +26,8 @@
 
 namespace {
 
-std::unique_ptr<fq::IQuantizer> quantizer(const std::string& method, const std::map<std::string, std::string>& options) {
-  fq::Params p("test");
-  for (const auto& [k, v] : options) p.set(k, v);
-  return fq::make_quantizer(method, p);
-}
-
-// Correlated activations (as 154_calibrated_quantizers.cpp): neighbouring channels move together.
-std::vector<float> correlated(int tokens, int cols, uint64_t seed) {
-  auto x = fq::synthetic_activations(tokens, cols, seed);
-  for (int t = 0; t < tokens; ++t) {
-    for (int k = 1; k < cols; ++k) {
-      const size_t i = static_cast<size_t>(t) * static_cast<size_t>(cols) + static_cast<size_t>(k);
-      x[i] = 0.8f * x[i - 1] + 0.2f * x[i];
-    }
-  }
-  return x;
-}
+using fq::test::correlated;
+using fq::test::quantizer;
 
 // Decodes the bytes with the plain codec alone: ŵ[r][k] = fp16(s_r)·q (in double).
 std::vector<double> plain_decode(const std::vector<uint8_t>& codes, const std::vector<uint16_t>& scales, int rows,

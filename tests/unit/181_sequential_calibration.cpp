@@ -7,6 +7,7 @@
 #include "model/llm/tokenizer.h"
 #include "model/quant/gptq.h"
 #include "support/paths.h"
+#include "support/quant.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -18,14 +19,7 @@
 namespace {
 
 using fq::llm::Linear;
-
-fq::llm::QuantizedModel quantize(const fq::llm::LlamaWeights& w, const std::string& method,
-                                 const std::map<std::string, std::string>& options,
-                                 const std::vector<std::vector<int>>& calibration) {
-  fq::Params p("test");
-  for (const auto& [k, v] : options) p.set(k, v);
-  return fq::llm::quantize_model(w, method, p, calibration);
-}
+using fq::test::quantize;
 
 struct Fixture {
   fq::llm::LlamaWeights w;

@@ -33,12 +33,6 @@ void gptq_part(const Params& options, FineqGptqOptions& opt) {
   if (!(opt.damp >= 0)) fail("{}: option 'damp' must be >= 0, got {}", options.context(), opt.damp);
 }
 
-void check_calibration(const std::string& who, int cols, const CalibrationData& c) {
-  if (c.tokens <= 0 || c.x.size() != static_cast<size_t>(c.tokens) * static_cast<size_t>(cols)) {
-    fail("{}: calibration holds {} values for {} tokens x {} columns", who, c.x.size(), c.tokens, cols);
-  }
-}
-
 EncodedMatrix store(const FineqCalibratedResult& r, const std::string& who) {
   EncodedMatrix m;
   m.format = HwFormat::kFineqR;
@@ -58,14 +52,19 @@ std::map<std::string, std::string> describe_start(const FineqGptqOptions& o) {
           {"scale", o.scale == FineqScale::kOutput ? "output" : "weights"}};
 }
 
-class FineqCalibrated : public IQuantizer {
+// Base of both: the calibration checks, the Hessian and the storage.
+class FineqCalibrated : public CalibratedQuantizerBase {
  public:
-  bool needs_calibration() const override { return true; }
-  EncodedMatrix encode(std::span<const float>, int, int) const override {
-    fail("{}: needs calibration activations (the inputs of each linear layer); quantize computes them from a "
-         "llama2.c checkpoint",
-         name());
+  EncodedMatrix encode_calibrated(std::span<const float> w, int rows, int cols,
+                                  const CalibrationData& calib) const override {
+    check_weights(w, rows, cols, name());
+    check_calibration(name(), cols, calib);
+    return store(run(w, rows, cols, hessian_from_activations(calib.x, calib.tokens, cols)), name());
   }
+
+ protected:
+  virtual FineqCalibratedResult run(std::span<const float> w, int rows, int cols,
+                                    const std::vector<double>& h) const = 0;
 };
 
 class FineqGptqQuantizer final : public FineqCalibrated {
@@ -78,15 +77,12 @@ class FineqGptqQuantizer final : public FineqCalibrated {
     d["damp"] = fmt::format("{}", m_opt.damp);
     return d;
   }
-  EncodedMatrix encode_calibrated(std::span<const float> w, int rows, int cols,
-                                  const CalibrationData& calib) const override {
-    check_weights(w, rows, cols, name());
-    check_calibration(name(), cols, calib);
-    const auto h = hessian_from_activations(calib.x, calib.tokens, cols);
-    return store(fineq_gptq_quantize(w, rows, cols, h, m_opt), name());
-  }
 
  private:
+  FineqCalibratedResult run(std::span<const float> w, int rows, int cols, const std::vector<double>& h) const override {
+    return fineq_gptq_quantize(w, rows, cols, h, m_opt);
+  }
+
   FineqGptqOptions m_opt;
 };
 
@@ -113,15 +109,12 @@ class FineqQuantEaseQuantizer final : public FineqCalibrated {
     }
     return d;
   }
-  EncodedMatrix encode_calibrated(std::span<const float> w, int rows, int cols,
-                                  const CalibrationData& calib) const override {
-    check_weights(w, rows, cols, name());
-    check_calibration(name(), cols, calib);
-    const auto h = hessian_from_activations(calib.x, calib.tokens, cols);
-    return store(fineq_quantease_quantize(w, rows, cols, h, m_opt), name());
-  }
 
  private:
+  FineqCalibratedResult run(std::span<const float> w, int rows, int cols, const std::vector<double>& h) const override {
+    return fineq_quantease_quantize(w, rows, cols, h, m_opt);
+  }
+
   FineqCdOptions m_opt;
 };
 
