@@ -162,10 +162,10 @@ ActQuant simple_acts(const Params& options, const char* fallback, std::string& l
 
 enum class CalibrationMode { kNone, kSequential, kFp32 };
 
-// Option `calibration` of the methods that calibrate: sequential (default) or fp32.
+// Option `calib` of the methods that calibrate: sequential (default) or fp32.
 CalibrationMode calibration_option(const Params& options) {
-  return options.get_choice("calib", "sequential", {"sequential", "fp32"}) == "fp32" ? CalibrationMode::kFp32
-                                                                                          : CalibrationMode::kSequential;
+  const bool fp32 = options.get_choice("calib", "sequential", {"sequential", "fp32"}) == "fp32";
+  return fp32 ? CalibrationMode::kFp32 : CalibrationMode::kSequential;
 }
 
 const char* calibration_name(CalibrationMode mode) { return mode == CalibrationMode::kFp32 ? "fp32" : "sequential"; }
@@ -335,7 +335,10 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
     std::shared_ptr<const IQuantizer> q = make_quantizer(method, without(options, {"acts", "calib"}));
     for (const auto& [key, value] : options.values()) options.get_string(key, value);  // checked by the quantizer
     m.options = q->describe();
+    // Non-default choices are named, so that table rows stay distinct.
     m.label = fmt::format("{} {}", method, m.options.at("policy"));
+    if (m.options.at("scale") != "output") m.label += fmt::format(" scale {}", m.options.at("scale"));
+    if (m.options.count("init") != 0 && m.options.at("init") != "gptq") m.label += fmt::format(" init {}", m.options.at("init"));
     quant = calibrated_registry_quant(q);
   } else if (method == "gptq") {
     GptqOptions opt;

@@ -76,7 +76,8 @@ if [ -f "$ckpt" ]; then
   check "--tensors selects 5 tensors" test "$("$bin/inspect" "$work/wq.q" | grep -c '^layers\.')" -eq 5
 
   calib="--calibration 2 --calibration-length 64"
-  for m in "gptq --bits 3 $calib" "quantease --bits 4 --sweeps 5 $calib" "quarot --weights rtn" "bfp --bits 4"; do
+  for m in "gptq --bits 3 $calib" "quantease --bits 4 --sweeps 5 $calib" "fineq-gptq $calib" \
+    "fineq-quantease --sweeps 3 $calib" "quarot --weights rtn" "bfp --bits 4"; do
     name=${m%% --calibration*}
     "$bin/quantize" --checkpoint "$ckpt" --tensors 'layers.1.w*' --method $m --out "$work/m.q" >"$work/q.txt"
     check "stories260K $name: 7 linears of layer 1" test "$(grep -c '^layers\.1\.w' "$work/q.txt")" -eq 7

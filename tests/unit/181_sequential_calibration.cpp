@@ -100,10 +100,11 @@ TEST_CASE("fineq-gptq and fineq-quantease as evaluate methods", "[llm][quant][fi
     opts.insert({{"acts", "fp32"}, {"calib", "fp32"}, {"policy", "mse"}, {"scale", "weights"}});
     const auto f = quantize(w, method, opts, calib);
     CHECK(f.activations == "fp32");
-    CHECK(f.label == fmt::format("{} mse (fp32 calib)", method));
+    CHECK(f.label == fmt::format("{} mse scale weights (fp32 calib)", method));
   }
-  CHECK(quantize(w, "fineq-quantease", {{"init", "fineq"}, {"sweeps", "2"}, {"scale", "weights"}}, calib).options.at("init") ==
-        "fineq");
+  const auto init = quantize(w, "fineq-quantease", {{"init", "fineq"}, {"sweeps", "2"}, {"scale", "weights"}}, calib);
+  CHECK(init.options.at("init") == "fineq");
+  CHECK(init.label == "fineq-quantease ratio scale weights init fineq");
 }
 
 TEST_CASE("the calibration option is checked", "[llm][quant][calibration]") {
