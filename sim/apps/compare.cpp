@@ -133,7 +133,7 @@ std::vector<fq::ArchConfig> equal_area_shapes(const fq::ArchConfig& arch, const 
 Row run_one(const fq::ArchConfig& arch, const std::string& basis, const fq::sim::WorkloadRequest& request,
             const fq::cost::CostTables& tables, std::string& workload) {
   fq::sim::Workload w = fq::sim::make_workload(request, arch);
-  workload = w.description;
+  if (workload.empty()) workload = w.description;  // the first design's (M appears per table)
   Row r;
   r.tokens = request.tokens;
   r.arch = arch.name;
