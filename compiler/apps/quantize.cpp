@@ -33,17 +33,23 @@ Methods and their options (defaults in brackets):
   gptq       --bits 2|3|[4]|8  --group [0]  --block [128]  --damp [0.01]  --act_order [0]  --clip none|[mse]
              --norm [2.4]  --rounding half_away|[rne]
   quantease  --bits 2|3|[4]|8  --sweeps [30]  --act_order [0]  --relaxed [0]  --rounding half_away|[rne]
+  fineq-gptq       --policy [ratio]|mse  --threshold [4]  --scale weights|[output]  --block [126]  --damp [0.01]
+  fineq-quantease  --policy [ratio]|mse  --threshold [4]  --scale weights|[output]  --init fineq|[gptq]
+                   --sweeps [20]  --block [126]  --damp [0.01] (block and damp: init gptq only)
   quarot     --weights rtn|[gptq]  --w_bits 2|3|[4]|8  --rotation_seed [0]
   bfp        --bits 8|[6]|4  --block [16]  --rounding half_away|[rne]
   mxint8, mxfp4   --rounding [half_away]|rne
-gptq, quantease and quarot need a llama2.c checkpoint: gptq and quantease calibrate on the inputs
-of each linear while the FP32 model runs real text, the last --calibration N chunks [128] of
---text FILE encoded with --tokenizer T.bin (docs/accuracy.md's protocol; evaluate uses the first
-chunks of the same file), or without --text --calibration N sequences [16] of
---calibration-length L tokens [256, at most seq_len] sampled from the model (--seed S [1]). They store symmetric INTb codes with
-FP16 scales (grids fixed before the optimisation; see docs/quantization.md). quarot stores the
-decoder linears of the rotated model (norms folded, randomized Hadamard, online-Hadamard pairs
-fused), INT4 by RTN (clip search, rne) or GPTQ: they compute the original layer only together with
+gptq, quantease, fineq-gptq, fineq-quantease and quarot need a llama2.c checkpoint: the calibrated
+methods calibrate on the inputs of each linear while the FP32 model runs real text, the last
+--calibration N chunks [128] of --text FILE encoded with --tokenizer T.bin (docs/accuracy.md's
+protocol; evaluate uses the first chunks of the same file), or without --text --calibration N
+sequences [16] of --calibration-length L tokens [256, at most seq_len] sampled from the model
+(--seed S [1]). gptq and quantease store symmetric INTb codes with FP16 scales (grids fixed
+before the optimisation; see docs/quantization.md); fineq-gptq and fineq-quantease store plain
+FineQ-R codes (one FP16 scale per row) chosen against the calibration inputs, which every FineQ
+preset runs unchanged. quarot stores the decoder linears of the rotated model (norms folded,
+randomized Hadamard, online-Hadamard pairs fused), INT4 by RTN (clip search, rne) or GPTQ: they
+compute the original layer only together with
 the online Hadamard transforms. bfp, mxint8 and mxfp4 store block formats, which no accelerator
 preset runs (evaluate measures their accuracy).
 Other options: --threads N (default: all cores).
@@ -135,7 +141,8 @@ int run(int argc, char** argv) {
              quarot ? "it rotates the whole model" : "it calibrates on the inputs of each linear layer");
   }
   if ((calib_count || calib_length || text_path || tok_path) && !calibrate) {
-    fq::fail("--calibration, --text and --tokenizer apply to gptq, quantease and quarot with gptq");
+    fq::fail("--calibration, --text and --tokenizer apply to gptq, quantease, fineq-gptq, fineq-quantease and "
+             "quarot with gptq");
   }
   if (text_path.has_value() != tok_path.has_value()) fq::fail("--text and --tokenizer go together (see --help)");
   if (text_path && (calib_length || seed_text)) {
