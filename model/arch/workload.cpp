@@ -22,6 +22,8 @@ int64_t positive(const YAML::Node& node, const std::string& path, const std::str
 void only_keys(const YAML::Node& map, const std::set<std::string>& keys, const std::string& path,
                const std::string& where) {
   for (const auto& item : map) {
+    // A complex key ("? [a, b]") has no text: as<std::string>() would throw a YAML exception.
+    if (!item.first.IsScalar()) fail("{}: the key at line {} is not a plain name", path, item.first.Mark().line + 1);
     const auto key = item.first.as<std::string>();
     if (!keys.count(key)) fail("{}: unknown key '{}{}' (line {})", path, where, key, item.first.Mark().line + 1);
   }
