@@ -24,7 +24,9 @@ void put32(std::vector<uint8_t>& b, uint64_t at, uint32_t v) {
 // Walks the segment table (32-byte header, then per segment u16 name length, name, u64 base,
 // u64 size, u32 CRC, then the header CRC and the data in table order) and recomputes every CRC
 // whose bytes lie in the file.
-std::vector<uint8_t> with_crcs_repaired(std::vector<uint8_t> b) {
+}  // namespace
+
+std::vector<uint8_t> mem_with_crcs_repaired(std::vector<uint8_t> b) {
   const uint64_t size = b.size();
   if (size < 32) return b;
   const uint64_t count = get(b, 12, 4);
@@ -49,6 +51,8 @@ std::vector<uint8_t> with_crcs_repaired(std::vector<uint8_t> b) {
   put32(b, crc_at, crc32(std::span<const uint8_t>(b.data(), static_cast<size_t>(crc_at))));
   return b;
 }
+
+namespace {
 
 void run(const std::vector<uint8_t>& bytes) {
   ir::MemoryImage image;
@@ -78,7 +82,7 @@ void run(const std::vector<uint8_t>& bytes) {
 int mem(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> bytes(data, data + size);
   run(bytes);
-  const auto repaired = with_crcs_repaired(bytes);
+  const auto repaired = mem_with_crcs_repaired(bytes);
   if (repaired != bytes) run(repaired);
   return 0;
 }

@@ -27,7 +27,9 @@ bool fits(uint64_t at, uint64_t n, uint64_t size) { return at <= size && n <= si
 // Recomputes the header CRC, each entry's section CRCs (where the entry's sections lie in the
 // file) and the directory CRC, walking the directory as docs/formats.md lays it out. Stops at
 // the first field that does not fit; the reader then rejects the rest as it would anyway.
-std::vector<uint8_t> with_crcs_repaired(std::vector<uint8_t> b) {
+}  // namespace
+
+std::vector<uint8_t> qfile_with_crcs_repaired(std::vector<uint8_t> b) {
   const uint64_t size = b.size();
   if (size < 96) return b;
   const uint64_t foot = size - 32;
@@ -63,6 +65,8 @@ std::vector<uint8_t> with_crcs_repaired(std::vector<uint8_t> b) {
   put32(b, foot + 16, crc_of(b, dir, dir_bytes));
   return b;
 }
+
+namespace {
 
 void same(const QTensor& a, const QTensor& b) {
   const auto &x = a.matrix, &y = b.matrix;
@@ -103,7 +107,7 @@ void run(std::span<const uint8_t> bytes) {
 int qfile(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> bytes(data, data + size);
   run(bytes);
-  const auto repaired = with_crcs_repaired(bytes);
+  const auto repaired = qfile_with_crcs_repaired(bytes);
   if (repaired != bytes) run(repaired);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace fq::fuzz {
 
@@ -21,6 +22,11 @@ int costs(const uint8_t* data, size_t size);        // costs.yaml and synth_area
 int topology(const uint8_t* data, size_t size);     // SCALE-Sim topology CSV
 int tir(const uint8_t* data, size_t size);          // .tir: parse, verify, print, reparse
 int mem(const uint8_t* data, size_t size);          // .mem: read, CRCs repaired, write back
+
+// The same bytes with every CRC recomputed wherever the layout lets the field be found (the
+// targets run both, so the parser behind the checksums is searched too; tests craft headers with it).
+std::vector<uint8_t> qfile_with_crcs_repaired(std::vector<uint8_t> bytes);
+std::vector<uint8_t> mem_with_crcs_repaired(std::vector<uint8_t> bytes);
 
 // A violated property of a reader that accepted the input: prints `what` and aborts, which
 // libFuzzer and ctest both report as a crash.
