@@ -172,6 +172,8 @@ class SafetensorsCheckpoint final : public FileCheckpoint {
       header = nlohmann::json::parse(read_bytes(path, 8, n));
     } catch (const nlohmann::json::parse_error& e) {
       fail("{}: offset {}: the JSON header does not parse: {}", m_path, 8 + e.byte, e.what());
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number beyond a double
+      fail("{}: offset 8: the JSON header does not parse: {}", m_path, e.what());
     }
     if (!header.is_object()) fail("{}: offset 8: the JSON header is not an object", m_path);
     struct Span {
