@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     fmt::print("  quantease INT3, {:>4.0f}% outliers   {:7.2f} s ({} sweeps run)\n", 100 * outliers, t, sweeps);
   }
 
-  const auto path = models / "stories260K.bin";
+  const auto path = models / "tinyllamas" / "stories260K.bin";
   if (!std::filesystem::exists(path)) {
     fmt::print("  {} not found: inference figures skipped\n", path.string());
     return 0;

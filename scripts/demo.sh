@@ -3,7 +3,8 @@
 # (202 M weights) with FineQ-R and with RTN INT8, summarise the FineQ .q file, compile it for the
 # FineQ preset at 2048 tokens (prefill), then simulate the layer on the FineQ array and on the
 # INT8 baseline (fast engine, JSON reports and a Perfetto trace), the built-in default layer on
-# the cycle-accurate SystemC model, and the accuracy of FineQ-R and RTN INT4 on stories260K.
+# the cycle-accurate SystemC model, and the accuracy of FineQ-R and RTN INT4 on the official
+# stories260K on real text, with a prompt's continuation as text.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build; run from the repository root)
 set -euo pipefail
 build=${1:-build}
@@ -18,11 +19,18 @@ mkdir -p "$out"
 "$build/bin/simulate" --arch configs/int8.yaml --layer "$out/llama7b-int8.q" --tokens 2048 \
   --json "$out/llama7b-int8.json"
 "$build/bin/simulate" --arch configs/fineq.yaml --engine systemc --json "$out/default-systemc.json"
-# Accuracy side of the comparison: FineQ-R and RTN INT4 on the real stories260K model (docs/accuracy.md).
+# Accuracy side of the comparison: FineQ-R and RTN INT4 on the official stories260K and real text
+# (docs/accuracy.md), and what FineQ-R does to the story the model tells.
 models=${FQ_MODELS_DIR:-../shared/models}
-if [ -f "$models/stories260K.bin" ]; then
-  "$build/bin/evaluate" --checkpoint "$models/stories260K.bin" --method fineq --sequences 8 --length 128
-  "$build/bin/evaluate" --checkpoint "$models/stories260K.bin" --method rtn --bits 4 --sequences 8 --length 128
+data=${FQ_DATA_DIR:-../shared/data}
+ckpt="$models/tinyllamas/stories260K.bin" tok="$models/tinyllamas/tok512.bin"
+text="$data/tinystories-valid-excerpt.txt"
+if [ -f "$ckpt" ] && [ -f "$tok" ] && [ -f "$text" ]; then
+  for m in "fineq" "rtn --bits 4"; do
+    # shellcheck disable=SC2086
+    "$build/bin/evaluate" --checkpoint "$ckpt" --tokenizer "$tok" --text "$text" --chunks 50 --method $m
+  done
+  "$build/bin/evaluate" --checkpoint "$ckpt" --tokenizer "$tok" --prompt "Once upon a time" --generate 48 --method fineq
 else
-  echo "demo: $models/stories260K.bin not found: accuracy step skipped"
+  echo "demo: $ckpt, $tok or $text not found: accuracy step skipped"
 fi

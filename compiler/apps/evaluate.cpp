@@ -1,12 +1,16 @@
 // evaluate: accuracy of quantization methods on a real llama2.c model: perplexity and KL divergence
-// to FP32 on token sequences sampled from the FP32 model, plus per-layer weight SQNR
-// (docs/accuracy.md).
+// to FP32 on real text (or on token sequences sampled from the FP32 model), per-layer weight SQNR,
+// and greedy continuations of a prompt as text (docs/accuracy.md).
 #include "model/ckpt/checkpoint.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
 #include "model/llm/eval_metrics.h"
 #include "model/llm/quant_model.h"
+#include "model/llm/text_corpus.h"
+#include "model/llm/tokenizer.h"
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
@@ -14,17 +18,33 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: evaluate --checkpoint PATH (--method NAME [options] | --all) [--sequences N]
-                [--length L] [--calibration N] [--seed S] [--threads N] [--out PREFIX]
+constexpr const char* kUsage = R"(usage: evaluate --checkpoint PATH (--method NAME [options] | --all)
+                --tokenizer T.bin --text FILE [--chunks N] [--calibration C]
+                [--threads N] [--out PREFIX] [--json OUT.json]
+       evaluate --checkpoint PATH (--method NAME [options] | --all) [--sequences N] [--length L]
+                [--calibration N] [--seed S] [--threads N] [--out PREFIX] [--json OUT.json]
+       evaluate --checkpoint PATH --tokenizer T.bin --prompt TEXT --generate N
+                [--method NAME [options]] [--text FILE [--calibration C]]
 
 Runs the FP32 model and the model with METHOD applied to its decoder linears (weights, and the
-activations and KV cache where the method quantizes them) on N token sequences of L tokens
-sampled from the FP32 model (seeded; no tokenizer needed), and prints perplexity, KL(FP32 || Q),
-top-1 agreement, bits per weight and weight SQNR. --all evaluates the table of docs/accuracy.md.
-gptq, quantease and quarot calibrate on --calibration further sampled sequences.
+activations and KV cache where the method quantizes them) and prints perplexity, KL(FP32 || Q) and
+top-1 agreement on the same predicted positions, bits per weight and weight SQNR. --all evaluates
+the table of docs/accuracy.md.
+
+With --text (real text; the protocol of docs/accuracy.md): the text is split at blank lines, each of
+the first N chunks (--chunks, default 200) is encoded with BOS, truncated to the model's seq_len and
+run from position 0 with a fresh KV cache. gptq, quantease, quarot and the calibrated FineQ
+variants calibrate on the last C chunks of the same file (--calibration, default 128), disjoint
+from the evaluation chunks; the output names both ranges.
+Without --text: N sequences of L tokens sampled from the FP32 model (seeded; --sequences 32
+--length 256 --calibration 16 --seed 1), the protocol of the secondary table of docs/accuracy.md.
+
+With --prompt: encodes TEXT with BOS and prints its greedy continuation of up to N tokens (run.c's
+rule: it stops before a BOS) for FP32 and, with --method, for the quantized model.
 
 Methods and options (defaults in brackets):
   fineq      --policy [ratio]|mse --threshold [4] --group [0] --acts fp32|[int8]
@@ -38,9 +58,9 @@ Methods and options (defaults in brackets):
   mxint8, mxfp4   --rounding [half_away]|rne --acts [same]|fp32
   fp32       the reference itself
 
-Defaults: --sequences 32 --length 256 --calibration 16 --seed 1. With --out PREFIX writes
-PREFIX.csv (one row per method), PREFIX-layers.csv (weight SQNR per linear), PREFIX.md (the table)
-and PREFIX.gp with, when gnuplot is installed, PREFIX.svg (bits per weight vs perplexity).
+With --out PREFIX writes PREFIX.csv (one row per method), PREFIX-layers.csv (weight SQNR per
+linear), PREFIX.md (the table) and PREFIX.gp with, when gnuplot is installed, PREFIX.svg (bits per
+weight vs perplexity). --json OUT writes every method's figures (docs/accuracy.md).
 )";
 
 struct Run {
@@ -81,7 +101,7 @@ std::string options_text(const std::map<std::string, std::string>& options) {
 }
 
 void write_outputs(const std::string& prefix, const std::vector<Row>& rows, const std::string& model,
-                   const std::string& about) {
+                   const std::string& about, const std::string& ylabel) {
   fq::write_file_atomically(prefix + ".csv", [&](std::ostream& o) {
     o << "method,label,options,bits_per_weight,activations,kv_cache,perplexity,perplexity_fp32,delta_perplexity,"
          "kl,top1_agreement,min_sqnr_db,mean_sqnr_db,positions,seconds\n";
@@ -124,7 +144,7 @@ void write_outputs(const std::string& prefix, const std::vector<Row>& rows, cons
       << "set datafile separator ','\n"
       << "set title '" << model << ": bits per weight vs perplexity (FP32 reference dashed)'\n"
       << "set xlabel 'bits per weight (codes, scales, zero points, outliers)'\n"
-      << "set ylabel 'perplexity on FP32-sampled sequences (log scale)'\n"
+      << "set ylabel '" << ylabel << "'\n"
       << "set logscale y\nset grid\nset key off\nset xrange [1.5:9.5]\n"
       << fmt::format("ref = {:.6f}\n", rows.empty() ? 1.0 : rows.front().cmp.perplexity_ref)
       << "# FP32 (32 bits) is the dashed line, not a point\n"
@@ -147,6 +167,125 @@ void write_outputs(const std::string& prefix, const std::vector<Row>& rows, cons
   }
 }
 
+// The evaluation data: token sequences, calibration sequences and the sentence that names them.
+struct Data {
+  std::vector<std::vector<int>> sequences, calibration;
+  std::string about, calibration_about, ylabel;
+  long chunks = 0;  // evaluation chunks (text) or sequences (sampled)
+};
+
+Data text_data(const fq::llm::LlamaWeights& fp32, const std::string& checkpoint, const std::string& tok_path,
+               const std::string& text_path, int chunks, int calib) {
+  const auto tok = fq::llm::Tokenizer::load(tok_path);
+  if (tok.vocab_size() != fp32.config.vocab_size) {
+    fq::fail("{}: {} tokens, but the model {} has a vocabulary of {}", tok_path, tok.vocab_size(), checkpoint,
+             fp32.config.vocab_size);
+  }
+  const auto corpus = fq::llm::TextCorpus::load(text_path);
+  const auto eval = fq::llm::evaluation_range(corpus, chunks);
+  const auto cal = fq::llm::calibration_range(corpus, chunks, calib);
+  Data d;
+  d.sequences = fq::llm::encode_chunks(tok, corpus, eval, fp32.config.seq_len);
+  d.calibration = fq::llm::encode_chunks(tok, corpus, cal, fp32.config.seq_len);
+  long predicted = 0, calib_tokens = 0;
+  for (const auto& s : d.sequences) predicted += static_cast<long>(s.size()) - 1;
+  for (const auto& s : d.calibration) calib_tokens += static_cast<long>(s.size());
+  d.chunks = chunks;
+  d.calibration_about = fmt::format("{} of {} ({} tokens)", cal.describe(), std::filesystem::path(text_path).filename().string(),
+                                    calib_tokens);
+  d.about = fmt::format(
+      "Model {} ({} layers, dim {}, hidden {}), tokenizer {}; text {}: {} of {} ({} predicted tokens; BOS, "
+      "truncated at seq_len {}, fresh KV cache per chunk); calibration on {}.",
+      std::filesystem::path(checkpoint).filename().string(), fp32.config.n_layers, fp32.config.dim,
+      fp32.config.hidden_dim, std::filesystem::path(tok_path).filename().string(),
+      std::filesystem::path(text_path).filename().string(), eval.describe(), corpus.chunks.size(), predicted,
+      fp32.config.seq_len, d.calibration_about);
+  d.ylabel = "perplexity on TinyStories text (log scale)";
+  return d;
+}
+
+Data sampled_data(const fq::llm::LlamaWeights& fp32, const std::string& checkpoint, int n_seq, int length,
+                  int n_calib, uint64_t seed) {
+  if (length > fp32.config.seq_len) fq::fail("--length {} exceeds the model's seq_len {}", length, fp32.config.seq_len);
+  Data d;
+  d.sequences = fq::llm::sample_sequences(fp32, n_seq, length, seed);
+  d.calibration = fq::llm::sample_sequences(fp32, n_calib, length, seed + static_cast<uint64_t>(n_seq));
+  d.chunks = n_seq;
+  d.calibration_about = fmt::format("{} sequences sampled from the FP32 model (seeds {}..{})", n_calib,
+                                    seed + static_cast<uint64_t>(n_seq), seed + static_cast<uint64_t>(n_seq + n_calib) - 1);
+  d.about = fmt::format(
+      "Model {} ({} layers, dim {}, hidden {}); {} evaluation sequences x {} tokens sampled from the FP32 model "
+      "(temperature 1, seeds {}..{}); calibration on {}.",
+      std::filesystem::path(checkpoint).filename().string(), fp32.config.n_layers, fp32.config.dim,
+      fp32.config.hidden_dim, n_seq, length, seed, seed + static_cast<uint64_t>(n_seq) - 1, d.calibration_about);
+  d.ylabel = "perplexity on FP32-sampled sequences (log scale)";
+  return d;
+}
+
+void write_json(const std::string& path, const std::vector<Row>& rows, const Data& data, const std::string& checkpoint) {
+  nlohmann::ordered_json j;
+  j["schema"] = "fqsim.accuracy/1";
+  j["checkpoint"] = checkpoint;
+  j["protocol"] = data.about;
+  j["calibration"] = data.calibration_about;
+  auto& methods = j["methods"];
+  methods = nlohmann::ordered_json::array();
+  for (const Row& r : rows) {
+    nlohmann::ordered_json m;
+    m["method"] = r.model.method;
+    m["label"] = r.model.label;
+    m["options"] = r.model.options;
+    m["bits_per_weight"] = r.model.bits_per_weight;
+    m["activations"] = r.model.activations;
+    m["kv_cache"] = r.model.kv_cache;
+    m["perplexity"] = r.cmp.perplexity_test;
+    m["perplexity_fp32"] = r.cmp.perplexity_ref;
+    m["kl"] = r.cmp.mean_kl;
+    m["top1_agreement"] = r.cmp.top1_agreement;
+    m["predicted_tokens"] = r.cmp.positions;
+    m["chunks"] = data.chunks;
+    m["min_sqnr_db"] = r.model.method == "fp32" ? nlohmann::ordered_json() : nlohmann::ordered_json(r.min_sqnr);
+    m["mean_sqnr_db"] = r.model.method == "fp32" ? nlohmann::ordered_json() : nlohmann::ordered_json(r.mean_sqnr);
+    m["seconds"] = r.seconds;
+    methods.push_back(std::move(m));
+  }
+  fq::write_file_atomically(path, [&](std::ostream& o) { o << j.dump(2) << "\n"; });
+}
+
+fq::llm::QuantizedModel quantize(const fq::llm::LlamaWeights& fp32, const std::string& name,
+                                 const std::map<std::string, std::string>& opts,
+                                 const std::vector<std::vector<int>>& calibration) {
+  fq::Params p(fmt::format("evaluate --method {}", name));
+  for (const auto& [k, v] : opts) p.set(k, v);
+  return fq::llm::quantize_model(fp32, name, p, calibration);
+}
+
+// --prompt: the FP32 continuation and, with a method, the quantized model's.
+int generate(const fq::llm::LlamaWeights& fp32, const fq::llm::Tokenizer& tok, const std::string& prompt, int steps,
+             const std::optional<Run>& run, const std::vector<std::vector<int>>& calibration) {
+  const auto ids = tok.encode(prompt, true, false);
+  fmt::print("prompt: {} tokens:", ids.size());
+  for (const int id : ids) fmt::print(" {}", id);
+  fmt::print("\n");
+  const auto show = [&](const std::string& label, const std::vector<int>& out) {
+    const std::string text = tok.decode(std::span<const int>(ids).subspan(1)) + tok.decode(out, ids.back());
+    fmt::print("{} ({} tokens):", label, out.size());
+    for (const int id : out) fmt::print(" {}", id);
+    fmt::print("\n{}\n\n", text);
+  };
+  const auto ref = fq::llm::continue_greedy(fp32, ids, steps);
+  show("fp32", ref);
+  if (run) {
+    const auto q = quantize(fp32, run->method, run->options, calibration);
+    const auto out = fq::llm::continue_greedy(q.weights, ids, steps, q.hooks);
+    show(fmt::format("{} ({:.3f} bits/weight)", q.label, q.bits_per_weight), out);
+    size_t same = 0;
+    while (same < ref.size() && same < out.size() && ref[same] == out[same]) ++same;
+    fmt::print("first {} of {} generated tokens equal FP32's\n", same, std::max(ref.size(), out.size()));
+  }
+  return 0;
+}
+
 int run(int argc, char** argv) {
   fq::CommandLine cl("evaluate", argc, argv, {"help", "all"});
   if (cl.flag("help")) {
@@ -156,28 +295,54 @@ int run(int argc, char** argv) {
   const std::string checkpoint = cl.required("checkpoint");
   const auto method = cl.value("method");
   const bool all = cl.flag("all");
+  const auto tok_path = cl.value("tokenizer");
+  const auto text_path = cl.value("text");
+  const auto prompt = cl.value("prompt");
   fq::Params numbers("evaluate");
-  for (const char* key : {"sequences", "length", "calibration", "seed", "threads"}) {
+  for (const char* key : {"sequences", "length", "calibration", "seed", "threads", "chunks", "generate"}) {
     if (const auto v = cl.value(key)) numbers.set(key, *v);
   }
   const auto out = cl.value("out");
+  const auto json = cl.value("json");
   fq::Params options(fmt::format("evaluate --method {}", method.value_or("")));
   for (const auto& [key, value] : cl.take_rest()) options.set(key, value);
   cl.finish();
-  if (method.has_value() == all) fq::fail("give exactly one of --method NAME and --all (see --help)");
+  const bool text_mode = text_path.has_value();
+  if (prompt) {
+    if (all) fq::fail("--prompt generates with one method at most; --all is for perplexity tables");
+    if (!numbers.values().count("generate")) fq::fail("--prompt needs --generate N (the number of tokens)");
+    if (out || json) fq::fail("--prompt prints the generated text; --out and --json are for perplexity tables");
+    for (const char* key : {"sequences", "length", "seed", "chunks"}) {
+      if (numbers.values().count(key)) fq::fail("--{} does not apply to --prompt", key);
+    }
+  } else {
+    if (method.has_value() == all) fq::fail("give exactly one of --method NAME and --all (see --help)");
+    if (numbers.values().count("generate")) fq::fail("--generate needs --prompt TEXT");
+    if (text_mode) {
+      for (const char* key : {"sequences", "length", "seed"}) {
+        if (numbers.values().count(key)) fq::fail("--{} applies to model-sampled sequences, not to --text", key);
+      }
+    } else if (numbers.values().count("chunks")) {
+      fq::fail("--chunks needs --text FILE");
+    }
+  }
+  if ((text_mode || prompt) && !tok_path) fq::fail("--text and --prompt need --tokenizer T.bin");
+  if (tok_path && !text_mode && !prompt) fq::fail("--tokenizer is used with --text or --prompt");
   if (all && !options.values().empty()) {
     fq::fail("--all runs fixed settings; option --{} needs --method", options.values().begin()->first);
   }
-  const int n_seq = static_cast<int>(numbers.get_int("sequences", 32, 1, 100000));
-  const int length = static_cast<int>(numbers.get_int("length", 256, 2, 1 << 20));
-  const int n_calib = static_cast<int>(numbers.get_int("calibration", 16, 1, 100000));
-  const auto seed = static_cast<uint64_t>(numbers.get_int("seed", 1, 0, INT64_MAX));
+  // Refuse an output folder that does not exist now, not after minutes of evaluation.
+  for (const auto& target : {out, json}) {
+    if (!target) continue;
+    const auto dir = std::filesystem::path(*target).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir)) fq::fail("{}: folder {} does not exist", *target, dir.string());
+  }
   if (const auto t = numbers.get_int("threads", 0, 0, 1024); t > 0) setenv("FQ_THREADS", std::to_string(t).c_str(), 1);
 
   std::vector<Run> runs;
   if (all) {
     runs = all_runs();
-  } else {
+  } else if (method) {
     runs.push_back({*method, options.values()});
     const auto names = fq::llm::model_method_names();
     if (std::find(names.begin(), names.end(), *method) == names.end()) {
@@ -190,27 +355,44 @@ int run(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto ckpt = fq::open_checkpoint(checkpoint);
   const auto fp32 = fq::llm::load_llama(*ckpt);
-  if (length > fp32.config.seq_len) fq::fail("--length {} exceeds the model's seq_len {}", length, fp32.config.seq_len);
-  const auto sequences = fq::llm::sample_sequences(fp32, n_seq, length, seed);
-  const auto calibration = fq::llm::sample_sequences(fp32, n_calib, length, seed + static_cast<uint64_t>(n_seq));
-  const std::string about = fmt::format(
-      "Model {} ({} layers, dim {}, hidden {}); {} evaluation sequences x {} tokens sampled from the FP32 model "
-      "(temperature 1, seeds {}..{}); {} calibration sequences (seeds {}..{}).",
-      std::filesystem::path(checkpoint).filename().string(), fp32.config.n_layers, fp32.config.dim,
-      fp32.config.hidden_dim, n_seq, length, seed, seed + static_cast<uint64_t>(n_seq) - 1, n_calib,
-      seed + static_cast<uint64_t>(n_seq), seed + static_cast<uint64_t>(n_seq + n_calib) - 1);
-  fmt::print("{}\n", about);
+
+  if (prompt) {
+    const auto tok = fq::llm::Tokenizer::load(*tok_path);
+    if (tok.vocab_size() != fp32.config.vocab_size) {
+      fq::fail("{}: {} tokens, but the model {} has a vocabulary of {}", *tok_path, tok.vocab_size(), checkpoint,
+               fp32.config.vocab_size);
+    }
+    const int steps = static_cast<int>(numbers.get_int("generate", 0, 0, fp32.config.seq_len));
+    std::vector<std::vector<int>> calibration;
+    if (!runs.empty()) {
+      const int n_calib = static_cast<int>(numbers.get_int("calibration", text_mode ? 128 : 16, 1, 100000));
+      const Data d = text_mode ? text_data(fp32, checkpoint, *tok_path, *text_path, 1, n_calib)
+                               : sampled_data(fp32, checkpoint, 1, 256, n_calib, 1);
+      calibration = d.calibration;
+      fmt::print("calibration (where the method needs it): {}\n", d.calibration_about);
+    }
+    return generate(fp32, tok, *prompt, steps, runs.empty() ? std::nullopt : std::optional<Run>(runs.front()),
+                    calibration);
+  }
+
+  const Data data =
+      text_mode
+          ? text_data(fp32, checkpoint, *tok_path, *text_path, static_cast<int>(numbers.get_int("chunks", 200, 1, 1 << 30)),
+                      static_cast<int>(numbers.get_int("calibration", 128, 1, 1 << 30)))
+          : sampled_data(fp32, checkpoint, static_cast<int>(numbers.get_int("sequences", 32, 1, 100000)),
+                         static_cast<int>(numbers.get_int("length", 256, 2, 1 << 20)),
+                         static_cast<int>(numbers.get_int("calibration", 16, 1, 100000)),
+                         static_cast<uint64_t>(numbers.get_int("seed", 1, 0, INT64_MAX)));
+  fmt::print("{}\n", data.about);
   fmt::print("{:<28} {:>8} {:<16} {:<20} {:>10} {:>9} {:>10} {:>7} {:>15} {:>7}\n", "method", "bits/w", "activations",
              "kv cache", "ppl", "d_ppl", "kl", "top1", "sqnr min/mean", "sec");
 
   std::vector<Row> rows;
   const auto evaluate = [&](const std::string& name, const std::map<std::string, std::string>& opts) {
     const auto t1 = std::chrono::steady_clock::now();
-    fq::Params p(fmt::format("evaluate --method {}", name));
-    for (const auto& [k, v] : opts) p.set(k, v);
     Row r;
-    r.model = fq::llm::quantize_model(fp32, name, p, calibration);
-    r.cmp = fq::llm::compare_models(fp32, r.model.weights, sequences, r.model.hooks);
+    r.model = quantize(fp32, name, opts, data.calibration);
+    r.cmp = fq::llm::compare_models(fp32, r.model.weights, data.sequences, r.model.hooks);
     r.min_sqnr = INFINITY;
     double sum = 0;
     for (const auto& l : r.model.linears) {
@@ -230,11 +412,14 @@ int run(int argc, char** argv) {
   for (const Run& run : runs) {
     if (run.method != "fp32") evaluate(run.method, run.options);
   }
-  if (out) write_outputs(*out, rows, std::filesystem::path(checkpoint).stem().string(), about);
+  if (out) write_outputs(*out, rows, std::filesystem::path(checkpoint).stem().string(), data.about, data.ylabel);
+  if (json) {
+    write_json(*json, rows, data, checkpoint);
+    fmt::print("wrote {}\n", *json);
+  }
   fmt::print("done in {:.1f} s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return 0;
 }
-
 }  // namespace
 
 int main(int argc, char** argv) { return fq::run_command("evaluate", argc, argv, run); }

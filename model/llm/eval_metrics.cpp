@@ -138,15 +138,14 @@ ModelComparison compare_models(const LlamaWeights& ref, const LlamaWeights& test
           // One log-softmax per row and model serves NLL, KL and top-1 (the same values sum_nll()
           // and mean_kl() compute, summed in the same order).
           PerSequence& p = per[static_cast<size_t>(s)];
-          for (size_t t = 0; t < seq.size(); ++t) {
+          // The predicted positions (every row but the last) serve perplexity, KL and top-1 alike.
+          for (size_t t = 0; t + 1 < seq.size(); ++t) {
             const auto ra = row(a, t, vocab), rb = row(b, t, vocab);
             const auto lp = log_softmax(ra), lq = log_softmax(rb);
-            if (t + 1 < seq.size()) {
-              const int next = seq[t + 1];
-              if (next < 0 || next >= vocab) fail("compare_models: token {} is outside [0, {})", next, vocab);
-              p.nll_ref -= lp[static_cast<size_t>(next)];
-              p.nll_test -= lq[static_cast<size_t>(next)];
-            }
+            const int next = seq[t + 1];
+            if (next < 0 || next >= vocab) fail("compare_models: token {} is outside [0, {})", next, vocab);
+            p.nll_ref -= lp[static_cast<size_t>(next)];
+            p.nll_test -= lq[static_cast<size_t>(next)];
             p.kl += row_kl(lp, lq);
             p.top1 += first_argmax(ra) == first_argmax(rb);
           }
@@ -155,17 +154,16 @@ ModelComparison compare_models(const LlamaWeights& ref, const LlamaWeights& test
       threads);
   ModelComparison out;
   double nll_ref = 0, nll_test = 0, kl = 0;
-  long top1 = 0, predicted = 0;
+  long top1 = 0;
   for (size_t s = 0; s < sequences.size(); ++s) {
     nll_ref += per[s].nll_ref;
     nll_test += per[s].nll_test;
     kl += per[s].kl;
     top1 += per[s].top1;
-    predicted += static_cast<long>(sequences[s].size()) - 1;
-    out.positions += static_cast<long>(sequences[s].size());
+    out.positions += static_cast<long>(sequences[s].size()) - 1;
   }
-  out.perplexity_ref = std::exp(nll_ref / static_cast<double>(predicted));
-  out.perplexity_test = std::exp(nll_test / static_cast<double>(predicted));
+  out.perplexity_ref = std::exp(nll_ref / static_cast<double>(out.positions));
+  out.perplexity_test = std::exp(nll_test / static_cast<double>(out.positions));
   out.mean_kl = kl / static_cast<double>(out.positions);
   out.top1_agreement = static_cast<double>(top1) / static_cast<double>(out.positions);
   return out;

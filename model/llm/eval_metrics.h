@@ -32,9 +32,9 @@ double perplexity(const LlamaWeights& weights, const std::vector<std::vector<int
 
 struct ModelComparison {
   double perplexity_ref = 0, perplexity_test = 0;
-  double mean_kl = 0;         // KL(P_ref || P_test) averaged over every position of every sequence
+  double mean_kl = 0;         // KL(P_ref || P_test) averaged over the predicted positions
   double top1_agreement = 0;  // over the same positions
-  long positions = 0;
+  long positions = 0;         // predicted tokens: every position but the last of each sequence
 };
 
 // Teacher-forced evaluation of `test` (weights + hooks, e.g. quantized) against the FP32 `ref`.

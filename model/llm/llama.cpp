@@ -385,6 +385,29 @@ std::vector<int> generate_greedy(const LlamaWeights& weights, int first_token, i
   return out;
 }
 
+std::vector<int> continue_greedy(const LlamaWeights& weights, std::span<const int> prompt, int steps,
+                                 const Hooks& hooks) {
+  if (prompt.empty()) fail("continue_greedy: the prompt is empty (it starts with BOS)");
+  if (steps < 0) fail("continue_greedy: {} steps is negative", steps);
+  const int seq_len = weights.config.seq_len;
+  if (static_cast<int64_t>(prompt.size()) > seq_len) {
+    fail("continue_greedy: the prompt has {} tokens, more than seq_len {}", prompt.size(), seq_len);
+  }
+  LlamaRunner runner(weights, hooks);
+  std::span<const float> logits;
+  int pos = 0;
+  for (const int t : prompt) logits = runner.forward(t, pos++);
+  std::vector<int> out;
+  while (static_cast<int>(out.size()) < steps) {
+    const int next = argmax(logits);
+    if (next == kBosToken) break;
+    out.push_back(next);
+    if (pos >= seq_len) break;
+    logits = runner.forward(next, pos++);
+  }
+  return out;
+}
+
 std::vector<std::vector<int>> sample_sequences(const LlamaWeights& weights, int count, int length, uint64_t seed,
                                                double temperature, int threads) {
   if (count < 0) fail("sample_sequences: count {} is negative", count);

@@ -123,6 +123,14 @@ std::vector<float> forward_sequence(const LlamaWeights& weights, std::span<const
 // does); first_token is not part of the result. steps <= seq_len.
 std::vector<int> generate_greedy(const LlamaWeights& weights, int first_token = kBosToken, int steps = 64);
 
+// Greedy continuation of `prompt` (which starts with BOS, as encode(text, bos) gives it): the
+// prompt is fed at positions 0 .. P-1, then up to `steps` ids follow, each the first arg-max of the
+// logits after the previous one. Like run.c, generation stops early when BOS comes next (the id is
+// not returned); it also stops at seq_len. The result holds the generated ids only. Hooks apply
+// (a quantized model's activation quantizers).
+std::vector<int> continue_greedy(const LlamaWeights& weights, std::span<const int> prompt, int steps,
+                                 const Hooks& hooks = {});
+
 // `count` sequences of `length` tokens: element 0 is BOS, element i+1 is drawn from
 // softmax(logits(i) / temperature) without stopping at BOS/EOS. Sequence s draws from its own
 // std::mt19937_64 seeded with seed + s; one draw is u = (raw 64 bits >> 11) · 2^-53 in [0, 1), and

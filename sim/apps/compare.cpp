@@ -1,6 +1,8 @@
 // compare: one workload on several architectures (FineQ vs the INT8/INT4 baselines), with the
-// fast engine; prints and writes array area, total area, cycles, energy per token and TOPS/W,
-// and their ratios to a baseline, as CSV and a gnuplot bar chart (docs/compare.md).
+// fast engine, at equal PE count and (--equal-area) at equal array area, for one or more token
+// counts; prints and writes areas, cycles, throughput per mm2, energy per token split by where it
+// is spent, TOPS/W, and their ratios to a baseline, as CSV and a gnuplot bar chart
+// (docs/compare.md).
 #include "sim/apps/compile_workload.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
@@ -15,34 +17,143 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 namespace {
 
 using fq::fail;
 
 constexpr const char* kUsage = R"(usage: compare --arch A.yaml --arch B.yaml [--arch ...] [--layer LAYER.q | --gemm M,N,K |
-               --topology FILE.csv] [--tokens M] [--seed S] [--baseline N] [--out PREFIX] [--costs COSTS.yaml]
+               --topology FILE.csv] [--tokens M[,M...]] [--equal-area] [--seed S] [--baseline N]
+               [--out PREFIX] [--costs COSTS.yaml]
 
-Runs the same workload on every --arch with the fast engine and prints, per arch: array area
-(PEs and decoders), total area, cycles, time, energy per token, TOPS/W, and each as a ratio to the
-baseline (--baseline N, the N-th --arch, default 2: the first baseline after the design under
-study). Writes PREFIX.csv, PREFIX.gp and, with gnuplot, PREFIX.png (default PREFIX: compare).
+Runs the same workload on every --arch with the fast engine and prints, per arch and per token
+count M (--tokens 2048,1 compares prefill and decode): array area (PEs and decoders), total area,
+cycles, time, throughput per mm2 of total area, energy per token split into array, buffers, DRAM,
+epilogue and leakage, TOPS/W, and the ratios to the baseline (--baseline N, the N-th --arch,
+default 2: the first baseline after the design under study).
+--equal-area adds, for every other arch, a row with its array scaled (rows and columns by the
+same factor; a temporal array's rows stay a multiple of 3, whole FineQ-R clusters) to the largest
+array area that does not exceed the baseline's, so designs with cheaper PEs are compared at the
+silicon they would be given.
+Writes PREFIX.csv, PREFIX.gp and, with gnuplot, PREFIX.png (default PREFIX: compare).
 The layer's weights run as they are on the arch whose PE takes their format; an arch whose PE
 takes another format runs seeded random weights of its format with the layer's shapes (MAC timing
 and energy do not depend on weight values; the temporal array's beat does, so the FineQ design
 should get a FineQ layer).
 )";
 
+// The groups of the energy split; every breakdown item must fall in one (a new item fails loudly).
+const std::map<std::string, std::string>& energy_groups() {
+  static const std::map<std::string, std::string> g = {
+      {"pe_pulses", "array"}, {"pe_phase_compare", "array"}, {"pe_macs", "array"},   {"pe_registers", "array"},
+      {"weight_load", "array"}, {"decoder", "array"},       {"wbuf", "buffers"},    {"abuf", "buffers"},
+      {"obuf", "buffers"},     {"sbuf", "buffers"},         {"dram", "dram"},       {"epilogue", "epilogue"},
+      {"leakage_logic", "leakage"}, {"leakage_sram", "leakage"}};
+  return g;
+}
+const char* const kGroups[] = {"array", "buffers", "dram", "epilogue", "leakage"};
+
 struct Row {
-  std::string arch, pe, weights;
+  int tokens = 0;
+  std::string arch, basis, pe, weights;
+  int rows = 0, cols = 0;
   double array_um2 = 0, area_um2 = 0, seconds = 0, energy_per_token_pj = 0, tops_per_w = 0, tops = 0;
+  std::map<std::string, double> energy_split;  // group -> pJ per token
   uint64_t cycles = 0;
+  double tops_per_mm2() const { return tops / (area_um2 * 1e-6); }
 };
 
+double array_area_um2(const fq::cost::Breakdown& area) {
+  double a = 0;
+  for (const auto& item : area.items) {
+    if (item.name == "pe_array" || item.name == "decoders") a += item.value;
+  }
+  return a;
+}
+
+std::string pe_text(const fq::ArchConfig& arch) {
+  return arch.pe_kind == fq::PeKind::kTemporal ? fmt::format("temporal {}x{} {}", arch.rows, arch.cols, to_string(arch.window))
+                                               : fmt::format("INT{} MAC {}x{}", arch.weight_bits, arch.rows, arch.cols);
+}
+
+// The array shape, scaled from `arch`'s by one factor, with the largest array area <= `budget`.
+fq::ArchConfig scale_to_area(const fq::ArchConfig& arch, const fq::cost::CostTables& tables, double budget) {
+  const auto area_of = [&](int r, int c) {
+    fq::ArchConfig a = arch;
+    a.rows = r;
+    a.cols = c;
+    return array_area_um2(fq::cost::CostModel(tables, a).area_um2());
+  };
+  const double s = std::sqrt(budget / area_of(arch.rows, arch.cols));
+  const int step = arch.pe_kind == fq::PeKind::kTemporal ? 3 : 1;
+  const int r0 = std::max(step, static_cast<int>(std::lround(arch.rows * s / step)) * step);
+  const int c0 = std::max(1, static_cast<int>(std::lround(arch.cols * s)));
+  int best_r = 0, best_c = 0;
+  double best = -1;
+  for (int r = std::max(step, r0 - 4 * step); r <= std::min(1024, r0 + 4 * step); r += step) {
+    for (int c = std::max(1, c0 - 4); c <= std::min(1024, c0 + 4); ++c) {
+      const double a = area_of(r, c);
+      if (a <= budget && a > best) {
+        best = a;
+        best_r = r;
+        best_c = c;
+      }
+    }
+  }
+  if (best < 0) fail("--equal-area: no {} array near {}x{} fits the baseline's array area", arch.name, r0, c0);
+  fq::ArchConfig out = arch;
+  out.rows = best_r;
+  out.cols = best_c;
+  return out;
+}
+
+Row run_one(const fq::ArchConfig& arch, const std::string& basis, const fq::sim::WorkloadRequest& request,
+            const fq::cost::CostTables& tables, std::string& workload) {
+  fq::sim::Workload w = fq::sim::make_workload(request, arch);
+  workload = w.description;
+  Row r;
+  r.tokens = request.tokens;
+  r.arch = arch.name;
+  r.basis = basis;
+  r.rows = arch.rows;
+  r.cols = arch.cols;
+  r.pe = pe_text(arch);
+  const fq::HwFormat want = arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
+  r.weights = "layer";
+  for (size_t g = 0; g < w.weights.size(); ++g) {
+    if (w.weights[g].matrix.format != want) {
+      const auto& m = w.weights[g].matrix;
+      w.weights[g] = fq::random_qtensor(w.weights[g].name, want, m.rows, m.cols, request.seed + g);
+      r.weights = fmt::format("random {}", fq::format_name(want));
+    }
+  }
+  const auto layer = fq::sim::compile_workload(arch, w);
+  const auto tl = fq::sim::run_fast(layer.program, arch, layer.memory);
+  const fq::cost::CostModel costs(tables, arch);
+  const auto rep = fq::sim::build_report(layer.program, arch, tl, costs, "fast", w.description);
+  r.array_um2 = array_area_um2(rep.area_um2);
+  r.area_um2 = rep.area_um2.total;
+  r.cycles = rep.total_cycles;
+  r.seconds = rep.seconds;
+  r.energy_per_token_pj = rep.energy_pj.total / request.tokens;
+  for (const char* g : kGroups) r.energy_split[g] = 0;
+  for (const auto& item : rep.energy_pj.items) {
+    const auto it = energy_groups().find(item.name);
+    if (it == energy_groups().end()) fail("compare: energy item '{}' belongs to no group of the split", item.name);
+    r.energy_split[it->second] += item.value / request.tokens;
+  }
+  r.tops = rep.tops;
+  r.tops_per_w = rep.tops_per_w;
+  return r;
+}
+
 int run(int argc, char** argv) {
-  fq::CommandLine cl("compare", argc, argv, {"help"});
+  fq::CommandLine cl("compare", argc, argv, {"help", "equal-area"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -50,11 +161,22 @@ int run(int argc, char** argv) {
   const auto arch_paths = cl.values("arch");
   if (arch_paths.size() < 2) fail("give two or more --arch");
   fq::Params numbers("compare");
-  numbers.set("tokens", cl.value("tokens").value_or("16"));
   numbers.set("seed", cl.value("seed").value_or("1"));
   numbers.set("baseline", cl.value("baseline").value_or("2"));
+  std::vector<int> token_counts;
+  {
+    const std::string list = cl.value("tokens").value_or("16");
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t comma = std::min(list.find(',', start), list.size());
+      fq::Params one("compare --tokens");
+      one.set("tokens", list.substr(start, comma - start));
+      token_counts.push_back(static_cast<int>(one.get_int("tokens", 16, 1, 1 << 20)));
+      start = comma + 1;
+    }
+  }
+  const bool equal_area = cl.flag("equal-area");
   fq::sim::WorkloadRequest request;
-  request.tokens = static_cast<int>(numbers.get_int("tokens", 16, 1, 1 << 20));
   request.seed = static_cast<uint64_t>(numbers.get_int("seed", 1, 0, INT64_MAX));
   request.layer = cl.value("layer");
   request.gemm = cl.value("gemm");
@@ -65,77 +187,98 @@ int run(int argc, char** argv) {
   cl.finish();
 
   const fq::cost::CostTables tables = fq::cost::load_cost_tables(costs_path);
+  std::vector<fq::ArchConfig> archs;
+  for (const auto& path : arch_paths) archs.push_back(fq::load_arch(path));
+  // The arch list with, under --equal-area, each non-baseline arch scaled to the baseline's array area.
+  std::vector<std::pair<fq::ArchConfig, std::string>> designs;
+  const double budget = array_area_um2(fq::cost::CostModel(tables, archs[baseline]).area_um2());
+  for (size_t i = 0; i < archs.size(); ++i) {
+    designs.emplace_back(archs[i], "equal PEs");
+    if (equal_area && i != baseline) designs.emplace_back(scale_to_area(archs[i], tables, budget), "equal area");
+  }
+
   fq::Progress progress("compare");
   std::vector<Row> rows;
   std::string workload;
-  for (const auto& path : arch_paths) {
-    const fq::ArchConfig arch = fq::load_arch(path);
-    progress.stage(fmt::format("{} ({})", arch.name, path));
-    fq::sim::Workload w = fq::sim::make_workload(request, arch);
-    workload = w.description;
-    Row r;
-    r.arch = arch.name;
-    r.pe = arch.pe_kind == fq::PeKind::kTemporal ? fmt::format("temporal {}x{} {}", arch.rows, arch.cols, to_string(arch.window))
-                                                 : fmt::format("INT{} MAC {}x{}", arch.weight_bits, arch.rows, arch.cols);
-    const fq::HwFormat want = arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
-    r.weights = "layer";
-    for (size_t g = 0; g < w.weights.size(); ++g) {
-      if (w.weights[g].matrix.format != want) {
-        const auto& m = w.weights[g].matrix;
-        w.weights[g] = fq::random_qtensor(w.weights[g].name, want, m.rows, m.cols, request.seed + g);
-        r.weights = fmt::format("random {}", fq::format_name(want));
-      }
+  for (const int tokens : token_counts) {
+    request.tokens = tokens;
+    for (const auto& [arch, basis] : designs) {
+      progress.stage(fmt::format("{} {}x{} at M = {}", arch.name, arch.rows, arch.cols, tokens));
+      rows.push_back(run_one(arch, basis, request, tables, workload));
     }
-    const auto layer = fq::sim::compile_workload(arch, w);
-    const auto tl = fq::sim::run_fast(layer.program, arch, layer.memory);
-    const fq::cost::CostModel costs(tables, arch);
-    const auto rep = fq::sim::build_report(layer.program, arch, tl, costs, "fast", w.description);
-    for (const auto& item : rep.area_um2.items) {
-      if (item.name == "pe_array" || item.name == "decoders") r.array_um2 += item.value;
-    }
-    r.area_um2 = rep.area_um2.total;
-    r.cycles = rep.total_cycles;
-    r.seconds = rep.seconds;
-    r.energy_per_token_pj = rep.energy_pj.total / request.tokens;
-    r.tops = rep.tops;
-    r.tops_per_w = rep.tops_per_w;
-    rows.push_back(r);
   }
-  const Row& b = rows[baseline];
-  fmt::print("{}; ratios to {} (--baseline)\n\n", workload, b.arch);
-  fmt::print("{:<10} {:<24} {:<12} {:>11} {:>7} {:>11} {:>7} {:>14} {:>7} {:>13} {:>7} {:>9} {:>7}\n", "arch", "PE",
-             "weights", "array mm2", "x", "total mm2", "x", "cycles", "x", "uJ/token", "x", "TOPS/W", "x");
-  for (const auto& r : rows) {
-    fmt::print("{:<10} {:<24} {:<12} {:>11.4f} {:>7.3f} {:>11.4f} {:>7.3f} {:>14} {:>7.3f} {:>13.4f} {:>7.3f} {:>9.4f} {:>7.3f}\n",
-               r.arch, r.pe, r.weights, r.array_um2 * 1e-6, r.array_um2 / b.array_um2, r.area_um2 * 1e-6,
-               r.area_um2 / b.area_um2, r.cycles, static_cast<double>(r.cycles) / static_cast<double>(b.cycles),
-               r.energy_per_token_pj * 1e-6, r.energy_per_token_pj / b.energy_per_token_pj, r.tops_per_w,
-               r.tops_per_w / b.tops_per_w);
+  const auto base_of = [&](const Row& r) -> const Row& {
+    for (const Row& b : rows) {
+      if (b.tokens == r.tokens && b.arch == archs[baseline].name && b.basis == "equal PEs") return b;
+    }
+    fail("compare: no baseline row at M = {}", r.tokens);
+  };
+  fmt::print("{}; ratios to {} (--baseline) at the same M; energy in uJ per token\n", workload, archs[baseline].name);
+  for (const int tokens : token_counts) {
+    fmt::print("\nM = {}\n{:<8} {:<10} {:<26} {:<14} {:>9} {:>6} {:>9} {:>6} {:>13} {:>6} {:>9} {:>6} {:>10} {:>6} {:>8} {:>8} "
+               "{:>8} {:>8} {:>8} {:>8} {:>6}\n",
+               tokens, "arch", "basis", "PE", "weights", "array mm2", "x", "total mm2", "x", "cycles", "x", "TOPS/mm2", "x",
+               "uJ/token", "x", "array", "buffers", "dram", "epilog", "leak", "TOPS/W", "x");
+    for (const auto& r : rows) {
+      if (r.tokens != tokens) continue;
+      const Row& b = base_of(r);
+      fmt::print("{:<8} {:<10} {:<26} {:<14} {:>9.4f} {:>6.3f} {:>9.4f} {:>6.3f} {:>13} {:>6.3f} {:>9.4f} {:>6.3f} {:>10.4f} "
+                 "{:>6.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.4f} {:>6.3f}\n",
+                 r.arch, r.basis, r.pe, r.weights, r.array_um2 * 1e-6, r.array_um2 / b.array_um2, r.area_um2 * 1e-6,
+                 r.area_um2 / b.area_um2, r.cycles, static_cast<double>(r.cycles) / static_cast<double>(b.cycles),
+                 r.tops_per_mm2(), r.tops_per_mm2() / b.tops_per_mm2(), r.energy_per_token_pj * 1e-6,
+                 r.energy_per_token_pj / b.energy_per_token_pj, r.energy_split.at("array") * 1e-6,
+                 r.energy_split.at("buffers") * 1e-6, r.energy_split.at("dram") * 1e-6,
+                 r.energy_split.at("epilogue") * 1e-6, r.energy_split.at("leakage") * 1e-6, r.tops_per_w,
+                 r.tops_per_w / b.tops_per_w);
+    }
   }
   const std::string csv = prefix + ".csv";
   fq::write_file_atomically(csv, [&](std::ostream& o) {
-    o << "arch,pe,weights,array_um2,array_ratio,area_um2,area_ratio,cycles,cycles_ratio,time_s,energy_per_token_pj,"
-         "energy_ratio,tops,tops_per_w,tops_per_w_ratio\n";
+    o << "tokens,arch,basis,rows,cols,pe,weights,array_um2,array_ratio,area_um2,area_ratio,cycles,cycles_ratio,time_s,"
+         "tops,tops_per_mm2,tops_per_mm2_ratio,energy_per_token_pj,energy_ratio,array_pj_per_token,"
+         "buffers_pj_per_token,dram_pj_per_token,epilogue_pj_per_token,leakage_pj_per_token,tops_per_w,"
+         "tops_per_w_ratio\n";
     for (const auto& r : rows) {
-      o << fmt::format("{},{},{},{:.9g},{:.6g},{:.9g},{:.6g},{},{:.6g},{:.9g},{:.9g},{:.6g},{:.6g},{:.6g},{:.6g}\n", r.arch,
-                       r.pe, r.weights, r.array_um2, r.array_um2 / b.array_um2, r.area_um2, r.area_um2 / b.area_um2,
-                       r.cycles, static_cast<double>(r.cycles) / static_cast<double>(b.cycles), r.seconds,
-                       r.energy_per_token_pj, r.energy_per_token_pj / b.energy_per_token_pj, r.tops, r.tops_per_w,
-                       r.tops_per_w / b.tops_per_w);
+      const Row& b = base_of(r);
+      o << fmt::format("{},{},{},{},{},{},{},{:.9g},{:.6g},{:.9g},{:.6g},{},{:.6g},{:.9g},{:.6g},{:.6g},{:.6g},{:.9g},{:.6g},"
+                       "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.6g},{:.6g}\n",
+                       r.tokens, r.arch, r.basis, r.rows, r.cols, r.pe, r.weights, r.array_um2, r.array_um2 / b.array_um2,
+                       r.area_um2, r.area_um2 / b.area_um2, r.cycles,
+                       static_cast<double>(r.cycles) / static_cast<double>(b.cycles), r.seconds, r.tops,
+                       r.tops_per_mm2(), r.tops_per_mm2() / b.tops_per_mm2(), r.energy_per_token_pj,
+                       r.energy_per_token_pj / b.energy_per_token_pj, r.energy_split.at("array"),
+                       r.energy_split.at("buffers"), r.energy_split.at("dram"), r.energy_split.at("epilogue"),
+                       r.energy_split.at("leakage"), r.tops_per_w, r.tops_per_w / b.tops_per_w);
     }
   });
   const std::string gp = prefix + ".gp";
+  const std::string base_name = std::filesystem::path(prefix).filename().string();
   fq::write_file_atomically(gp, [&](std::ostream& o) {
+    // One panel per M: the ratios of every design (x labels: arch and basis).
     o << "# gnuplot script written by compare: gnuplot " << gp << "\n"
-      << "set datafile separator ','\nset terminal pngcairo size 1000,600\nset output '" << prefix << ".png'\n"
-      << "set title 'ratio to " << b.arch << "'\nset style data histogram\nset style histogram cluster gap 1\n"
-      << "set style fill solid 0.8 border -1\nset grid ytics\nset yrange [0:*]\nset key outside\n"
-      << "plot '" << csv << "' using 5:xtic(1) title 'array area', '' using 7 title 'total area', "
-      << "'' using 9 title 'cycles', '' using 12 title 'energy/token', '' using 15 title 'TOPS/W'\n";
+      << "set datafile separator ','\nset terminal pngcairo size 1100," << 460 * token_counts.size() << "\n"
+      << "set output '" << base_name << ".png'\n"
+      << "set multiplot layout " << token_counts.size() << ",1\n"
+      << "set style data histogram\nset style histogram cluster gap 1\n"
+      << "set style fill solid 0.8 border -1\nset grid ytics\nset yrange [0:*]\nset key outside\nset xtics noenhanced\n";
+    // Rows are written grouped by M, designs.size() per group, after one header line.
+    for (size_t i = 0; i < token_counts.size(); ++i) {
+      const size_t first = i * designs.size(), last = first + designs.size() - 1;
+      const std::string data = fmt::format("'{}.csv' skip 1 every ::{}::{}", base_name, first, last);
+      o << "set title 'M = " << token_counts[i] << ": ratio to " << archs[baseline].name << "'\n"
+        << "plot " << data << " using 9:xtic(stringcolumn(2).\"\\n\".stringcolumn(3)) title 'array area', "
+        << data << " using 13 title 'cycles', " << data << " using 17 title 'TOPS/mm2', " << data
+        << " using 19 title 'energy/token', " << data << " using 26 title 'TOPS/W'\n";
+    }
+    o << "unset multiplot\n";
   });
   fmt::print("\nwrote {} and {}", csv, gp);
+  const auto dir = std::filesystem::path(prefix).parent_path();
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0 &&
-      std::system(fmt::format("gnuplot '{}' > /dev/null 2>&1", gp).c_str()) == 0) {
+      std::system(fmt::format("cd '{}' && gnuplot '{}' > /dev/null 2>&1", dir.empty() ? "." : dir.string(),
+                              std::filesystem::path(gp).filename().string())
+                      .c_str()) == 0) {
     fmt::print(" and {}.png", prefix);
   }
   fmt::print("\n");

@@ -28,6 +28,28 @@ got = float([r for r in csv.DictReader(open(sys.argv[2])) if r["arch"] == "fineq
 sys.exit(0 if abs(got / want - 1) < 1e-3 else print(f"array_ratio {got}, synthesis gives {want}") or 1)
 PY
 check "plot" test -s "$work/c.png" -a -s "$work/c.gp"
+# Prefill and decode, at equal PEs and at equal array area.
+"$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --arch "$src/configs/int4.yaml" \
+  --tokens 16,1 --equal-area --out "$work/e" >"$work/e.txt" 2>&1
+check "equal area: exit 0" test $? -eq 0
+check "equal area: 5 designs x 2 token counts" test "$(($(wc -l <"$work/e.csv") - 1))" -eq 10
+check "equal area: scaled arrays fit the baseline's array area and nearly fill it" $py - "$work/e.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+ok = True
+for r in rows:
+    # The energy split adds up to the energy per token.
+    parts = sum(float(r[k]) for k in ("array_pj_per_token", "buffers_pj_per_token", "dram_pj_per_token",
+                                      "epilogue_pj_per_token", "leakage_pj_per_token"))
+    ok &= abs(parts / float(r["energy_per_token_pj"]) - 1) < 1e-6
+    if r["basis"] == "equal area":
+        ok &= 0.95 < float(r["array_ratio"]) <= 1.0
+        ok &= int(r["rows"]) * int(r["cols"]) > 33 * 32 if r["arch"] == "fineq" else True
+        ok &= int(r["rows"]) % 3 == 0 if r["arch"] == "fineq" else True
+    # Throughput per mm2 is TOPS over the total area.
+    ok &= abs(float(r["tops_per_mm2"]) / (float(r["tops"]) / (float(r["area_um2"]) * 1e-6)) - 1) < 1e-5
+sys.exit(0 if ok and {r["tokens"] for r in rows} == {"16", "1"} else 1)
+PY
 "$bin/compare" --arch "$src/configs/fineq.yaml" --out "$work/x" >"$work/err.txt" 2>&1
 check "one arch: non-zero exit" test $? -ne 0
 check "one arch: message" grep -q "two or more --arch" "$work/err.txt"

@@ -62,7 +62,7 @@ expect_error "NaN weight" "w.*row 1.*col(umn)? 2" "$work/x.q" -- \
   "$bin/quantize" --checkpoint "$work/nan.safetensors" --method fineq --out "$work/x.q"
 
 # --- the real checkpoint ------------------------------------------------------------------------
-ckpt="$models/stories260K.bin"
+ckpt="$models/tinyllamas/stories260K.bin"
 if [ -f "$ckpt" ]; then
   "$bin/quantize" --checkpoint "$ckpt" --method fineq --out "$work/s.q" >"$work/q.txt"
   check "stories260K fineq: exit 0" test $? -eq 0

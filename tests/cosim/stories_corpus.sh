@@ -4,7 +4,7 @@
 # and RTL must agree (bytes, per-op cycles, action counts). Args: BIN_DIR MODELS_DIR SOURCE_DIR.
 set -uo pipefail
 bin=$1 models=$2 src=$3
-ckpt="$models/stories260K.bin"
+ckpt="$models/tinyllamas/stories260K.bin"
 if [ ! -f "$ckpt" ]; then echo "SKIP: $ckpt not found (configure with -DFQ_MODELS_DIR=...)"; exit 77; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
