@@ -119,6 +119,17 @@ def main():
             f.write("Layer, M, N, K,\nqkv, 4, 12, 8,\nffn up, 4, 16, 8,\n\nffn down, 4, 8, 16,\n")
         with open(os.path.join(d, "plain.csv"), "w") as f:
             f.write("g0,2,3,5,\r\ng1 , 1 , 7 , 3 ,\r\n")
+        # llama2.c tokenizers: <unk>, <s>, </s>, the 256 byte tokens, merges (scores decide the
+        # order); one with a space piece and one without (the dummy prefix falls back to a byte).
+        d = seeds("tokenizer")
+        for name, words in [("bytes-merges.bin", [" ", "e", " t", "he", " the", "\xc3\xa9", "on", "ce"]),
+                            ("no-space.bin", ["ab", "abc"])]:
+            pieces = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + [b"<0x%02X>" % i for i in range(256)]
+            pieces += [w.encode("latin-1") for w in words]
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(struct.pack("<i", max(len(p) for p in pieces)))
+                for i, p in enumerate(pieces):
+                    f.write(struct.pack("<fi", -float(i) if i >= 259 else 0.0, len(p)) + p)
     finally:
         shutil.rmtree(tmp)
 

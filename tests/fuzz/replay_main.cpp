@@ -20,7 +20,7 @@ struct Target {
 constexpr Target kTargets[] = {
     {"qfile", fq::fuzz::qfile}, {"llama2c", fq::fuzz::llama2c}, {"safetensors", fq::fuzz::safetensors},
     {"arch", fq::fuzz::arch},   {"costs", fq::fuzz::costs},     {"topology", fq::fuzz::topology},
-    {"tir", fq::fuzz::tir},     {"mem", fq::fuzz::mem},
+    {"tir", fq::fuzz::tir},     {"mem", fq::fuzz::mem},         {"tokenizer", fq::fuzz::tokenizer},
 };
 
 }  // namespace

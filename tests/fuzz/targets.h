@@ -22,6 +22,7 @@ int costs(const uint8_t* data, size_t size);        // costs.yaml and synth_area
 int topology(const uint8_t* data, size_t size);     // SCALE-Sim topology CSV
 int tir(const uint8_t* data, size_t size);          // .tir: parse, verify, print, reparse
 int mem(const uint8_t* data, size_t size);          // .mem: read, CRCs repaired, write back
+int tokenizer(const uint8_t* data, size_t size);    // llama2.c tokenizer: parse, encode, decode
 
 // The same bytes with every CRC recomputed wherever the layout lets the field be found (the
 // targets run both, so the parser behind the checksums is searched too; tests craft headers with it).
