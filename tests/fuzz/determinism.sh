@@ -5,13 +5,7 @@
 # the check below fails if one appears. Args: BIN_DIR SOURCE_DIR
 set -uo pipefail
 bin=$1 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/lib.sh"
 # same NAME FILE...: each FILE.t1 (1 thread), FILE.t2 (2 threads) and FILE.r2 (a rerun with 2)
 # exists and all three are identical.
 same() {

@@ -8,13 +8,7 @@
 # Args: BIN_DIR SOURCE_DIR [KILLS (default 12 per command)]
 set -uo pipefail
 bin=$1 src=$2 kills=${3:-12}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/lib.sh"
 ms_now() { date +%s%3N; }
 
 # kill_loop NAME "OUTPUT..." OLD_DIR NEW_DIR -- CMD...: OLD_DIR and NEW_DIR hold the previous and

@@ -79,12 +79,6 @@ void run(const std::vector<uint8_t>& bytes) {
 
 }  // namespace
 
-int mem(const uint8_t* data, size_t size) {
-  const std::vector<uint8_t> bytes(data, data + size);
-  run(bytes);
-  const auto repaired = mem_with_crcs_repaired(bytes);
-  if (repaired != bytes) run(repaired);
-  return 0;
-}
+int mem(const uint8_t* data, size_t size) { return run_raw_and_repaired(data, size, run, mem_with_crcs_repaired); }
 
 }  // namespace fq::fuzz

@@ -77,7 +77,7 @@ void same(const QTensor& a, const QTensor& b) {
   }
 }
 
-void run(std::span<const uint8_t> bytes) {
+void run(const std::vector<uint8_t>& bytes) {
   const auto path = as_file(bytes, ".in.q");
   std::vector<QTensor> tensors;
   try {
@@ -104,12 +104,6 @@ void run(std::span<const uint8_t> bytes) {
 
 }  // namespace
 
-int qfile(const uint8_t* data, size_t size) {
-  const std::vector<uint8_t> bytes(data, data + size);
-  run(bytes);
-  const auto repaired = qfile_with_crcs_repaired(bytes);
-  if (repaired != bytes) run(repaired);
-  return 0;
-}
+int qfile(const uint8_t* data, size_t size) { return run_raw_and_repaired(data, size, run, qfile_with_crcs_repaired); }
 
 }  // namespace fq::fuzz

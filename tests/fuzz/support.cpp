@@ -14,6 +14,15 @@ void broken(const std::string& what) {
   std::abort();
 }
 
+int run_raw_and_repaired(const uint8_t* data, size_t size, void (*run)(const std::vector<uint8_t>&),
+                         std::vector<uint8_t> (*repair)(std::vector<uint8_t>)) {
+  const std::vector<uint8_t> bytes(data, data + size);
+  run(bytes);
+  const auto repaired = repair(bytes);
+  if (repaired != bytes) run(repaired);
+  return 0;
+}
+
 std::filesystem::path scratch_path(const char* suffix) {
   // /dev/shm keeps the per-execution file off the disk when it exists.
   static const std::filesystem::path dir =

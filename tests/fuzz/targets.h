@@ -29,6 +29,10 @@ int tokenizer(const uint8_t* data, size_t size);    // llama2.c tokenizer: parse
 std::vector<uint8_t> qfile_with_crcs_repaired(std::vector<uint8_t> bytes);
 std::vector<uint8_t> mem_with_crcs_repaired(std::vector<uint8_t> bytes);
 
+// Runs `run` on the bytes, then on repair(bytes) when that differs.
+int run_raw_and_repaired(const uint8_t* data, size_t size, void (*run)(const std::vector<uint8_t>&),
+                         std::vector<uint8_t> (*repair)(std::vector<uint8_t>));
+
 // A violated property of a reader that accepted the input: prints `what` and aborts, which
 // libFuzzer and ctest both report as a crash.
 [[noreturn]] void broken(const std::string& what);
