@@ -68,6 +68,8 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
+# Start batch jobs (array tasks) as soon as a CPU is free, not up to 3 s later (the default).
+SchedulerParameters=batch_sched_delay=0
 # No accounting database: sweep reads the tasks' states from slurmctld, which keeps finished
 # jobs for MinJobAge seconds.
 AccountingStorageType=accounting_storage/none

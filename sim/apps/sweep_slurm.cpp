@@ -357,7 +357,7 @@ std::map<int, TaskState> wait_for(const Plan& p, const std::string& dir, const S
       last_print = now;
     }
     if (running + pending == 0) {
-      fmt::print(stderr, "[sweep] {}, {:.1f} points/s, {:.0f} s\n", line, s > 0 ? static_cast<double>(rows) / s : 0.0, s);
+      if (line != last) fmt::print(stderr, "[sweep] {}, {:.1f} points/s, {:.0f} s\n", line, s > 0 ? static_cast<double>(rows) / s : 0.0, s);
       return states;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
