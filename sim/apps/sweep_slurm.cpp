@@ -287,6 +287,7 @@ std::vector<int> task_ids(std::string spec) {
 // accounting's (sacct); an empty map when neither knows the job, nullopt when Slurm did not answer.
 std::optional<std::map<int, TaskState>> job_states(const std::string& job) {
   std::map<int, TaskState> states;
+  if (job.empty()) return states;
   const auto [rc, out] = run_capture("scontrol -o show job " + shell_quote(job));
   if (rc == 0) {
     std::istringstream lines(out);
@@ -333,6 +334,7 @@ std::map<int, TaskState> job_states_retrying(const std::string& job) {
 std::map<int, TaskState> wait_for(const Plan& p, const std::string& dir, const Submission& sub) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string last;
+  std::optional<size_t> rows0;
   auto last_print = t0 - std::chrono::hours(1);
   for (;;) {
     auto states = job_states_retrying(sub.job);
@@ -347,17 +349,19 @@ std::map<int, TaskState> wait_for(const Plan& p, const std::string& dir, const S
     }
     size_t rows = 0;
     for (int t = 0; t < sub.tasks(); ++t) rows += read_shard(p, dir, sub.number, t).rows.size();
+    if (!rows0) rows0 = rows;  // the rate counts the points done while waiting (--merge may start late)
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double rate = s > 0 ? static_cast<double>(rows - *rows0) / s : 0.0;
     const std::string line = fmt::format("job {}: {}/{} tasks done, {} running, {} pending, {} failed; {}/{} points", sub.job,
                                          done, sub.tasks(), running, pending, failed, rows, sub.points.size());
     const auto now = std::chrono::steady_clock::now();
     if (line != last && now - last_print > std::chrono::seconds(2)) {
-      fmt::print(stderr, "[sweep] {}, {:.1f} points/s, {:.0f} s\n", line, s > 0 ? static_cast<double>(rows) / s : 0.0, s);
+      fmt::print(stderr, "[sweep] {}, {:.1f} points/s, {:.0f} s\n", line, rate, s);
       last = line;
       last_print = now;
     }
     if (running + pending == 0) {
-      if (line != last) fmt::print(stderr, "[sweep] {}, {:.1f} points/s, {:.0f} s\n", line, s > 0 ? static_cast<double>(rows) / s : 0.0, s);
+      if (line != last) fmt::print(stderr, "[sweep] {}, {:.1f} points/s, {:.0f} s\n", line, rate, s);
       return states;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -525,6 +529,14 @@ int run_slurm(const Sweep& s, const std::string& out_path, const SlurmOptions& o
   const auto [rc, out] = run_capture(cmd);
   const std::string job = trim(out).substr(0, trim(out).find(';'));
   if (rc != 0 || job.empty() || job.find_first_not_of("0123456789") != std::string::npos) {
+    // Nothing was submitted: leave the work directory as it was (none, for a first submission).
+    std::error_code ec;
+    if (exists) {
+      fs::remove(sub_path(dir, sub.number, "points"), ec);
+      fs::remove(script, ec);
+    } else {
+      fs::remove_all(dir, ec);
+    }
     fail("sbatch failed (exit {}): {}", rc, trim(out));
   }
   sub.job = job;

@@ -11,7 +11,14 @@ for t in munged slurmctld slurmd sbatch squeue scancel scontrol; do
   command -v "$t" >/dev/null || { echo "skip: $t not installed (scripts/install-deps.sh installs it)"; exit 77; }
 done
 work=$(mktemp -d /var/tmp/fqsim-slurm-test.XXXXXX)
-export FQ_SLURM_DIR=$work/cluster FQ_SLURM_PORT=${FQ_SLURM_TEST_PORT:-16817}
+# A free port pair, so that this test can run beside another cluster (or another run of itself).
+in_use() { awk '$4 == "0A" {print $2}' /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qi ":$(printf %04X "$1")$"; }
+port=${FQ_SLURM_TEST_PORT:-}
+while [ -z "$port" ]; do
+  port=$((20000 + RANDOM % 5000 * 2))
+  if in_use "$port" || in_use $((port + 1)); then port=; fi
+done
+export FQ_SLURM_DIR=$work/cluster FQ_SLURM_PORT=$port
 export SLURM_CONF=$FQ_SLURM_DIR/slurm.conf
 cleanup() {
   "$src/scripts/slurm-local.sh" stop >/dev/null 2>&1 || echo "slurm-local.sh stop failed"
@@ -58,12 +65,19 @@ for ((i = 0; i < 600; i++)); do
 done
 check "task 1 runs" test "$state" = RUNNING
 echo "task 1 running at $SECONDS s"
+# Cancelled after its first rows, so that its shard holds whole rows and a cut one, perhaps.
+for ((i = 0; i < 200; i++)); do
+  [ "$(cat fault.slurm/shards/1-1.part 2>/dev/null | wc -l)" -ge 11 ] && break
+  sleep 0.05
+done
 scancel "${job}_1"
 "$bin/sweep" --merge fault.slurm >merge.txt 2>&1
 check "merge: non-zero exit with missing points" test $? -ne 0
 check "merge: Slurm's state of the cancelled task" grep -q "job $job task 1 (Slurm: CANCELLED, exit code 0:15" merge.txt
-part=$(tail -n +2 fault.slurm/shards/1-1.part 2>/dev/null | grep -c .)
+part=$(tail -n +2 fault.slurm/shards/1-1.part 2>/dev/null | wc -l)  # whole rows only: a cut last row has no newline
 missing=$((200 - part))
+echo "task 1 cancelled after $part of its 200 points:"; head -3 merge.txt; tail -1 merge.txt
+check "merge: the cancelled task's whole rows kept" test "$part" -gt 0 -a "$part" -lt 200
 check "merge: the missing points counted" grep -q "sweep: $missing of 600 points missing" merge.txt
 check "merge: the missing points named" grep -q "^    array.rows=.* array.cols=.* pe.window=.* buffers.weight_bytes=.* dram.bytes_per_cycle=" merge.txt
 check "merge: --resume suggested" grep -q "with --resume to submit only them" merge.txt
@@ -88,6 +102,20 @@ check "--jobs with slurm: refused" grep -q "jobs is for --backend local" jobs.tx
 check "sbatch error: reported" grep -q "sbatch failed (exit 1): .*nosuch" sbatch.txt
 "${sweep[@]}" --out z.csv --resume >local-resume.txt 2>&1
 check "--resume with --backend local: refused" grep -q "resume" local-resume.txt
+
+check "sbatch error: no work directory left" test ! -e y.slurm
+
+# A task that fails: the copied layer changes while the job is held, so each task refuses to run.
+small=("$bin/sweep" --arch "$src/configs/fineq.yaml" --layer layer.q --set array.rows=6,9 --set array.cols=4,8 --no-plots)
+"${small[@]}" --out held.csv --backend slurm --points-per-task 2 --no-wait --sbatch-arg=--hold >held.txt 2>&1
+hjob=$(sed -n 's/.* submitted as job \([0-9]*\) .*/\1/p' held.txt)
+echo >>held.slurm/inputs/layer.q
+scontrol release "$hjob"
+"$bin/sweep" --merge held.slurm >held-merge.txt 2>&1
+check "failed tasks: non-zero exit" test $? -ne 0
+check "failed tasks: Slurm's state" grep -q "job $hjob task 1 (Slurm: FAILED, exit code 1:0" held-merge.txt
+check "failed tasks: the reason in the task's log" grep -q "layer changed since the sweep was planned" held.slurm/logs/1-1.out
+check "failed tasks: all 4 points missing" grep -q "sweep: 4 of 4 points missing" held-merge.txt
 
 "$src/scripts/slurm-local.sh" stop >/dev/null
 check "stop stops the daemons" bash -c "! '$src/scripts/slurm-local.sh' status >/dev/null 2>&1"
