@@ -285,7 +285,7 @@ std::vector<int> task_ids(std::string spec) {
 
 // The state of every array task slurmctld still knows (finished jobs stay MinJobAge seconds), else
 // accounting's (sacct); an empty map when neither knows the job, nullopt when Slurm did not answer.
-std::optional<std::map<int, TaskState>> job_states(const std::string& job) {
+std::optional<std::map<int, TaskState>> job_states(const std::string& job, std::string* error = nullptr) {
   std::map<int, TaskState> states;
   if (job.empty()) return states;
   const auto [rc, out] = run_capture("scontrol -o show job " + shell_quote(job));
@@ -316,14 +316,16 @@ std::optional<std::map<int, TaskState>> job_states(const std::string& job) {
     return states;
   }
   if (out.find("Invalid job id") != std::string::npos) return states;
+  if (error) *error = trim(out);
   return std::nullopt;
 }
 
 // job_states, waiting out a controller that does not answer for a while.
 std::map<int, TaskState> job_states_retrying(const std::string& job) {
+  std::string error;
   for (int attempt = 0;; ++attempt) {
-    if (auto states = job_states(job)) return *states;
-    if (attempt == 60) fail("Slurm did not answer `scontrol show job {}` for a minute", job);
+    if (auto states = job_states(job, &error)) return *states;
+    if (attempt == 60) fail("Slurm did not answer `scontrol show job {}` for a minute: {}", job, error);
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 }
@@ -410,6 +412,8 @@ int merge_and_report(const Plan& p, const std::string& dir, std::map<int, TaskSt
   fmt::print("wrote {} ({} of {} points, {} invalid)\n", p.out_path, p.sweep.points.size() - missing.size(),
              p.sweep.points.size(), invalid);
   if (missing.empty()) {
+    std::error_code ec;
+    fs::remove(dir + "/missing.txt", ec);
     if (p.sweep.plots) write_plots(p.sweep, p.out_path);
     return 0;
   }
@@ -422,6 +426,7 @@ int merge_and_report(const Plan& p, const std::string& dir, std::map<int, TaskSt
   for (size_t i : missing) by_task[owner.count(i) ? owner[i] : std::make_pair(0, 0)].push_back(i);
   std::map<int, std::map<int, TaskState>> states;  // submission -> task -> state
   if (!last_states.empty() && !subs.empty()) states[subs.back().number] = last_states;
+  std::fflush(stdout);
   fmt::print(stderr, "sweep: {} of {} points missing:\n", missing.size(), p.sweep.points.size());
   for (const auto& [where, pts] : by_task) {
     const auto [n, t] = where;
@@ -439,8 +444,12 @@ int merge_and_report(const Plan& p, const std::string& dir, std::map<int, TaskSt
       fmt::print(stderr, "  job {} task {} ({}; log {}/logs/{}-{}.out): {} points\n", sub.job, t, why, dir, n, t,
                  pts.size());
     }
-    for (size_t i : pts) fmt::print(stderr, "    {}\n", describe_point(p.sweep, i));
+    for (size_t k = 0; k < pts.size() && k < 10; ++k) fmt::print(stderr, "    {}\n", describe_point(p.sweep, pts[k]));
+    if (pts.size() > 10) fmt::print(stderr, "    ... and {} more ({}/missing.txt lists them all)\n", pts.size() - 10, dir);
   }
+  fq::write_file_atomically(dir + "/missing.txt", [&](std::ostream& f) {
+    for (size_t i : missing) f << describe_point(p.sweep, i) << "\n";
+  });
   fail("{} of {} points missing (listed above); run the same command with --resume to submit only them",
        missing.size(), p.sweep.points.size());
 }

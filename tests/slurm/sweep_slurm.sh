@@ -80,6 +80,7 @@ echo "task 1 cancelled after $part of its 200 points:"; head -3 merge.txt; tail 
 check "merge: the cancelled task's whole rows kept" test "$part" -gt 0 -a "$part" -lt 200
 check "merge: the missing points counted" grep -q "sweep: $missing of 600 points missing" merge.txt
 check "merge: the missing points named" grep -q "^    array.rows=.* array.cols=.* pe.window=.* buffers.weight_bytes=.* dram.bytes_per_cycle=" merge.txt
+check "merge: all of them in missing.txt" test "$(wc -l <fault.slurm/missing.txt)" -eq "$missing"
 check "merge: --resume suggested" grep -q "with --resume to submit only them" merge.txt
 check "merge: tasks 0 and 2 complete" test -s fault.slurm/shards/1-0.csv -a -s fault.slurm/shards/1-2.csv
 check "merge: every other point in the CSV" test "$(tail -n +2 fault.csv | wc -l)" -eq $((600 - missing))
@@ -95,6 +96,7 @@ check "--resume: exit 0" test $? -eq 0
 grep "^\[sweep\]" resume.txt | tail -1
 check "--resume: submits only the missing points" grep -q "600 points, $((600 - missing)) done, $missing submitted" resume.txt
 check "--resume: the same CSV as the local run" cmp -s fault.csv local.csv
+check "--resume: missing.txt gone" test ! -e fault.slurm/missing.txt
 
 "${sweep[@]}" --out x.csv --backend slurm --jobs 2 >jobs.txt 2>&1
 check "--jobs with slurm: refused" grep -q "jobs is for --backend local" jobs.txt
