@@ -47,6 +47,8 @@ std::string csv_quote(const std::string& s) {
   return q;
 }
 
+}  // namespace
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open", path);
@@ -54,8 +56,6 @@ std::string read_text(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-}  // namespace
 
 void finish_sweep(Sweep& s) {
   if (s.axes.empty()) fail("give at least one --set KEY=V1,V2,... with two or more values to sweep");

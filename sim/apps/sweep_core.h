@@ -31,6 +31,8 @@ struct Sweep {
   std::string header;
 };
 
+std::string read_text(const std::string& path);  // the whole file, or fq::Error naming it
+
 // Fills points and header from the axes; checks the keys and the base arch.
 void finish_sweep(Sweep& s);
 std::string point_key(const std::vector<std::string>& values);

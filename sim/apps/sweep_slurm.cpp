@@ -36,14 +36,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kPlanMagic = "fqsim sweep plan 1";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string sha256_of(const std::string& path) { return cost::sha256_hex(read_text(path)); }
 
 std::string shell_quote(const std::string& s) {
