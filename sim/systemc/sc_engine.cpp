@@ -23,19 +23,7 @@ class Accelerator : public sc_core::sc_module {
   SC_HAS_PROCESS(Accelerator);
   explicit Accelerator(const sc_core::sc_module_name& name)
       : sc_core::sc_module(name), m_clk("clk", sc_core::sc_time(1, sc_core::SC_NS), 0.5, sc_core::SC_ZERO_TIME, false) {
-    SC_METHOD(controller);
-    sensitive << m_clk.negedge_event();
-    dont_initialize();
-    SC_METHOD(dma_in);
-    sensitive << m_clk.posedge_event();
-    dont_initialize();
-    SC_METHOD(array);
-    sensitive << m_clk.posedge_event();
-    dont_initialize();
-    SC_METHOD(epilogue);
-    sensitive << m_clk.posedge_event();
-    dont_initialize();
-    SC_METHOD(dma_out);
+    SC_METHOD(tick);
     sensitive << m_clk.posedge_event();
     dont_initialize();
   }
@@ -43,7 +31,6 @@ class Accelerator : public sc_core::sc_module {
   void load(CycleMachine* machine, const std::function<void(uint64_t)>* progress) {
     m_machine = machine;
     m_progress = progress;
-    m_started = false;
     m_next = 0;
     m_error = nullptr;
   }
@@ -62,7 +49,7 @@ class Accelerator : public sc_core::sc_module {
     }
   }
 
-  void controller() {
+  void tick() {
     if (m_machine == nullptr) return;
     guarded([this] {
       if (m_machine->finished()) {
@@ -70,35 +57,18 @@ class Accelerator : public sc_core::sc_module {
         sc_core::sc_pause();
         return;
       }
-      m_cycle = m_next++;
-      if (m_cycle > m_machine->last_progress() + kWatchdogCycles) {
-        fail("SystemC model: no op issued or completed for {} cycles at cycle {} (deadlock)", kWatchdogCycles,
-             m_cycle);
+      const uint64_t c = m_next++;
+      if (c > m_machine->last_progress() + kWatchdogCycles) {
+        fail("SystemC model: no op issued or completed for {} cycles at cycle {} (deadlock)", kWatchdogCycles, c);
       }
-      m_started = true;
-      if (m_progress != nullptr && *m_progress && (m_cycle & 0x3fff) == 0) (*m_progress)(m_machine->ops_completed());
-      m_machine->issue(m_cycle);
+      if (m_progress != nullptr && *m_progress && (c & 0x3fff) == 0) (*m_progress)(m_machine->ops_completed());
+      m_machine->step();
     });
-  }
-  bool active() const { return m_machine != nullptr && m_started; }
-  void dma_in() {
-    if (active()) guarded([this] { m_machine->work_dma_in(m_cycle); });
-  }
-  void array() {
-    if (active()) guarded([this] { m_machine->work_array(m_cycle); });
-  }
-  void epilogue() {
-    if (active()) guarded([this] { m_machine->work_epilogue(m_cycle); });
-  }
-  void dma_out() {
-    if (active()) guarded([this] { m_machine->work_dma_out(m_cycle); });
   }
 
   sc_core::sc_clock m_clk;
   CycleMachine* m_machine = nullptr;
   const std::function<void(uint64_t)>* m_progress = nullptr;
-  bool m_started = false;
-  uint64_t m_cycle = 0;
   uint64_t m_next = 0;
   std::exception_ptr m_error;
 };
