@@ -57,7 +57,9 @@ CycleMachine::CycleMachine(const ir::TileProgram& program, const ArchConfig& arc
 void CycleMachine::step() {
   const uint64_t c = m_next++;
   UnitCores& k = m_cores;
-  k.issue(c, [&k](Unit u, ir::OpId id, uint64_t cc) { k.take(u, id, cc); });
+  k.issue(
+      c, [&k](Unit u, ir::OpId id, uint64_t cc) { return k.can_take(u, id, cc); },
+      [&k](Unit u, ir::OpId id, uint64_t cc) { k.take(u, id, cc); });
   // Each unit's work of cycle c; what becomes done at c + 1 is reported for issue(c + 1).
   k.dma_in.work(c);
   k.ctrl.retired(Unit::kDmaIn, k.dma_in.retire(c + 1));

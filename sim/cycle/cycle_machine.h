@@ -36,10 +36,10 @@ struct UnitCores {
   bool can_take(ir::Unit u, ir::OpId id, uint64_t c) const;
   void take(ir::Unit u, ir::OpId id, uint64_t c);
   uint32_t retire(ir::Unit u, uint64_t c);
-  // The controller's decisions of cycle c (issue and zero-time completion), with `take` doing
-  // what the unit does when it takes an op; returns whether anything issued.
-  template <typename Take>
-  bool issue(uint64_t c, Take take);
+  // The controller's decisions of cycle c (issue and zero-time completion): `ready(u, id, c)`
+  // says whether unit u can take its head op, `take(u, id, c)` hands it over.
+  template <typename Ready, typename Take>
+  void issue(uint64_t c, Ready ready, Take take);
   timing::Timeline timeline() const { return log.timeline(program); }
 
   const ir::TileProgram& program;
@@ -53,26 +53,25 @@ struct UnitCores {
   DmaWriteCore dma_out;
 };
 
-template <typename Take>
-bool UnitCores::issue(uint64_t c, Take take_op) {
+template <typename Ready, typename Take>
+void UnitCores::issue(uint64_t c, Ready ready, Take take_op) {
   // A unit issues at most one op per cycle (any number of zero-time ops); zero-time ops can
   // enable others within the cycle.
   std::array<bool, ir::kNumUnits> issued{};
-  bool any = false, changed = true;
+  bool changed = true;
   while (changed) {
     changed = false;
     for (int ui = 0; ui < ir::kNumUnits; ++ui) {
       const auto u = static_cast<ir::Unit>(ui);
-      while ((!issued[static_cast<size_t>(ui)] || zero_time(u)) && ctrl.head_ready(u) && can_take(u, ctrl.head(u), c)) {
+      while ((!issued[static_cast<size_t>(ui)] || zero_time(u)) && ctrl.head_ready(u) && ready(u, ctrl.head(u), c)) {
         take_op(u, ctrl.head(u), c);
         ctrl.took(u, c);
         if (zero_time(u)) ctrl.retired(u, retire(u, c));
         issued[static_cast<size_t>(ui)] = true;
-        any = changed = true;
+        changed = true;
       }
     }
   }
-  return any;
 }
 
 class CycleMachine {
