@@ -123,7 +123,7 @@ void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
   const int set = 1 - m_active;
   std::fill(m_wmag[static_cast<size_t>(set)].begin(), m_wmag[static_cast<size_t>(set)].end(), 0);
   std::fill(m_wmul[static_cast<size_t>(set)].begin(), m_wmul[static_cast<size_t>(set)].end(), 0);
-  m_pre = {true, id, c, timing::preload_cycles(m_env.arch, op.k), set, 0};
+  m_pre = {true, id, c, set, 0};
   m_set_k[static_cast<size_t>(set)] = op.k;
   m_set_n[static_cast<size_t>(set)] = op.n;
   m_set_gemm[static_cast<size_t>(set)] = m_env.log.gemm_of[id];
@@ -155,20 +155,26 @@ void ArrayCore::take_matmul(OpId id, const TileOp& op, uint64_t c) {
 
 void ArrayCore::take_os(OpId id, const TileOp& op, uint64_t c) {
   const auto format = m_env.p.gemms[op.gemm].format;
-  m_os.busy = true;
-  m_os.id = id;
-  m_os.start = c;
-  m_os.finish = c + timing::os_matmul_cycles(m_env.arch, op.m, op.k, op.n);
-  m_os.a.assign(size_t{op.m} * op.k, 0);
-  m_os.w.assign(size_t{op.n} * op.k, 0);
-  m_os.acc.assign(size_t{op.m} * op.n, 0);
+  const size_t rc = size_t{R} * C;
+  OsArray& o = m_os;
+  o.busy = true;
+  o.id = id;
+  o.start = c;
+  o.rows = m_env.scalesim() ? R : op.m;  // SCALE-Sim pads edge folds to the full array
+  o.cols = m_env.scalesim() ? C : op.n;
+  o.a.assign(size_t{op.m} * op.k, 0);
+  o.w.assign(size_t{op.n} * op.k, 0);
+  for (auto* v : {&o.a_reg, &o.w_reg, &o.a_valid, &o.w_valid, &o.acc, &o.macs}) v->assign(rc, 0);
+  o.pes_done = 0;
+  o.draining = false;
+  o.drain_next = 0;
   for (uint32_t r = 0; r < op.m; ++r) {
-    std::memcpy(m_os.a.data() + size_t{r} * op.k, m_env.buf.at(Buffer::kAbuf, op.src + uint64_t{r} * op.src_stride), op.k);
+    std::memcpy(o.a.data() + size_t{r} * op.k, m_env.buf.at(Buffer::kAbuf, op.src + uint64_t{r} * op.src_stride), op.k);
   }
   const uint64_t row_bytes = ir::weight_row_bytes(format, op.k);
   for (uint32_t j = 0; j < op.n; ++j) {
     unpack_int_row({m_env.buf.at(Buffer::kWbuf, op.w_src + uint64_t{j} * op.w_stride), row_bytes}, format_int_bits(format),
-                   {m_os.w.data() + size_t{j} * op.k, op.k});
+                   {o.w.data() + size_t{j} * op.k, op.k});
   }
   m_env.log.rd(id, Buffer::kAbuf) += uint64_t{op.m} * op.k;
   m_env.log.rd(id, Buffer::kWbuf) += op.n * row_bytes;
@@ -224,11 +230,14 @@ ArrayActivity ArrayCore::work(uint64_t c) {
 
 void ArrayCore::work_preload(uint64_t c) {
   const TileOp& op = m_env.p.op(m_pre.id);
-  const uint64_t offset = m_env.scalesim() ? 0 : 1;  // default timing: one cycle of wbuf read latency
-  if (c >= m_pre.start + offset && c - m_pre.start - offset < op.k) {
-    preload_row(op, static_cast<uint32_t>(c - m_pre.start - offset));
-  }
-  if (c == m_pre.start + m_pre.duration - 1) {
+  // Default timing: one cycle of wbuf read latency, then one row per cycle. scalesim: SCALE-Sim
+  // fills all R rows of the fold (rows beyond k hold zeros), from the issue cycle.
+  const uint64_t offset = m_env.scalesim() ? 0 : 1;
+  const uint64_t rows = m_env.scalesim() ? R : op.k;
+  if (c < m_pre.start + offset) return;
+  const uint64_t i = c - m_pre.start - offset;
+  if (i < op.k) preload_row(op, static_cast<uint32_t>(i));
+  if (i + 1 == rows) {  // the last row is written: the tile's beat is known
     timing::TileStats st;
     st.max_mag = m_pre.max_mag;
     m_set_beat[static_cast<size_t>(m_pre.set)] = timing::tile_beat(m_env.arch, st);
@@ -240,49 +249,79 @@ void ArrayCore::work_preload(uint64_t c) {
 }
 
 void ArrayCore::work_os(uint64_t c) {
-  const TileOp& op = m_env.p.op(m_os.id);
-  timing::ActionCounts& A = m_env.log.A(m_os.id);
-  const uint64_t t0 = c - m_os.start;
-  for (uint32_t i = 0; i < op.m; ++i) {
-    for (uint32_t j = 0; j < op.n; ++j) {
-      if (t0 < uint64_t{i} + j) continue;
-      const uint64_t t = t0 - i - j;
-      if (t >= op.k) continue;
-      m_os.acc[size_t{i} * op.n + j] += int32_t{m_os.a[size_t{i} * op.k + t]} * int32_t{m_os.w[size_t{j} * op.k + t]};
-      ++A.pe_macs;
-      ++A.pe_beats;
-      ++A.useful_macs;
-    }
-  }
+  OsArray& o = m_os;
+  const TileOp& op = m_env.p.op(o.id);
   m_pe_cycles += uint64_t{op.m} * op.n;
-  // Default: the accumulators drain one row per cycle after the last product; scalesim
-  // (padded folds, drain not counted) writes them in the fold's last cycle.
-  const uint64_t drain0 = m_os.start + op.k + op.m + op.n - 2;
-  auto write_row = [&](uint32_t r) {
-    for (uint32_t j = 0; j < op.n; ++j) {
-      uint8_t* a = m_env.buf.at(Buffer::kObuf, op.dst + uint64_t{r} * op.dst_stride + 4 * j);
-      int32_t v = m_os.acc[size_t{r} * op.n + j];
-      if (op.acc) {
-        int32_t old = 0;
-        std::memcpy(&old, a, 4);
-        v = static_cast<int32_t>(static_cast<uint32_t>(old) + static_cast<uint32_t>(v));
+  if (o.draining) {  // one row of accumulators per cycle to obuf
+    write_os_row(op, o.drain_next++);
+    if (o.drain_next == op.m) {
+      o.busy = false;
+      m_env.log.stamp(o.id, c + 1);
+    }
+    return;
+  }
+  const uint64_t t = c - o.start;
+  // Registers move: activations one PE right, weights one PE down; the edges take the skewed
+  // streams (row i's element t - i, column j's element t - j; zeros in padded rows/columns).
+  for (uint32_t i = R; i-- > 0;) {
+    for (uint32_t j = C; j-- > 0;) {
+      const size_t x = size_t{i} * C + j;
+      if (j > 0) {
+        o.a_reg[x] = o.a_reg[x - 1];
+        o.a_valid[x] = o.a_valid[x - 1];
+      } else {
+        const bool in = i < o.rows && t >= i && t - i < op.k;
+        o.a_valid[x] = in ? 1 : 0;
+        o.a_reg[x] = in && i < op.m ? o.a[size_t{i} * op.k + (t - i)] : 0;
       }
-      std::memcpy(a, &v, 4);
+      if (i > 0) {
+        o.w_reg[x] = o.w_reg[x - C];
+        o.w_valid[x] = o.w_valid[x - C];
+      } else {
+        const bool in = j < o.cols && t >= j && t - j < op.k;
+        o.w_valid[x] = in ? 1 : 0;
+        o.w_reg[x] = in && j < op.n ? o.w[size_t{j} * op.k + (t - j)] : 0;
+      }
     }
-    m_env.log.wr(m_os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
-    if (op.acc) m_env.log.rd(m_os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
-  };
-  if (m_env.scalesim()) {
-    if (c == m_os.finish - 1) {
-      for (uint32_t r = 0; r < op.m; ++r) write_row(r);
+  }
+  timing::ActionCounts& A = m_env.log.A(o.id);
+  for (uint32_t i = 0; i < o.rows; ++i) {
+    for (uint32_t j = 0; j < o.cols; ++j) {
+      const size_t x = size_t{i} * C + j;
+      if (!(o.a_valid[x] & o.w_valid[x])) continue;
+      o.acc[x] += o.a_reg[x] * o.w_reg[x];
+      if (static_cast<uint32_t>(++o.macs[x]) == op.k) ++o.pes_done;
+      if (i < op.m && j < op.n) {
+        ++A.pe_macs;
+        ++A.pe_beats;
+        ++A.useful_macs;
+      }
     }
-  } else if (c >= drain0 && c - drain0 < op.m) {
-    write_row(static_cast<uint32_t>(c - drain0));
   }
-  if (c == m_os.finish - 1) {
-    m_os.busy = false;
-    m_env.log.stamp(m_os.id, c + 1);
+  if (o.pes_done != uint64_t{o.rows} * o.cols) return;
+  // The last PE made its last product in this cycle.
+  if (m_env.scalesim()) {  // SCALE-Sim does not count the drain
+    for (uint32_t r = 0; r < op.m; ++r) write_os_row(op, r);
+    o.busy = false;
+    m_env.log.stamp(o.id, c + 1);
+  } else {
+    o.draining = true;
   }
+}
+
+void ArrayCore::write_os_row(const TileOp& op, uint32_t r) {
+  for (uint32_t j = 0; j < op.n; ++j) {
+    uint8_t* a = m_env.buf.at(Buffer::kObuf, op.dst + uint64_t{r} * op.dst_stride + 4 * j);
+    int32_t v = m_os.acc[size_t{r} * C + j];
+    if (op.acc) {
+      int32_t old = 0;
+      std::memcpy(&old, a, 4);
+      v = static_cast<int32_t>(static_cast<uint32_t>(old) + static_cast<uint32_t>(v));
+    }
+    std::memcpy(a, &v, 4);
+  }
+  m_env.log.wr(m_os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
+  if (op.acc) m_env.log.rd(m_os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
 }
 
 void ArrayCore::work_stream(uint64_t c) {

@@ -45,17 +45,25 @@ class ArrayCore {
   struct Preload {
     bool busy = false;
     ir::OpId id = 0;
-    uint64_t start = 0, duration = 0;
+    uint64_t start = 0;
     int set = 0;
     uint32_t max_mag = 0;
   };
-  struct OsTile {
+  // The output-stationary array, stepped: operands enter skewed at the left and top edges, move
+  // one PE right (activations) or down (weights) per cycle, every PE multiply-accumulates when
+  // they meet, and once the last PE has its k-th product the accumulators drain one row per cycle
+  // (scalesim: the padded fold writes every row in the cycle of its last product).
+  struct OsArray {
     bool busy = false;
     ir::OpId id = 0;
-    uint64_t start = 0, finish = 0;
-    std::vector<int8_t> a;     // m x k activations
-    std::vector<int8_t> w;     // n x k weights
-    std::vector<int32_t> acc;  // m x n accumulators (the PEs)
+    uint64_t start = 0;
+    uint32_t rows = 0, cols = 0;  // rows and columns fed: the tile (m x n), or R x C under scalesim
+    std::vector<int8_t> a;        // m x k activations as read from abuf
+    std::vector<int8_t> w;        // n x k weights as read from wbuf
+    std::vector<int32_t> a_reg, w_reg, a_valid, w_valid, acc, macs;  // per PE, R x C
+    uint64_t pes_done = 0;        // PEs that made their k products
+    bool draining = false;
+    uint32_t drain_next = 0;
   };
 
   void take_preload(ir::OpId id, const ir::TileOp& op, uint64_t c);
@@ -64,6 +72,7 @@ class ArrayCore {
   void preload_row(const ir::TileOp& op, uint32_t i);
   void work_preload(uint64_t c);
   void work_os(uint64_t c);
+  void write_os_row(const ir::TileOp& op, uint32_t r);
   void work_stream(uint64_t c);
   void begin_beat(uint64_t b);
   void end_beat(uint64_t b, uint64_t c);
@@ -91,7 +100,7 @@ class ArrayCore {
   std::vector<RowSlot> m_ring;
   std::vector<int32_t> m_act, m_avalid, m_aset;  // per PE: activation, data valid, weight set
   std::vector<int32_t> m_ps, m_eff_mag, m_eff_a;
-  OsTile m_os;
+  OsArray m_os;
 };
 
 }  // namespace fq::sim

@@ -245,3 +245,43 @@ TEST_CASE("epilogue core: C elements per cycle plus two stages, one dequant at a
   }
   CHECK(log.gacts[0].dequant_elems == 6);
 }
+
+TEST_CASE("array core: the output-stationary array stepped (skewed operands, products, drain)", "[sim][core]") {
+  for (const bool scalesim : {false, true}) {
+    INFO((scalesim ? "scalesim" : "default"));
+    fq::ArchConfig arch = fq::test::base_arch(4, 4, fq::PeKind::kMac);
+    arch.dataflow = fq::Dataflow::kOutputStationary;
+    if (scalesim) arch.timing = fq::TimingModel::kScaleSim;
+    Bench b(arch, fq::HwFormat::kInt8);
+    // m = 2, n = 3, k = 4: A rows at abuf 0 (stride 4), W rows at wbuf 0 (stride 4), C to obuf 0.
+    b.p.add(TileOp{.opcode = Opcode::kOsMatmul, .gemm = 0, .src = 0, .src_stride = 4, .w_src = 0, .w_stride = 4,
+                   .dst = 0, .dst_stride = 12, .m = 2, .k = 4, .n = 3});
+    fq::sim::Buffers buf(b.arch);
+    const int8_t a[8] = {1, 2, 3, 4, -1, 0, 2, -3};
+    const int8_t w[12] = {1, 0, 0, 0, 1, 1, 1, 1, -2, 3, 0, 5};
+    std::memcpy(buf.at(Buffer::kAbuf, 0), a, sizeof a);
+    std::memcpy(buf.at(Buffer::kWbuf, 0), w, sizeof w);
+    fq::sim::Ledger log(b.p);
+    fq::sim::ArrayCore array({b.p, b.arch, buf, log});
+    REQUIRE(array.can_take(0, 5));
+    array.take(0, 5);
+    std::vector<uint64_t> busy;
+    for (uint64_t c = 5; c < 30; ++c) {
+      if (array.work(c).os) busy.push_back(c);
+    }
+    // Element t reaches PE(i, j) in cycle 5 + t + i + j: the last product (PE(1, 2), t = 3) in
+    // cycle 5 + 3 + 1 + 2 = 11; two rows drain in 12 and 13: finish 14 = 5 + k + 2m + n - 2.
+    // scalesim: the padded 4 x 4 fold's last product is PE(3, 3)'s in 5 + 3 + 3 + 3 = 14, when
+    // every row is written: finish 15 = 5 + k + R + C - 2.
+    const uint64_t finish = scalesim ? 15 : 14;
+    CHECK(log.finish[0] == finish);
+    CHECK(busy.size() == finish - 5);
+    const int32_t expect[6] = {1, 10, 24, -1, -2, -13};
+    for (int i = 0; i < 6; ++i) {
+      int32_t v = 0;
+      std::memcpy(&v, buf.at(Buffer::kObuf, 4 * static_cast<uint64_t>(i)), 4);
+      CHECK(v == expect[i]);
+    }
+    CHECK(log.gacts[0].pe_macs == 2 * 3 * 4);
+  }
+}
