@@ -253,7 +253,8 @@ void ArrayCore::work_os(uint64_t c) {
   const TileOp& op = m_env.p.op(o.id);
   m_pe_cycles += uint64_t{op.m} * op.n;
   if (o.draining) {  // one row of accumulators per cycle to obuf
-    write_os_row(op, o.drain_next++);
+    store_row(o.id, op, o.drain_next, o.acc.data() + size_t{o.drain_next} * C, op.n);
+    ++o.drain_next;
     if (o.drain_next == op.m) {
       o.busy = false;
       m_env.log.stamp(o.id, c + 1);
@@ -301,7 +302,7 @@ void ArrayCore::work_os(uint64_t c) {
   if (o.pes_done != uint64_t{o.rows} * o.cols) return;
   // The last PE made its last product in this cycle.
   if (m_env.scalesim()) {  // SCALE-Sim does not count the drain
-    for (uint32_t r = 0; r < op.m; ++r) write_os_row(op, r);
+    for (uint32_t r = 0; r < op.m; ++r) store_row(o.id, op, r, o.acc.data() + size_t{r} * C, op.n);
     o.busy = false;
     m_env.log.stamp(o.id, c + 1);
   } else {
@@ -309,19 +310,19 @@ void ArrayCore::work_os(uint64_t c) {
   }
 }
 
-void ArrayCore::write_os_row(const TileOp& op, uint32_t r) {
-  for (uint32_t j = 0; j < op.n; ++j) {
+void ArrayCore::store_row(OpId id, const TileOp& op, uint32_t r, const int32_t* v, uint32_t n) {
+  for (uint32_t j = 0; j < n; ++j) {
     uint8_t* a = m_env.buf.at(Buffer::kObuf, op.dst + uint64_t{r} * op.dst_stride + 4 * j);
-    int32_t v = m_os.acc[size_t{r} * C + j];
+    int32_t x = v[j];
     if (op.acc) {
       int32_t old = 0;
       std::memcpy(&old, a, 4);
-      v = static_cast<int32_t>(static_cast<uint32_t>(old) + static_cast<uint32_t>(v));
+      x = static_cast<int32_t>(static_cast<uint32_t>(old) + static_cast<uint32_t>(x));
     }
-    std::memcpy(a, &v, 4);
+    std::memcpy(a, &x, 4);
   }
-  m_env.log.wr(m_os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
-  if (op.acc) m_env.log.rd(m_os.id, Buffer::kObuf) += 4 * uint64_t{op.n};
+  m_env.log.wr(id, Buffer::kObuf) += 4 * uint64_t{n};
+  if (op.acc) m_env.log.rd(id, Buffer::kObuf) += 4 * uint64_t{n};
 }
 
 void ArrayCore::work_stream(uint64_t c) {
@@ -415,18 +416,7 @@ void ArrayCore::end_beat(uint64_t b, uint64_t c) {
   s.valid = false;
   const TileOp& op = m_env.p.op(s.op);
   const uint32_t nt = m_set_n[static_cast<size_t>(s.set)];
-  for (uint32_t j = 0; j < nt; ++j) {
-    uint8_t* a = m_env.buf.at(Buffer::kObuf, op.dst + uint64_t{s.r} * op.dst_stride + 4 * j);
-    int32_t v = s.out[j];
-    if (op.acc) {
-      int32_t old = 0;
-      std::memcpy(&old, a, 4);
-      v = static_cast<int32_t>(static_cast<uint32_t>(old) + static_cast<uint32_t>(v));
-    }
-    std::memcpy(a, &v, 4);
-  }
-  m_env.log.wr(s.op, Buffer::kObuf) += 4 * uint64_t{nt};
-  if (op.acc) m_env.log.rd(s.op, Buffer::kObuf) += 4 * uint64_t{nt};
+  store_row(s.op, op, s.r, s.out.data(), nt);
   m_env.log.A(s.op).useful_macs += uint64_t{m_set_k[static_cast<size_t>(s.set)]} * nt;
   --m_rows_in_flight;
   --m_set_rows[static_cast<size_t>(s.set)];

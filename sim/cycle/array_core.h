@@ -30,7 +30,6 @@ class ArrayCore {
 
   uint64_t pe_cycles() const { return m_pe_cycles; }
   uint64_t pe_adds() const { return m_pulses; }
-  uint64_t rows_in_flight() const { return m_rows_in_flight; }
 
  private:
   struct RowSlot {  // one activation row in the input skew / output deskew ring
@@ -72,7 +71,8 @@ class ArrayCore {
   void preload_row(const ir::TileOp& op, uint32_t i);
   void work_preload(uint64_t c);
   void work_os(uint64_t c);
-  void write_os_row(const ir::TileOp& op, uint32_t r);
+  // Writes n int32 results as row r of op's destination in obuf (added to it when op.acc).
+  void store_row(ir::OpId id, const ir::TileOp& op, uint32_t r, const int32_t* v, uint32_t n);
   void work_stream(uint64_t c);
   void begin_beat(uint64_t b);
   void end_beat(uint64_t b, uint64_t c);

@@ -23,15 +23,25 @@ struct DmaBeat {
   uint32_t bytes = 0;
 };
 
-class DmaReadCore {
+// What both channels share: transfers are queued (a channel always takes a request), its ops
+// complete in order.
+class DmaCore {
  public:
-  DmaReadCore(UnitEnv env, DramPort& dram) : m_env(env), m_dram(&dram) {}
-  void set_dram(DramPort& dram) { m_dram = &dram; }
-  bool can_take(ir::OpId, uint64_t) const { return true; }  // requests are queued
+  bool can_take(ir::OpId, uint64_t) const { return true; }
+  uint32_t retire(uint64_t c) { return m_inorder.retire(m_env.log, c); }
+
+ protected:
+  DmaCore(UnitEnv env, DramPort& dram) : m_env(env), m_dram(&dram) {}
+  UnitEnv m_env;
+  DramPort* m_dram;
+  InOrder m_inorder;
+};
+
+class DmaReadCore : public DmaCore {
+ public:
+  DmaReadCore(UnitEnv env, DramPort& dram) : DmaCore(env, dram) {}
   void take(ir::OpId id, uint64_t c);
   DmaBeat work(uint64_t c);
-  uint32_t retire(uint64_t c) { return m_inorder.retire(m_env.log, c); }
-  bool idle() const { return m_q.empty(); }
 
  private:
   struct Transfer {
@@ -40,32 +50,22 @@ class DmaReadCore {
     std::vector<uint64_t> arrive;  // per row: first cycle its data may move
     uint32_t row = 0, offset = 0;
   };
-  UnitEnv m_env;
-  DramPort* m_dram;
   std::deque<Transfer> m_q;
-  InOrder m_inorder;
 };
 
-class DmaWriteCore {
+class DmaWriteCore : public DmaCore {
  public:
-  DmaWriteCore(UnitEnv env, DramPort& dram) : m_env(env), m_dram(&dram) {}
-  void set_dram(DramPort& dram) { m_dram = &dram; }
-  bool can_take(ir::OpId, uint64_t) const { return true; }
+  DmaWriteCore(UnitEnv env, DramPort& dram) : DmaCore(env, dram) {}
   void take(ir::OpId id, uint64_t c);
   DmaBeat work(uint64_t c);
-  uint32_t retire(uint64_t c) { return m_inorder.retire(m_env.log, c); }
-  bool idle() const { return m_q.empty(); }
 
  private:
   struct Transfer {
     ir::OpId id = 0;
     uint32_t row = 0, offset = 0;
   };
-  UnitEnv m_env;
-  DramPort* m_dram;
   std::deque<Transfer> m_q;
   std::vector<uint8_t> m_row;  // the row being gathered from obuf
-  InOrder m_inorder;
 };
 
 }  // namespace fq::sim

@@ -15,7 +15,6 @@ class EpilogueCore {
   // Returns true in a cycle that read a chunk.
   bool work(uint64_t c);
   uint32_t retire(uint64_t c) { return m_inorder.retire(m_env.log, c); }
-  bool busy() const { return m_busy; }
 
  private:
   void chunk(ir::OpId id, uint64_t chunk, uint64_t per_row);
