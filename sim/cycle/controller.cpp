@@ -12,18 +12,22 @@ ControllerCore::ControllerCore(const ir::TileProgram& p, Ledger& log)
   }
 }
 
-bool ControllerCore::head_ready(ir::Unit u) const {
+bool ControllerCore::head_ready(ir::Unit u) {
+  bool& known = m_head_ready[static_cast<size_t>(u)];
+  if (known) return true;
   const ir::OpId id = head(u);
   if (id == kNone) return false;
   for (ir::OpId d : m_p.deps(id)) {
     if (m_index[d] >= m_done[m_unit[d]]) return false;
   }
+  known = true;
   return true;
 }
 
 void ControllerCore::took(ir::Unit u, uint64_t c) {
   m_log.took(head(u), c);
   ++m_next[static_cast<size_t>(u)];
+  m_head_ready[static_cast<size_t>(u)] = false;
 }
 
 }  // namespace fq::sim

@@ -25,8 +25,9 @@ class ControllerCore {
     const size_t next = m_next[static_cast<size_t>(u)];
     return next < q.size() ? q[next] : kNone;
   }
-  // Every dependency of the unit's head op has been reported done.
-  bool head_ready(ir::Unit u) const;
+  // Every dependency of the unit's head op has been reported done (remembered once true: done
+  // ops stay done).
+  bool head_ready(ir::Unit u);
   // The unit took its head op in cycle c.
   void took(ir::Unit u, uint64_t c);
   // The unit reports `n` more of its ops done (program order).
@@ -43,6 +44,7 @@ class ControllerCore {
   std::array<std::vector<ir::OpId>, ir::kNumUnits> m_ops;  // each unit's ops in program order
   std::array<size_t, ir::kNumUnits> m_next{};               // index of the head op
   std::array<uint64_t, ir::kNumUnits> m_done{};             // ops reported done per unit
+  std::array<bool, ir::kNumUnits> m_head_ready{};           // head_ready() was true for the head
   std::vector<uint8_t> m_unit;                              // op -> unit
   std::vector<uint32_t> m_index;                            // op -> index in its unit's queue
   uint64_t m_retired = 0, m_total = 0;

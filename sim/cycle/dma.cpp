@@ -72,7 +72,7 @@ DmaBeat DmaWriteCore::work(uint64_t c) {
   Transfer& t = m_q.front();
   const TileOp& op = m_env.p.op(t.id);
   const uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(m_env.arch.dram_bytes_per_cycle), op.bytes - t.offset);
-  m_row.resize(op.bytes);
+  if (t.offset == 0) m_row.resize(op.bytes);
   std::memcpy(m_row.data() + t.offset, m_env.buf.at(Buffer::kObuf, op.src + uint64_t{t.row} * op.src_stride + t.offset), n);
   m_env.log.rd(t.id, Buffer::kObuf) += n;
   m_env.log.A(t.id).dram_write_bytes += n;

@@ -55,9 +55,9 @@ void fq_unit::tick() {
       m_primed = true;
       m_c = 0;
     }
-    done.write(m_primed ? k->retire(m_unit, m_c) : 0);
+    done.put(m_primed ? k->retire(m_unit, m_c) : 0);
     const uint32_t h = head.read();
-    ready.write(h != ControllerCore::kNone && k->can_take(m_unit, h, m_c));
+    ready.put(h != ControllerCore::kNone && k->can_take(m_unit, h, m_c));
   });
 }
 
@@ -98,10 +98,10 @@ fq_array::fq_array(const sc_core::sc_module_name& name, RunState& state)
 
 void fq_array::work(UnitCores& k, uint64_t c) {
   const ArrayActivity a = k.array.work(c);
-  beat_phase.write(a.phase);
-  beat_len.write(a.streaming ? a.beat : 0);
-  preloading.write(a.preloading);
-  os_busy.write(a.os);
+  beat_phase.put(a.phase);
+  beat_len.put(a.streaming ? a.beat : 0);
+  preloading.put(a.preloading);
+  os_busy.put(a.os);
 }
 
 fq_epilogue::fq_epilogue(const sc_core::sc_module_name& name, RunState& state)
@@ -137,7 +137,7 @@ void fq_controller::tick() {
         m_run.cycles = c;
         m_run.cores = nullptr;
         finished.write(true);
-        for (auto& t : take) t.write(false);
+        for (auto& t : take) t.put(false);
         sc_core::sc_pause();
         return;
       }
@@ -155,7 +155,7 @@ void fq_controller::tick() {
               k->take(u, id, cc);  // SCALE-Sim's ideal memory: done within the cycle
             } else {
               took[static_cast<size_t>(u)] = true;
-              op[static_cast<size_t>(u)].write(id);
+              op[static_cast<size_t>(u)].put(id);
             }
           });
       ++m_c;
@@ -164,10 +164,10 @@ void fq_controller::tick() {
       const auto uu = static_cast<Unit>(u);
       const bool waiting = !took[static_cast<size_t>(u)] && k->ctrl.head(uu) != ControllerCore::kNone;
       const bool deps = waiting && k->ctrl.head_ready(uu);
-      take[u].write(took[static_cast<size_t>(u)]);
-      head[u].write(k->ctrl.head(uu));
-      stall_dep[u].write(waiting && !deps);
-      stall_unit[u].write(deps);
+      take[u].put(took[static_cast<size_t>(u)]);
+      head[u].put(k->ctrl.head(uu));
+      stall_dep[u].put(waiting && !deps);
+      stall_unit[u].put(deps);
     }
   });
 }

@@ -38,6 +38,23 @@ struct RunState {
   void fail_with(std::exception_ptr e);
 };
 
+// An output port that remembers what it last wrote: most outputs hold their value for many
+// cycles, and skipping the kernel's write path for them keeps the signals cheap.
+template <typename T>
+class held_out : public sc_core::sc_out<T> {
+ public:
+  explicit held_out(const char* name) : sc_core::sc_out<T>(name) {}
+  held_out() = default;
+  void put(const T& v) {
+    if (v == m_last) return;
+    m_last = v;
+    this->write(v);
+  }
+
+ private:
+  T m_last{};
+};
+
 // What every unit module has: the clock, the controller's handshake, its ready and done.
 class fq_unit : public sc_core::sc_module {
  public:
@@ -46,8 +63,8 @@ class fq_unit : public sc_core::sc_module {
   sc_core::sc_in<bool> take;             // take op `op` in this cycle
   sc_core::sc_in<uint32_t> op;
   sc_core::sc_in<uint32_t> head;         // the unit's next op (ControllerCore::kNone if none)
-  sc_core::sc_out<bool> ready;           // can take `head` in the next cycle
-  sc_core::sc_out<uint32_t> done;        // ops of this unit done by the next cycle
+  held_out<bool> ready;                  // can take `head` in the next cycle
+  held_out<uint32_t> done;               // ops of this unit done by the next cycle
 
  protected:
   fq_unit(const sc_core::sc_module_name& name, ir::Unit unit, RunState& state);
@@ -65,7 +82,7 @@ class fq_unit : public sc_core::sc_module {
 class fq_dma : public fq_unit, public DramPort {
  public:
   tlm_utils::simple_initiator_socket<fq_dma> dram;
-  sc_core::sc_out<uint32_t> beat;        // bytes moved in this cycle (0: none)
+  held_out<uint32_t> beat;               // bytes moved in this cycle (0: none)
   uint64_t read(uint64_t c, uint64_t addr, std::span<uint8_t> out) override;
   uint64_t write(uint64_t c, uint64_t addr, std::span<const uint8_t> data) override;
 
@@ -84,7 +101,7 @@ class fq_dma_in final : public fq_dma {
       : fq_dma(name, ir::Unit::kDmaIn, state, period) {}
 
  private:
-  void work(UnitCores& k, uint64_t c) override { beat.write(k.dma_in.work(c).bytes); }
+  void work(UnitCores& k, uint64_t c) override { beat.put(k.dma_in.work(c).bytes); }
 };
 
 class fq_dma_out final : public fq_dma {
@@ -93,16 +110,16 @@ class fq_dma_out final : public fq_dma {
       : fq_dma(name, ir::Unit::kDmaOut, state, period) {}
 
  private:
-  void work(UnitCores& k, uint64_t c) override { beat.write(k.dma_out.work(c).bytes); }
+  void work(UnitCores& k, uint64_t c) override { beat.put(k.dma_out.work(c).bytes); }
 };
 
 // The array unit: weight sets, decoders and every PE in one module (per-PE processes would
 // cost a process switch per PE-cycle).
 class fq_array final : public fq_unit {
  public:
-  sc_core::sc_out<uint32_t> beat_phase;  // cycle within the beat (0 when nothing streams)
-  sc_core::sc_out<uint32_t> beat_len;    // W of the running beat grid (0 when nothing streams)
-  sc_core::sc_out<bool> preloading, os_busy;
+  held_out<uint32_t> beat_phase;         // cycle within the beat (0 when nothing streams)
+  held_out<uint32_t> beat_len;           // W of the running beat grid (0 when nothing streams)
+  held_out<bool> preloading, os_busy;
   fq_array(const sc_core::sc_module_name& name, RunState& state);
 
  private:
@@ -111,11 +128,11 @@ class fq_array final : public fq_unit {
 
 class fq_epilogue final : public fq_unit {
  public:
-  sc_core::sc_out<bool> busy;  // reading obuf in this cycle
+  held_out<bool> busy;  // reading obuf in this cycle
   fq_epilogue(const sc_core::sc_module_name& name, RunState& state);
 
  private:
-  void work(UnitCores& k, uint64_t c) override { busy.write(k.epilogue.work(c)); }
+  void work(UnitCores& k, uint64_t c) override { busy.put(k.epilogue.work(c)); }
 };
 
 // rtl/fq_controller.v: offers each unit its head op, issues on the falling edge.
@@ -125,12 +142,12 @@ class fq_controller final : public sc_core::sc_module {
   sc_core::sc_out<uint32_t> run;  // written in the reset cycle: the units start with the next edge
   sc_core::sc_out<bool> finished;
   // Indexed by ir::Unit: dma_in, array, epilogue, dma_out.
-  sc_core::sc_vector<sc_core::sc_out<bool>> take;
-  sc_core::sc_vector<sc_core::sc_out<uint32_t>> op, head;
+  sc_core::sc_vector<held_out<bool>> take;
+  sc_core::sc_vector<held_out<uint32_t>> op, head;
   sc_core::sc_vector<sc_core::sc_in<bool>> ready;
   sc_core::sc_vector<sc_core::sc_in<uint32_t>> done;
   // Why a unit with ops left did not issue: its head waits for a dependency, or for the unit.
-  sc_core::sc_vector<sc_core::sc_out<bool>> stall_dep, stall_unit;
+  sc_core::sc_vector<held_out<bool>> stall_dep, stall_unit;
   fq_controller(const sc_core::sc_module_name& name, RunState& state);
   void reset() { m_started = false; }
 
