@@ -62,8 +62,9 @@ struct Timed {
 class Accelerator {
  public:
   Accelerator(const ArchConfig& arch, const cost::CostModel& costs, const llm::IntPathModel& model,
-              std::string engine, ModelReport& report)
-      : m_arch(arch), m_costs(costs), m_model(model), m_engine(std::move(engine)), m_report(report) {}
+              const ModelRunOptions& options, ModelReport& report)
+      : m_arch(arch), m_costs(costs), m_model(model), m_engine(options.engine), m_fault(options.fault),
+        m_report(report) {}
 
   void begin_step(int pos0, int rows, int prompt_tokens) {
     m_prefill = pos0 == 0 && rows == prompt_tokens;
@@ -123,6 +124,14 @@ class Accelerator {
       ++m_report.timing_reuses;
     }
     std::copy(golden.begin(), golden.end(), out.begin());
+    if (m_fault && m_fault->layer == layer && m_fault->which == which && m_fault->position >= m_pos0 &&
+        m_fault->position < m_pos0 + rows) {
+      float& v = out[static_cast<size_t>(m_fault->position - m_pos0) * static_cast<size_t>(w.matrix.rows)];
+      uint32_t bits = 0;
+      std::memcpy(&bits, &v, sizeof bits);
+      bits ^= 1u;
+      std::memcpy(&v, &bits, sizeof bits);
+    }
     const LinearCost cost{it->second.cycles, it->second.energy_pj, 1};
     m_step->linears += cost;
     auto& by = m_prefill ? m_report.prefill_by_linear : m_report.decode_by_linear;
@@ -178,6 +187,7 @@ class Accelerator {
   const cost::CostModel& m_costs;
   const llm::IntPathModel& m_model;
   std::string m_engine;
+  std::optional<InjectedFault> m_fault;
   ModelReport& m_report;
   std::map<std::tuple<int, int, int>, Timed> m_timed;
   StepCost* m_step = nullptr;
@@ -226,7 +236,7 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
 
   // The accelerator: the prompt in one prefill pass, then one pass per decode step.
   llm::LinearDigests accel_digests;
-  Accelerator accel(arch, costs, model, options.engine, r);
+  Accelerator accel(arch, costs, model, options, r);
   accel.set_digests(&accel_digests);
   llm::Hooks hooks;
   hooks.linear = [&accel](int layer, Linear which, int rows, std::span<const float> x, std::span<float> out) {
@@ -239,18 +249,22 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
   });
   r.generated_tokens = run.generated;
 
-  if (!same_bits(run.logits, golden.logits) || run.generated != golden.generated) {
-    std::string where = "no linear output differs (the classifier or host side does)";
-    const auto& a = accel_digests.digests();
-    for (const auto& [key, digest] : golden_digests.digests()) {
-      const auto it = a.find(key);
-      if (it == a.end() || it->second != digest) {
-        const auto [pos, layer, idx] = key;
-        where = fmt::format("first at token position {}, layer {}, linear {}", pos, layer,
-                            llm::linear_name(kIntPathLinears[static_cast<size_t>(idx)]));
-        break;
-      }
+  // Every linear output, then the logits and tokens, must equal the golden run's bit for bit.
+  const auto& a = accel_digests.digests();
+  const auto& g = golden_digests.digests();
+  std::string where;
+  for (const auto& [key, digest] : g) {
+    const auto it = a.find(key);
+    if (it == a.end() || it->second != digest) {
+      const auto [pos, layer, idx] = key;
+      where = fmt::format("first at token position {}, layer {}, linear {}", pos, layer,
+                          llm::linear_name(kIntPathLinears[static_cast<size_t>(idx)]));
+      break;
     }
+  }
+  if (where.empty() && a.size() != g.size()) where = fmt::format("{} linear outputs against {}", a.size(), g.size());
+  if (!where.empty() || !same_bits(run.logits, golden.logits) || run.generated != golden.generated) {
+    if (where.empty()) where = "no linear output differs (the classifier or host side does)";
     size_t step = 0;
     while (step < run.generated.size() && run.generated[step] == golden.generated[step]) ++step;
     fail("the accelerator run differs from the golden integer path: {}; generated tokens agree up to index {} "

@@ -53,9 +53,18 @@ struct StepCost {
   double energy_pj() const { return linears.energy_pj + kv_energy_pj; }
 };
 
+// Fault injection for tests: flips the lowest bit of output column 0 of one linear at one token
+// position in the accelerator run, after the engine's check, to prove the end-to-end comparison
+// names it.
+struct InjectedFault {
+  int position = 0, layer = 0;
+  llm::Linear which = llm::Linear::kWq;
+};
+
 struct ModelRunOptions {
   std::string engine = "fast";  // fast | systemc
   bool compare_dequantized = true;
+  std::optional<InjectedFault> fault;
 };
 
 struct ModelReport {
