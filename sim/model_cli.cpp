@@ -1,5 +1,6 @@
 // `simulate --model CKPT ...`: the whole-model mode of simulate (docs/model.md).
 #include "model/ckpt/checkpoint.h"
+#include "model/ckpt/hf_checkpoint.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
@@ -21,7 +22,8 @@ constexpr const char* kUsage = R"(usage: simulate --model CKPT --arch ARCH.yaml 
                 (--prompt "TEXT" | --prompt-tokens ID,ID,...) --generate G
                 [--engine fast|systemc] [--json OUT.json] [--costs COSTS.yaml] [--no-compare]
 
-Runs a llama2.c checkpoint on the simulated accelerator: every decoder linear (wq ... w3 of every
+Runs a LLaMA model on the simulated accelerator (CKPT: a llama2.c .bin, or a Hugging Face
+directory with config.json and model.safetensors): every decoder linear (wq ... w3 of every
 layer) is a compiled tile program run through the engine on this run's INT8 activations; the
 rest of the model runs in FP32 on the host side. Prefill of the prompt, then greedy decoding of
 G tokens (the first from the prefill, G - 1 decode steps). The tokens and logits must equal the
@@ -92,7 +94,7 @@ int simulate_model_command(int argc, char** argv) {
 
   const ArchConfig arch = load_arch(arch_path, overrides);
   const cost::CostModel costs(cost::load_cost_tables(costs_path), arch);
-  const auto ckpt = open_checkpoint(model_path);
+  const auto ckpt = open_model_checkpoint(model_path);
   const llm::LlamaWeights fp32 = llm::load_llama(*ckpt);
   std::optional<llm::Tokenizer> tokenizer;
   if (tokenizer_path) {
