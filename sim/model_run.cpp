@@ -4,6 +4,7 @@
 #include "model/core/error.h"
 #include "model/golden/act_quant.h"
 #include "model/golden/int_gemm.h"
+#include "model/core/parallel.h"
 #include "model/ir/verifier.h"
 #include "model/llm/eval_metrics.h"
 #include "model/timing/timing.h"
@@ -59,6 +60,73 @@ struct Timed {
   std::unique_ptr<compiler::CompiledLayer> program;  // kept only when the engine computes data
 };
 
+timing::Timeline run_engine(const std::string& engine, compiler::CompiledLayer& p, const ArchConfig& arch,
+                            uint64_t& runs) {
+  ++runs;
+  if (engine == "fast") return run_fast(p.program, arch, p.memory);
+  return run_systemc(p.program, arch, p.memory);
+}
+
+// One linear as a tile program: compiled for these activations, verified and run once.
+Timed compile_and_time(const ArchConfig& arch, const cost::CostModel& costs, const std::string& engine,
+                       const QTensor& w, const QuantizedActs& a, uint64_t& runs) {
+  Timed t;
+  const compiler::GemmInput in{&w, {a.rows, a.cols, a.q, a.scales}};
+  t.program = std::make_unique<compiler::CompiledLayer>(compiler::compile_layer(arch, {&in, 1}));
+  ir::verify(t.program->program, arch, t.program->program.arch_fingerprint, t.program->memory.end_bytes());
+  t.timeline = run_engine(engine, *t.program, arch, runs);
+  t.cycles = t.timeline.total_cycles;
+  t.energy_pj = costs.energy_pj(t.timeline.actions, t.cycles).total;
+  return t;
+}
+
+// The cached K and V of earlier positions stream from DRAM once per layer (two bursts: K rows,
+// V rows, contiguous per layer); this token's K and V go out on the write channel meanwhile.
+void add_kv_token(const ArchConfig& arch, const cost::CostModel& costs, const llm::LlamaConfig& c, int pos,
+                  StepCost& step, std::vector<uint64_t>& by_layer) {
+  const uint64_t row = kF32 * static_cast<uint64_t>(c.kv_dim());
+  const auto layers = static_cast<uint64_t>(c.n_layers);
+  const uint64_t cycles = pos == 0 ? 0
+                                   : static_cast<uint64_t>(arch.dram_latency_cycles) +
+                                         timing::dma_transfer_cycles(arch, 2, row * static_cast<uint64_t>(pos));
+  for (uint64_t& l : by_layer) l += cycles;
+  timing::ActionCounts all;
+  all.dram_read_bytes = 2 * row * static_cast<uint64_t>(pos) * layers;
+  all.dram_write_bytes = 2 * row * layers;
+  step.kv_cycles += cycles * layers;
+  step.kv_energy_pj += costs.energy_pj(all, cycles * layers).total;
+  step.kv_read_bytes += all.dram_read_bytes;
+  step.kv_write_bytes += all.dram_write_bytes;
+}
+
+// Opens the prefill (prefill = true) or a new decode step of `rows` tokens from position pos0 and
+// charges their host-side work and KV traffic.
+StepCost& begin_step(ModelReport& r, const ArchConfig& arch, const cost::CostModel& costs, int pos0, int rows,
+                     bool prefill) {
+  StepCost* step = &r.prefill;
+  if (!prefill) step = &r.decode.emplace_back();
+  step->pos0 = pos0;
+  step->tokens = rows;
+  for (int t = 0; t < rows; ++t) {
+    add_host_token(r.config, pos0 + t, *step);
+    add_kv_token(arch, costs, r.config, pos0 + t, *step,
+                 prefill ? r.prefill_kv_cycles_by_layer : r.decode_kv_cycles_by_layer);
+  }
+  return *step;
+}
+
+void init_report(ModelReport& r, const ArchConfig& arch, const llm::LlamaConfig& c, const std::string& name) {
+  r.model_name = name;
+  r.config = c;
+  r.arch = arch;
+  r.fingerprint = fingerprint(arch);
+  r.prefill_by_linear.resize(static_cast<size_t>(c.n_layers));
+  r.decode_by_linear.resize(static_cast<size_t>(c.n_layers));
+  r.prefill_kv_cycles_by_layer.assign(static_cast<size_t>(c.n_layers), 0);
+  r.decode_kv_cycles_by_layer.assign(static_cast<size_t>(c.n_layers), 0);
+  r.kv_cache_bytes_per_token = 2 * kF32 * static_cast<uint64_t>(c.kv_dim()) * static_cast<uint64_t>(c.n_layers);
+}
+
 class Accelerator {
  public:
   Accelerator(const ArchConfig& arch, const cost::CostModel& costs, const llm::IntPathModel& model,
@@ -66,22 +134,10 @@ class Accelerator {
       : m_arch(arch), m_costs(costs), m_model(model), m_engine(options.engine), m_fault(options.fault),
         m_report(report) {}
 
-  void begin_step(int pos0, int rows, int prompt_tokens) {
+  void begin(int pos0, int rows, int prompt_tokens) {
     m_prefill = pos0 == 0 && rows == prompt_tokens;
     m_pos0 = pos0;
-    if (m_prefill) {
-      m_step = &m_report.prefill;
-    } else {
-      m_report.decode.emplace_back();
-      m_step = &m_report.decode.back();
-    }
-    m_step->pos0 = pos0;
-    m_step->tokens = rows;
-    const llm::LlamaConfig& c = m_model.weights.config;
-    for (int t = 0; t < rows; ++t) {
-      add_host_token(c, pos0 + t, *m_step);
-      add_kv_token(pos0 + t);
-    }
+    m_step = &begin_step(m_report, m_arch, m_costs, pos0, rows, m_prefill);
   }
 
   bool linear(int layer, Linear which, int rows, std::span<const float> x, std::span<float> out) {
@@ -94,17 +150,12 @@ class Accelerator {
     auto it = m_timed.find(key);
     const bool computes = m_engine != "fast";
     if (it == m_timed.end()) {
-      Timed t;
-      const compiler::GemmInput in{&w, {a.rows, a.cols, a.q, a.scales}};
-      auto compiled = std::make_unique<compiler::CompiledLayer>(compiler::compile_layer(m_arch, {&in, 1}));
-      ir::verify(compiled->program, m_arch, compiled->program.arch_fingerprint, compiled->memory.end_bytes());
-      t.timeline = run_engine(*compiled);
-      t.cycles = t.timeline.total_cycles;
-      t.energy_pj = m_costs.energy_pj(t.timeline.actions, t.cycles).total;
+      Timed t = compile_and_time(m_arch, m_costs, m_engine, w, a, m_report.engine_runs);
       ++m_report.programs_compiled;
       if (computes) {
-        check_outputs(*compiled, golden, layer, which);
-        t.program = std::move(compiled);
+        check_outputs(*t.program, golden, layer, which);
+      } else {
+        t.program.reset();
       }
       it = m_timed.emplace(key, std::move(t)).first;
     } else if (computes) {
@@ -112,7 +163,7 @@ class Accelerator {
       const ir::GemmDesc& g = p.program.gemms.front();
       p.memory.write(g.a_addr, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(a.q.data()), a.q.size()));
       for (size_t m = 0; m < a.scales.size(); ++m) p.memory.write_f32(g.as_addr + 4 * m, a.scales[m]);
-      const timing::Timeline tl = run_engine(p);
+      const timing::Timeline tl = run_engine(m_engine, p, m_arch, m_report.engine_runs);
       if (!(tl == it->second.timeline)) {
         fail("{} engine: the timing of {} (M = {}) changed with its activations ({} cycles, first run {}); the "
              "timing contract says it cannot",
@@ -143,12 +194,6 @@ class Accelerator {
   void set_digests(llm::LinearDigests* d) { m_digests = d; }
 
  private:
-  timing::Timeline run_engine(compiler::CompiledLayer& p) {
-    ++m_report.engine_runs;
-    if (m_engine == "fast") return run_fast(p.program, m_arch, p.memory);
-    return run_systemc(p.program, m_arch, p.memory);
-  }
-
   // The engine's FP32 outputs against the golden integer GEMM's, bit for bit.
   void check_outputs(const compiler::CompiledLayer& p, const std::vector<float>& golden, int layer, Linear which) {
     const ir::GemmDesc& g = p.program.gemms.front();
@@ -159,28 +204,6 @@ class Accelerator {
              m_engine, llm::tensor_name(layer, which), m_pos0 + static_cast<int>(i / g.n), i % g.n, y, golden[i]);
       }
     }
-  }
-
-  // The cached K and V of earlier positions stream from DRAM once per layer (two bursts: K rows,
-  // V rows, contiguous per layer); this token's K and V go out on the write channel meanwhile.
-  void add_kv_token(int pos) {
-    const llm::LlamaConfig& c = m_model.weights.config;
-    const uint64_t row = kF32 * static_cast<uint64_t>(c.kv_dim());
-    timing::ActionCounts kv;
-    kv.dram_write_bytes = 2 * row;
-    kv.dram_read_bytes = 2 * row * static_cast<uint64_t>(pos);
-    const uint64_t cycles =
-        pos == 0 ? 0 : static_cast<uint64_t>(m_arch.dram_latency_cycles) + timing::dma_transfer_cycles(m_arch, 2, row * static_cast<uint64_t>(pos));
-    auto& by = m_prefill ? m_report.prefill_kv_cycles_by_layer : m_report.decode_kv_cycles_by_layer;
-    for (int l = 0; l < c.n_layers; ++l) by[static_cast<size_t>(l)] += cycles;
-    timing::ActionCounts all;
-    all.dram_read_bytes = kv.dram_read_bytes * static_cast<uint64_t>(c.n_layers);
-    all.dram_write_bytes = kv.dram_write_bytes * static_cast<uint64_t>(c.n_layers);
-    const uint64_t all_cycles = cycles * static_cast<uint64_t>(c.n_layers);
-    m_step->kv_cycles += all_cycles;
-    m_step->kv_energy_pj += m_costs.energy_pj(all, all_cycles).total;
-    m_step->kv_read_bytes += all.dram_read_bytes;
-    m_step->kv_write_bytes += all.dram_write_bytes;
   }
 
   const ArchConfig& m_arch;
@@ -212,19 +235,11 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
   if (generate < 2) fail("--generate {}: give at least 2 (the prefill yields the first token, decode the rest)", generate);
   const llm::LlamaConfig& c = model.weights.config;
   ModelReport r;
-  r.model_name = model_name;
-  r.config = c;
+  init_report(r, arch, c, model_name);
   r.method = model.method;
   r.method_options = model.options;
   r.engine = options.engine;
-  r.arch = arch;
-  r.fingerprint = fingerprint(arch);
   r.prompt_tokens = prompt;
-  r.prefill_by_linear.resize(static_cast<size_t>(c.n_layers));
-  r.decode_by_linear.resize(static_cast<size_t>(c.n_layers));
-  r.prefill_kv_cycles_by_layer.assign(static_cast<size_t>(c.n_layers), 0);
-  r.decode_kv_cycles_by_layer.assign(static_cast<size_t>(c.n_layers), 0);
-  r.kv_cache_bytes_per_token = 2 * kF32 * static_cast<uint64_t>(c.kv_dim()) * static_cast<uint64_t>(c.n_layers);
 
   // The golden integer path, token by token.
   llm::LinearDigests golden_digests;
@@ -245,7 +260,7 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
   const int p = static_cast<int>(prompt.size());
   const llm::GreedyRun run = llm::greedy_after_prompt(model.weights, hooks, prompt, generate, true, [&](int pos0, int rows) {
     accel_digests.set_first_position(pos0);
-    accel.begin_step(pos0, rows, p);
+    accel.begin(pos0, rows, p);
   });
   r.generated_tokens = run.generated;
 
@@ -297,6 +312,62 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
     r.prompt_text = tokenizer->decode(std::span<const int>(prompt).subspan(prompt.front() == llm::kBosToken ? 1 : 0),
                                       llm::kBosToken);
     r.generated_text = tokenizer->decode(r.generated_tokens, prompt.back());
+  }
+  r.seconds_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, const TimingOnlyModel& model,
+                       int prompt_tokens, int generate, uint64_t act_seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const llm::LlamaConfig& c = model.config;
+  if (prompt_tokens < 1) fail("--prompt-length {}: give at least 1", prompt_tokens);
+  if (generate < 2) fail("--generate {}: give at least 2 (the prefill yields the first token, decode the rest)", generate);
+  if (static_cast<int64_t>(prompt_tokens) + generate - 1 > c.seq_len) {
+    fail("{} prompt tokens and {} generated need {} positions, {} has seq_len {}", prompt_tokens, generate,
+         prompt_tokens + generate - 1, model.name, c.seq_len);
+  }
+  ModelReport r;
+  init_report(r, arch, c, model.name);
+  r.timing_only = true;
+  r.method = model.method;
+  r.method_options = model.options;
+  r.engine = "fast";
+  const int steps = generate - 1;
+  StepCost& prefill = begin_step(r, arch, costs, 0, prompt_tokens, true);
+  for (int i = 0; i < steps; ++i) begin_step(r, arch, costs, prompt_tokens + i, 1, false);
+  for (int layer = 0; layer < c.n_layers; ++layer) {
+    const std::vector<QTensor> codes = model.layer_codes(layer);
+    if (codes.size() != kIntPathLinears.size()) fail("{}: layer {} has {} linears, expected 7", model.name, layer, codes.size());
+    // The 7 linears at M = prompt and M = 1, two programs at a time; each result lands in its own
+    // slot, so the report does not depend on the thread count.
+    std::vector<Timed> timed(2 * codes.size());
+    std::vector<uint64_t> runs(timed.size(), 0);
+    parallel_for(static_cast<int64_t>(timed.size()), [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j) {
+        const QTensor& w = codes[static_cast<size_t>(j / 2)];
+        const int m = j % 2 == 0 ? prompt_tokens : 1;
+        const int k = w.matrix.cols;
+        const uint64_t seed = act_seed + static_cast<uint64_t>(layer * 100 + j);
+        const QuantizedActs a = quantize_activations(synthetic_activations(m, k, seed), m, k);
+        Timed t = compile_and_time(arch, costs, "fast", w, a, runs[static_cast<size_t>(j)]);
+        t.program.reset();
+        timed[static_cast<size_t>(j)] = std::move(t);
+      }
+    });
+    for (size_t i = 0; i < codes.size(); ++i) {
+      const Timed& pf = timed[2 * i];
+      const Timed& dc = timed[2 * i + 1];
+      const LinearCost pc{pf.cycles, pf.energy_pj, 1};
+      prefill.linears += pc;
+      r.prefill_by_linear[static_cast<size_t>(layer)][i] += pc;
+      for (StepCost& s : r.decode) s.linears += LinearCost{dc.cycles, dc.energy_pj, 1};
+      r.decode_by_linear[static_cast<size_t>(layer)][i] +=
+          LinearCost{dc.cycles * static_cast<uint64_t>(steps), dc.energy_pj * steps, static_cast<uint64_t>(steps)};
+    }
+    r.programs_compiled += timed.size();
+    for (const uint64_t n : runs) r.engine_runs += n;
+    r.timing_reuses += codes.size() * static_cast<uint64_t>(steps - 1);
   }
   r.seconds_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
@@ -359,10 +430,16 @@ std::string to_text(const ModelReport& r) {
   for (const auto& [k, v] : r.method_options) opts += fmt::format(" {}={}", k, v);
   s += fmt::format("method {}{}; arch {} (fingerprint {}), {} MHz; engine {}\n", r.method, opts, r.arch.name,
                    r.fingerprint, r.arch.clock_mhz, r.engine);
-  if (r.prompt_text) s += fmt::format("prompt: {}\n", *r.prompt_text);
-  s += fmt::format("prompt tokens ({}): {}\n", r.prompt_tokens.size(), ids(r.prompt_tokens));
-  s += fmt::format("generated ({}): {}\n", r.generated_tokens.size(), ids(r.generated_tokens));
-  s += fmt::format("golden integer path: {} (tokens equal, logits identical bit for bit)\n", ids(r.golden_tokens));
+  if (r.timing_only) {
+    s += fmt::format("timing only (synthetic weights, seeded activations: timing does not depend on their values): "
+                     "prefill of {} tokens, {} decode steps\n",
+                     r.prefill.tokens, r.decode.size());
+  } else {
+    if (r.prompt_text) s += fmt::format("prompt: {}\n", *r.prompt_text);
+    s += fmt::format("prompt tokens ({}): {}\n", r.prompt_tokens.size(), ids(r.prompt_tokens));
+    s += fmt::format("generated ({}): {}\n", r.generated_tokens.size(), ids(r.generated_tokens));
+    s += fmt::format("golden integer path: {} (tokens equal, logits identical bit for bit)\n", ids(r.golden_tokens));
+  }
   if (r.generated_text) s += fmt::format("text: {}\n", *r.generated_text);
   if (r.compared) {
     s += fmt::format("dequantized-weight FP32 inference (evaluate, acts int8): {}; {}; mean KL(integer || dequantized) "
@@ -424,10 +501,13 @@ nlohmann::json to_json(const ModelReport& r) {
   j["method"] = {{"name", r.method}, {"options", r.method_options}};
   j["engine"] = r.engine;
   j["arch"] = {{"name", r.arch.name}, {"fingerprint", r.fingerprint}, {"clock_mhz", r.arch.clock_mhz}};
-  j["prompt_tokens"] = r.prompt_tokens;
-  j["generated_tokens"] = r.generated_tokens;
-  j["golden_tokens"] = r.golden_tokens;
-  j["logits_identical"] = r.logits_identical;
+  j["timing_only"] = r.timing_only;
+  if (!r.timing_only) {
+    j["prompt_tokens"] = r.prompt_tokens;
+    j["generated_tokens"] = r.generated_tokens;
+    j["golden_tokens"] = r.golden_tokens;
+    j["logits_identical"] = r.logits_identical;
+  }
   if (r.prompt_text) j["prompt_text"] = *r.prompt_text;
   if (r.generated_text) j["generated_text"] = *r.generated_text;
   const double pc = static_cast<double>(r.prefill.cycles());

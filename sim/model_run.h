@@ -20,6 +20,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +70,7 @@ struct ModelRunOptions {
 };
 
 struct ModelReport {
+  bool timing_only = false;  // a synthetic model: cycles and energy only, no tokens (time_model)
   std::string model_name;
   llm::LlamaConfig config;
   std::string method;
@@ -99,6 +102,23 @@ struct ModelReport {
 ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, const llm::IntPathModel& model,
                       const std::string& model_name, const std::vector<int>& prompt, int generate,
                       const ModelRunOptions& options, const llm::Tokenizer* tokenizer = nullptr);
+
+// A model known by its shapes and codes only (synthetic weights): no tokens and no golden run, but
+// exact cycles and energy, since a program's timing depends on its shapes, codes and M and never
+// on the activation values (docs/model.md). `layer_codes(l)` returns the 7 decoder linears of layer
+// l (named layers.l.wq …), called once per layer in order, so only one layer's codes are held.
+struct TimingOnlyModel {
+  std::string name;
+  llm::LlamaConfig config;
+  std::string method;
+  std::map<std::string, std::string> options;
+  std::function<std::vector<QTensor>(int layer)> layer_codes;
+};
+
+// The prefill of `prompt_tokens` tokens and generate - 1 decode steps, timed on the fast engine
+// with seeded synthetic activations (`act_seed`); programs of one layer compile in parallel.
+ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, const TimingOnlyModel& model,
+                       int prompt_tokens, int generate, uint64_t act_seed);
 
 std::string to_text(const ModelReport& report);
 nlohmann::json to_json(const ModelReport& report);
