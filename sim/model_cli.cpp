@@ -25,7 +25,7 @@ namespace {
 constexpr const char* kUsage = R"(usage: simulate --model CKPT --arch ARCH.yaml [--set KEY=VALUE ...]
                 (--method NAME [--OPTION VALUE ...] | --layer LAYER.q) [--tokenizer TOK.bin]
                 (--prompt "TEXT" | --prompt-tokens ID,ID,...) --generate G
-                [--engine fast|systemc] [--json OUT.json] [--costs COSTS.yaml] [--no-compare] [--cache DIR]
+                [--engine fast|systemc|rtl] [--json OUT.json] [--costs COSTS.yaml] [--no-compare] [--cache DIR]
        simulate --model synthetic:llama2-7b|synthetic:llama2-13b --arch ARCH.yaml --method NAME [...]
                 --prompt-length P --generate G [--seed S] [--cache DIR] [--json OUT.json]
 
@@ -46,8 +46,9 @@ evaluate's dequantized-weight inference (docs/model.md, docs/report-schema.md).
 --prompt "TEXT"        encoded with BOS as llama2.c run.c does
 --prompt-tokens IDS    comma-separated token ids (no tokenizer needed)
 --generate G           tokens to generate, >= 2
---engine               fast (default; timing only, outputs from the golden GEMM) or systemc
-                       (computes every output, checked against the golden GEMM)
+--engine               fast (default; timing only, outputs from the golden GEMM), systemc
+                       (computes every output, checked against the golden GEMM) or rtl (the
+                       Verilog through Verilator, likewise; builds a runner per arch: minutes)
 --json OUT.json        the report as JSON (schema fqsim.model-report/1)
 --no-compare           skip the dequantized-weight comparison
 --cache DIR            keep the quantized layers in DIR (one .q per layer, keyed by the checkpoint's

@@ -9,6 +9,7 @@
 #include "model/llm/eval_metrics.h"
 #include "model/timing/timing.h"
 #include "sim/fast/fast_engine.h"
+#include "sim/rtl/rtl_engine.h"
 #include "sim/systemc/sc_engine.h"
 
 #include <fmt/format.h>
@@ -60,11 +61,26 @@ struct Timed {
   std::unique_ptr<compiler::CompiledLayer> program;  // kept only when the engine computes data
 };
 
+// The engine's timeline; the RTL's per-op done cycles must equal the timing contract's (the fast
+// engine's, which also gives the action counts the energy comes from).
 timing::Timeline run_engine(const std::string& engine, compiler::CompiledLayer& p, const ArchConfig& arch,
                             uint64_t& runs) {
   ++runs;
   if (engine == "fast") return run_fast(p.program, arch, p.memory);
-  return run_systemc(p.program, arch, p.memory);
+  if (engine == "systemc") return run_systemc(p.program, arch, p.memory);
+  timing::Timeline tl = run_fast(p.program, arch, p.memory);
+  const RtlResult rtl = run_rtl(p.program, arch, p.memory);
+  for (size_t op = 0; op < tl.ops.size(); ++op) {
+    if (rtl.done.at(op) != tl.ops[op].done) {
+      fail("rtl engine: {} op {} is done in cycle {}, the timing contract says {}", p.program.gemms.front().name, op,
+           rtl.done[op], tl.ops[op].done);
+    }
+  }
+  if (rtl.total_cycles != tl.total_cycles) {
+    fail("rtl engine: {} takes {} cycles, the timing contract {}", p.program.gemms.front().name, rtl.total_cycles,
+         tl.total_cycles);
+  }
+  return tl;
 }
 
 // One linear as a tile program: compiled for these activations, verified and run once.
@@ -229,8 +245,11 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
                       const std::string& model_name, const std::vector<int>& prompt, int generate,
                       const ModelRunOptions& options, const llm::Tokenizer* tokenizer) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (options.engine != "fast" && options.engine != "systemc") {
-    fail("--engine '{}': expected fast or systemc", options.engine);
+  if (options.engine != "fast" && options.engine != "systemc" && options.engine != "rtl") {
+    fail("--engine '{}': expected fast, systemc or rtl", options.engine);
+  }
+  if (options.engine == "rtl") {
+    if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("--engine rtl: {}", why);
   }
   if (generate < 2) fail("--generate {}: give at least 2 (the prefill yields the first token, decode the rest)", generate);
   const llm::LlamaConfig& c = model.weights.config;

@@ -5,7 +5,8 @@
 // Contract: the run's logits and tokens equal the golden integer path's (model/llm/int_path.h) bit
 // for bit, else run_model() throws an fq::Error naming the first token position, layer and linear
 // whose output differs. The SystemC engine computes every linear's outputs, which must equal the
-// golden integer GEMM's; the fast engine computes no data (it uses the golden outputs) and only
+// golden integer GEMM's (so do the RTL's, whose per-op cycles must equal the timing contract's);
+// the fast engine computes no data (it uses the golden outputs) and only
 // contributes cycles. A program whose timing cannot differ (same layer, linear and M: same shapes
 // and codes) is compiled and timed once and its timing reused; the SystemC engine reruns it with
 // each call's activations and must reproduce the same timeline exactly.
@@ -64,7 +65,7 @@ struct InjectedFault {
 };
 
 struct ModelRunOptions {
-  std::string engine = "fast";  // fast | systemc
+  std::string engine = "fast";  // fast | systemc | rtl (the Verilog through Verilator; slow)
   bool compare_dequantized = true;
   std::optional<InjectedFault> fault;
 };

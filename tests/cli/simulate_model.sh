@@ -76,7 +76,7 @@ expect_error "generate 1" "generate" "$out" -- "$bin/simulate" "${fineq[@]}" --m
 expect_error "misspelt quantizer option" 'thresold' "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --thresold 3 --prompt-tokens 1 --generate 4 --json "$out"
 expect_error "token id outside the vocabulary" 'id 600 is outside' "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --prompt-tokens 1,600 --generate 4 --json "$out"
 expect_error "FineQ codes on a MAC array" 'layers.0.wq' "$out" -- "$bin/simulate" --model "$ckpt" --arch "$src/configs/int8.yaml" --method fineq --prompt-tokens 1 --generate 2 --json "$out"
-expect_error "bad engine" "engine 'rtl'" "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --prompt-tokens 1 --generate 2 --engine rtl --json "$out"
+expect_error "bad engine" "engine 'verilog'" "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --prompt-tokens 1 --generate 2 --engine verilog --json "$out"
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
