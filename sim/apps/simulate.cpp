@@ -14,6 +14,7 @@
 #include "model/ir/verifier.h"
 #include "model/qfile/qfile.h"
 #include "sim/fast/fast_engine.h"
+#include "sim/model_run.h"
 #include "sim/report.h"
 #include "sim/systemc/sc_engine.h"
 #include "sim/workload_input.h"
@@ -55,13 +56,26 @@ Workload (one of):
 --costs COSTS.yaml     energy and area tables (default: configs/costs.yaml)
 --vcd OUT.vcd          with --engine systemc: the SystemC model's unit signals (issue, ready,
                        done, stall causes, DMA beats, beat phase) as a VCD file for GTKWave
+
+Whole model: simulate --model CKPT ... runs a prompt through the accelerator
+(simulate --model CKPT --help; docs/model.md).
 )";
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// `--model` selects the whole-model mode (sim/model_cli.cpp), which has its own options.
+bool model_mode(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--model" || a.rfind("--model=", 0) == 0) return true;
+  }
+  return false;
+}
+
 int run(int argc, char** argv) {
+  if (model_mode(argc, argv)) return fq::sim::simulate_model_command(argc, argv);
   fq::CommandLine cl("simulate", argc, argv, {"help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
