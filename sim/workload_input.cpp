@@ -24,6 +24,15 @@ int parse_dim(const std::string& text, const std::string& what, const std::strin
   return static_cast<int>(p.get_int(what, 1, 1, 1 << 24));
 }
 
+// The operands of a synthetic GEMM are generated in memory, so a short topology row or --gemm
+// must not ask for 2^48 weights: each of M*K, N*K and M*N is bounded.
+void check_gemm_size(const std::string& where, int64_t m, int64_t n, int64_t k) {
+  constexpr int64_t kMax = int64_t{1} << 31;
+  if (m * k > kMax || n * k > kMax || m * n > kMax) {
+    fail("{}: GEMM M = {}, N = {}, K = {} is too large (M*K, N*K and M*N at most 2^31)", where, m, n, k);
+  }
+}
+
 void add_random_gemm(Workload& w, const ArchConfig& arch, const std::string& name, int m, int n, int k,
                      uint64_t seed) {
   const uint64_t s = seed * 1000003 + w.weights.size();
@@ -43,12 +52,15 @@ std::vector<std::string> split_csv(const std::string& line) {
   return out;
 }
 
+}  // namespace
+
 // SCALE-Sim's GEMM topology: "name, M, N, K," per row; its parser drops the last field, so the
 // trailing comma is what keeps K (anchors.md 2.3). Here a row without it is an error, not a
 // silently lost K.
-void read_topology(Workload& w, const ArchConfig& arch, const std::string& path, uint64_t seed) {
+std::vector<GemmShape> read_topology(const std::string& path) {
   std::ifstream in(path);
   if (!in) fail("{}: cannot open the topology file", path);
+  std::vector<GemmShape> out;
   std::string line;
   int line_no = 0;
   while (std::getline(in, line)) {
@@ -65,14 +77,12 @@ void read_topology(Workload& w, const ArchConfig& arch, const std::string& path,
     for (char& c : name) {
       if (c == ' ' || c == '#' || c == '=') c = '_';
     }
-    add_random_gemm(w, arch, name, parse_dim(cells[1], "M", where), parse_dim(cells[2], "N", where),
-                    parse_dim(cells[3], "K", where), seed);
+    out.push_back({name, parse_dim(cells[1], "M", where), parse_dim(cells[2], "N", where), parse_dim(cells[3], "K", where)});
+    check_gemm_size(where, out.back().m, out.back().n, out.back().k);
   }
-  if (w.weights.empty()) fail("{}: no GEMM rows", path);
-  w.description = "topology " + path;
+  if (out.empty()) fail("{}: no GEMM rows", path);
+  return out;
 }
-
-}  // namespace
 
 Workload make_workload(const WorkloadRequest& request, const ArchConfig& arch) {
   Workload w;
@@ -94,11 +104,16 @@ Workload make_workload(const WorkloadRequest& request, const ArchConfig& arch) {
   } else if (gemm) {
     const auto cells = split_csv(*gemm);
     if (cells.size() != 3) fail("--gemm '{}': expected M,N,K", *gemm);
-    add_random_gemm(w, arch, "gemm", parse_dim(cells[0], "M", "--gemm"), parse_dim(cells[1], "N", "--gemm"),
-                    parse_dim(cells[2], "K", "--gemm"), seed);
+    const int m = parse_dim(cells[0], "M", "--gemm"), n = parse_dim(cells[1], "N", "--gemm"),
+              k = parse_dim(cells[2], "K", "--gemm");
+    check_gemm_size("--gemm", m, n, k);
+    add_random_gemm(w, arch, "gemm", m, n, k, seed);
     w.description = fmt::format("GEMM M = {}, N = {}, K = {}", cells[0], cells[1], cells[2]);
   } else if (topology) {
-    read_topology(w, arch, *topology, seed);
+    for (const auto& g : read_topology(*topology)) {
+      add_random_gemm(w, arch, g.name, static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), seed);
+    }
+    w.description = "topology " + *topology;
   } else {
     const std::string path = std::string(FQ_SOURCE_DIR) + "/traces/stories-260k.yaml";
     for (const auto& s : load_workload(path, tokens)) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "model/arch/arch_config.h"
+#include "model/arch/workload.h"
 #include "model/golden/act_quant.h"
 #include "model/quant/encoded_matrix.h"
 
@@ -27,6 +28,9 @@ struct WorkloadRequest {
   int tokens = 16;                      // M for --layer and the default layer
   uint64_t seed = 1;
 };
+
+// The rows of a SCALE-Sim GEMM topology CSV, each dimension in [1, 2^24].
+std::vector<GemmShape> read_topology(const std::string& path);
 
 Workload make_workload(const WorkloadRequest& request, const ArchConfig& arch);
 

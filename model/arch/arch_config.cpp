@@ -156,6 +156,8 @@ std::string known_paths() {
 void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin,
              std::map<std::string, Scalar>& out) {
   for (const auto& item : node) {
+    // A complex key ("? [a, b]") has no text: as<std::string>() would throw a YAML exception.
+    if (!item.first.IsScalar()) fail("{}: the key at line {} is not a plain name", origin, item.first.Mark().line + 1);
     const std::string key = item.first.as<std::string>();
     const std::string path = prefix.empty() ? key : prefix + "." + key;
     const YAML::Node& value = item.second;

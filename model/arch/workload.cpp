@@ -22,6 +22,8 @@ int64_t positive(const YAML::Node& node, const std::string& path, const std::str
 void only_keys(const YAML::Node& map, const std::set<std::string>& keys, const std::string& path,
                const std::string& where) {
   for (const auto& item : map) {
+    // A complex key ("? [a, b]") has no text: as<std::string>() would throw a YAML exception.
+    if (!item.first.IsScalar()) fail("{}: the key at line {} is not a plain name", path, item.first.Mark().line + 1);
     const auto key = item.first.as<std::string>();
     if (!keys.count(key)) fail("{}: unknown key '{}{}' (line {})", path, where, key, item.first.Mark().line + 1);
   }
@@ -43,6 +45,8 @@ std::vector<GemmShape> load_workload(const std::string& path, int64_t tokens) {
   only_keys(root, {"version", "name", "source", "layers", "gemms"}, path, "");
   if (positive(root["version"], path, "version") != 1) fail("{}: unsupported workload version (this reader: 1)", path);
   const int64_t layers = positive(root["layers"], path, "layers");
+  // The list is expanded per layer: a one-line file must not ask for 10^12 copies.
+  if (layers > 65536) fail("{}: key 'layers' (line {}) is {}, at most 65536", path, root["layers"].Mark().line + 1, layers);
   const YAML::Node gemms = root["gemms"];
   if (!gemms || !gemms.IsSequence() || gemms.size() == 0) fail("{}: key 'gemms' must be a non-empty list", path);
   std::vector<GemmShape> out;

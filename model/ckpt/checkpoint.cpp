@@ -94,13 +94,36 @@ class Llama2cCheckpoint final : public FileCheckpoint {
     const auto& c = m_config;
     const int64_t kv_dim = int64_t{c.dim} * c.n_kv_heads / c.n_heads;
     const int64_t head = c.dim / c.n_heads;
+    const int64_t L = c.n_layers, D = c.dim, H = c.hidden_dim;
+    // The size the header implies, before any tensor entry exists: a 28-byte file claiming 2^20
+    // layers must not build 9 M entries first. Each dimension is at most 2^20, so every count of
+    // floats fits; the byte total saturates (a sum past 2^64 cannot match a real file anyway).
+    const uint64_t floats[] = {static_cast<uint64_t>((c.shared_classifier ? 1 : 2) * c.vocab_size * D),
+                               static_cast<uint64_t>(L * D * 2 + D),
+                               static_cast<uint64_t>(L * (2 * D * D + 2 * kv_dim * D)),
+                               static_cast<uint64_t>(L * 3 * H * D),
+                               static_cast<uint64_t>(c.seq_len * (head / 2) * 2)};
+    uint64_t implied = 7 * 4;
+    for (const uint64_t f : floats) {
+      uint64_t bytes = 0;
+      if (__builtin_mul_overflow(f, uint64_t{4}, &bytes) || __builtin_add_overflow(implied, bytes, &implied)) {
+        implied = ~uint64_t{0};
+      }
+    }
+    const uint64_t size = checked_size(path);
+    if (size != implied) {
+      fail("{}: file size is {} bytes but its header (dim {}, hidden_dim {}, n_layers {}, n_heads {}, n_kv_heads {}, "
+           "vocab_size {}{}, seq_len {}) implies {} bytes{}",
+           m_path, size, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.shared_classifier ? "" : "-",
+           c.vocab_size, c.seq_len, implied == ~uint64_t{0} ? "more than 2^64" : std::to_string(implied),
+           size < implied ? ": truncated" : ": trailing bytes");
+    }
     uint64_t offset = 7 * 4;
     auto put = [&](const std::string& name, std::vector<int64_t> shape) {
       Located t{{name, std::move(shape)}, offset, 4, 'f'};
       offset += static_cast<uint64_t>(product(t.info.shape)) * 4;
       add(std::move(t));
     };
-    const int64_t L = c.n_layers, D = c.dim, H = c.hidden_dim;
     put("tok_embeddings", {c.vocab_size, D});
     for (int64_t l = 0; l < L; ++l) put(fmt::format("layers.{}.attention_norm", l), {D});
     // llama2.c stores each kind for all layers together: wq of every layer, then wk, ...
@@ -117,13 +140,7 @@ class Llama2cCheckpoint final : public FileCheckpoint {
     put("freq_cis_real", {c.seq_len, head / 2});
     put("freq_cis_imag", {c.seq_len, head / 2});
     if (!c.shared_classifier) put("output", {c.vocab_size, D});
-    const uint64_t size = checked_size(path);
-    if (size != offset) {
-      fail("{}: file size is {} bytes but its header (dim {}, hidden_dim {}, n_layers {}, n_heads {}, n_kv_heads {}, "
-           "vocab_size {}{}, seq_len {}) implies {} bytes{}",
-           m_path, size, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.shared_classifier ? "" : "-",
-           c.vocab_size, c.seq_len, offset, size < offset ? ": truncated" : ": trailing bytes");
-    }
+    if (offset != implied) fail("{}: internal error: the tensor layout ends at {}, not {}", m_path, offset, implied);
   }
 
   std::vector<std::string> linear_weights() const override {
@@ -155,6 +172,8 @@ class SafetensorsCheckpoint final : public FileCheckpoint {
       header = nlohmann::json::parse(read_bytes(path, 8, n));
     } catch (const nlohmann::json::parse_error& e) {
       fail("{}: offset {}: the JSON header does not parse: {}", m_path, 8 + e.byte, e.what());
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number beyond a double
+      fail("{}: offset 8: the JSON header does not parse: {}", m_path, e.what());
     }
     if (!header.is_object()) fail("{}: offset 8: the JSON header is not an object", m_path);
     struct Span {

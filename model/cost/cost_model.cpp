@@ -27,6 +27,8 @@ void check_keys(const YAML::Node& node, const std::string& origin, const std::st
   if (!node.IsMap()) fail("{}: '{}' ({}) must be a mapping with keys {}", origin, path, line_of(node), fmt::join(keys, ", "));
   std::set<std::string> seen;
   for (const auto& kv : node) {
+    // A complex key ("? [a, b]") has no text: as<std::string>() would throw a YAML exception.
+    if (!kv.first.IsScalar()) fail("{}: a key of '{}' ({}) is not a plain name", origin, path, line_of(kv.first));
     const auto key = kv.first.as<std::string>();
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
       fail("{}: unknown key '{}.{}' ({}); known keys: {}", origin, path, key, line_of(kv.first), fmt::join(keys, ", "));

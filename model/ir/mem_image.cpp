@@ -267,9 +267,11 @@ MemoryImage read_mem(const std::filesystem::path& path) {
     if (size == 0 || __builtin_add_overflow(base, size, &end)) {
       in.error_at(at + 2 + len, "segment '{}' has an invalid extent (base 0x{:x}, {} bytes)", name, base, size);
     }
-    if (!segments.empty() && base < segments.back().end()) {
+    // The previous segment's bytes are not read yet (its end() is its base): compare with its
+    // table extent.
+    if (!segments.empty() && base < segments.back().base + entries.back().size) {
       in.error_at(at + 2 + len, "segment '{}' at 0x{:x} is not above the previous segment's end 0x{:x}", name, base,
-                  segments.back().end());
+                  segments.back().base + entries.back().size);
     }
     for (const Segment& s : segments) {
       if (s.name == name) in.error_at(at + 2, "duplicate segment name '{}'", name);

@@ -1,7 +1,7 @@
 // MemoryImage: the accelerator's DRAM as named segments of a flat little-endian byte space,
 // and its .mem file (docs/isa.md "Memory image file").
 // Contract: segments are disjoint, sorted by base, named by unique tokens; bytes outside every
-// segment read as zero and cannot be written. write_mem() writes `path.tmp` then renames;
+// segment read as zero and cannot be written. write_mem() writes a temporary file, then renames;
 // read_mem() validates every length before allocating, checks a CRC-32 per segment and over
 // the header, and names the file and byte offset in every error.
 #pragma once

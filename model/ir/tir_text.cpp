@@ -296,8 +296,9 @@ class Parser {
     if (m_tok[0] == "ops") {
       if (m_count != 2) error("expected 'ops <count>'", m_count > 2 ? m_tok[2] : m_tok[0]);
       m_expected_ops = number(m_tok[1], m_tok[1], std::numeric_limits<uint32_t>::max() - 1);
-      // Reserving only touches address space; the cap bounds what a lying count can claim.
-      const uint64_t reserve = std::min<uint64_t>(m_expected_ops, uint64_t{1} << 22);
+      // The count is not checked against the input yet: a lying count reserves at most 4096 ops
+      // (a few hundred KB, also under `ulimit -v`); longer programs grow the vectors as they go.
+      const uint64_t reserve = std::min<uint64_t>(m_expected_ops, uint64_t{1} << 12);
       m_program.reserve(reserve, reserve);
       m_state = m_expected_ops == 0 ? State::kDone : State::kOps;
       return;

@@ -21,7 +21,7 @@ void print_tir(const TileProgram& program, std::ostream& out);
 std::string to_tir_text(const TileProgram& program);
 // The text line of one op (no newline), as print_tir() writes it: for messages about that op.
 std::string tir_op_line(const TileProgram& program, OpId id);
-// Writes `path.tmp`, then renames it to `path`.
+// Writes a temporary file, then renames it to `path` (write_file_atomically).
 void write_tir(const TileProgram& program, const std::filesystem::path& path);
 
 // `origin` names the source in error messages (a file name).

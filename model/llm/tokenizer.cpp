@@ -118,15 +118,16 @@ std::vector<int> Tokenizer::encode(std::string_view text, bool bos, bool eos) co
   std::vector<int> ids;
   ids.reserve(text.size() + 3);
   if (bos) ids.push_back(1);
-  if (!text.empty()) {
-    const int space = lookup(" ");
-    ids.push_back(space >= 0 ? space : ' ' + 3);
-  }
   const auto byte_token = [&](unsigned char b) {
     const int id = b + 3;
     if (id >= vocab_size()) fail("{}: byte 0x{:02X} has no token (vocabulary of {})", m_name, b, vocab_size());
     return id;
   };
+  if (!text.empty()) {
+    const int space = lookup(" ");
+    // Without " " the dummy prefix is the byte token of ' ', which a small vocabulary lacks too.
+    ids.push_back(space >= 0 ? space : byte_token(' '));
+  }
   // Code points as run.c groups them: a non-continuation byte starts a new group, and a group
   // ends before a byte that is not a continuation byte or once it holds four bytes.
   size_t start = 0, len = 0;

@@ -16,8 +16,8 @@
 //   the same pair as run.c's full rescan at every step (the list order equals the index order),
 //   so long texts cost O(n log n) instead of O(n^2). Differences from run.c, only where run.c
 //   misbehaves: a NUL byte is an ordinary byte here (run.c stops at it), and a vocabulary without
-//   " " uses the byte token of ' ' as dummy prefix (run.c would store id -1). Duplicate token
-//   strings resolve to the lowest id.
+//   " " uses the byte token of ' ' as dummy prefix (run.c would store id -1; an fq::Error when
+//   that byte token is missing too). Duplicate token strings resolve to the lowest id.
 // - decode_piece() is run.c's decode(): after BOS a leading space is stripped, and a token
 //   "<0xH>" / "<0xHH>" (hex, either case, as run.c's sscanf accepts) is the raw byte. run.c's
 //   safe_printf additionally hides non-printable single bytes when printing; decode() keeps them.

@@ -1,5 +1,6 @@
 #include "model/qfile/qfile.h"
 
+#include "model/core/atomic_file.h"
 #include "model/core/crc32.h"
 #include "model/core/error.h"
 
@@ -266,7 +267,8 @@ QTensor load(Reader& r, const QTensorInfo& e) {
 
 }  // namespace
 
-QFileWriter::QFileWriter(std::filesystem::path path) : m_path(std::move(path)), m_tmp(m_path.string() + ".tmp") {
+QFileWriter::QFileWriter(std::filesystem::path path) : m_path(std::move(path)), m_tmp(temp_path_for(m_path)) {
+  remove_stale_temps(m_path);
   m_out.open(m_tmp, std::ios::binary | std::ios::trunc);
   if (!m_out) fail("{}: cannot create the file", m_tmp.string());
   const std::string h = header_bytes();

@@ -1,8 +1,8 @@
 // The .q layer file (docs/formats.md): named quantized tensors, little-endian, versioned, with a
 // CRC-32 over the header, the directory and every data section.
 // Contract: readers validate every length against the file before allocating and name the file,
-// byte offset and field in every fq::Error; a writer writes `path.tmp` and renames it only in
-// finish(), so no partial file ever exists under the final name.
+// byte offset and field in every fq::Error; a writer writes temp_path_for(path) (atomic_file.h)
+// and renames it only in finish(), so no partial file ever exists under the final name.
 #pragma once
 
 #include "model/quant/encoded_matrix.h"
@@ -35,7 +35,7 @@ struct QTensorInfo {
 class QFileWriter {
  public:
   explicit QFileWriter(std::filesystem::path path);
-  ~QFileWriter();  // removes `path.tmp` unless finish() succeeded
+  ~QFileWriter();  // removes the temporary file unless finish() succeeded
   QFileWriter(const QFileWriter&) = delete;
   QFileWriter& operator=(const QFileWriter&) = delete;
 

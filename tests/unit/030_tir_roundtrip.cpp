@@ -4,6 +4,7 @@
 #include <random>
 #include <sstream>
 
+#include "model/core/atomic_file.h"
 #include "model/core/error.h"
 #include "model/ir/tir_text.h"
 #include "support/paths.h"
@@ -214,7 +215,7 @@ SCENARIO("A scheduled program round trips through a stream and a file", "[ir][ti
         std::ifstream f(dir / "prog.tir", std::ios::binary);
         const std::string on_disk((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
         CHECK(on_disk == text);
-        CHECK_FALSE(std::filesystem::exists(dir / "prog.tir.tmp"));
+        CHECK_FALSE(std::filesystem::exists(fq::temp_path_for(dir / "prog.tir")));
         CHECK(read_tir(dir / "prog.tir") == p);
       }
     }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "model/core/atomic_file.h"
 #include "model/core/crc32.h"
 #include "model/core/error.h"
 #include "model/ir/mem_image.h"
@@ -123,7 +124,7 @@ SCENARIO(".mem files round trip and reject every damaged byte", "[ir][mem]") {
   const std::vector<uint8_t> good = file_bytes(path);
   // 32 header + 3 entries (22 fixed + name) + 4 CRC + 73 data bytes
   REQUIRE(good.size() == 32 + (22 + 10) + (22 + 10) + (22 + 3) + 4 + 37 + 20 + 16);
-  CHECK_FALSE(std::filesystem::exists(dir / "in.mem.tmp"));
+  CHECK_FALSE(std::filesystem::exists(fq::temp_path_for(dir / "in.mem")));
 
   THEN("reading gives the same image") { CHECK(read_mem(path) == m); }
 
@@ -195,7 +196,7 @@ SCENARIO(".mem files round trip and reject every damaged byte", "[ir][mem]") {
     nofp.arch_fingerprint.clear();
     CHECK_THROWS_WITH(write_mem(nofp, dir / "nofp.mem"), Catch::Contains("fingerprint"));
     CHECK_FALSE(std::filesystem::exists(dir / "nofp.mem"));
-    CHECK_FALSE(std::filesystem::exists(dir / "nofp.mem.tmp"));
+    CHECK_FALSE(std::filesystem::exists(fq::temp_path_for(dir / "nofp.mem")));
   }
 
   THEN("an empty image round trips") {

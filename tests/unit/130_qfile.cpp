@@ -1,3 +1,4 @@
+#include "model/core/atomic_file.h"
 #include "model/core/error.h"
 #include "model/core/fp16.h"
 #include "model/qfile/qfile.h"
@@ -66,7 +67,7 @@ SCENARIO(".q files round trip every format and field", "[qfile]") {
   CHECK(same(fq::read_qtensor(path, "int3"), tensors[5]));
   CHECK_THROWS_WITH(fq::read_qtensor(path, "layers.9.wq"), Catch::Contains("no tensor named 'layers.9.wq'") &&
                                                              Catch::Contains("layers.0.wq"));
-  CHECK_FALSE(std::filesystem::exists(dir / "layer.q.tmp"));
+  CHECK_FALSE(std::filesystem::exists(fq::temp_path_for(dir / "layer.q")));
 }
 
 SCENARIO("damaged .q files are rejected with the file and offset", "[qfile]") {
