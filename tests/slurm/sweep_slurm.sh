@@ -109,8 +109,13 @@ check "sbatch error: no work directory left" test ! -e y.slurm
 
 # A task that fails: the copied layer changes while the job is held, so each task refuses to run.
 small=("$bin/sweep" --arch "$src/configs/fineq.yaml" --layer layer.q --set array.rows=6,9 --set array.cols=4,8 --no-plots)
-"${small[@]}" --out held.csv --backend slurm --points-per-task 2 --no-wait --sbatch-arg=--hold >held.txt 2>&1
+"${small[@]}" --out held.csv --backend slurm --points-per-task 2 --partition local --time-limit 5 --max-parallel 1 \
+  --no-wait --sbatch-arg=--hold >held.txt 2>&1
 hjob=$(sed -n 's/.* submitted as job \([0-9]*\) .*/\1/p' held.txt)
+scontrol -o show job "$hjob" >held-job.txt 2>&1
+check "--max-parallel reaches Slurm" grep -q " ArrayTaskId=0-1%1 " held-job.txt
+check "--partition reaches Slurm" grep -q " Partition=local " held-job.txt
+check "--time-limit reaches Slurm" grep -q " TimeLimit=00:05:00 " held-job.txt
 echo >>held.slurm/inputs/layer.q
 scontrol release "$hjob"
 "$bin/sweep" --merge held.slurm >held-merge.txt 2>&1
