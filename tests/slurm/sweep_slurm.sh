@@ -91,12 +91,14 @@ check "re-run without --resume: refused" test $? -ne 0
 check "re-run without --resume: says why" grep -q "add --resume to complete it" again.txt
 "${sweep[@]}" --seed 2 --out fault.csv --backend slurm --resume >other.txt 2>&1
 check "--resume of another sweep: refused" grep -q "resume of a different sweep (planned 'seed 1', now 'seed 2')" other.txt
-"${sweep[@]}" --out fault.csv --backend slurm --points-per-task 200 --resume >resume.txt 2>&1
+# With plots this time (they do not make it another sweep; --seed=1 is the default).
+"${sweep[@]/--no-plots/--seed=1}" --out fault.csv --backend slurm --points-per-task 200 --resume >resume.txt 2>&1
 check "--resume: exit 0" test $? -eq 0
 grep "^\[sweep\]" resume.txt | tail -1
 check "--resume: submits only the missing points" grep -q "600 points, $((600 - missing)) done, $missing submitted" resume.txt
 check "--resume: the same CSV as the local run" cmp -s fault.csv local.csv
 check "--resume: missing.txt gone" test ! -e fault.slurm/missing.txt
+check "--resume: plots" test -s fault.gp -a -s fault-pareto.dat
 
 "${sweep[@]}" --out x.csv --backend slurm --jobs 2 >jobs.txt 2>&1
 check "--jobs with slurm: refused" grep -q "jobs is for --backend local" jobs.txt
