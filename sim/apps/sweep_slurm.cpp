@@ -468,6 +468,8 @@ int run_slurm(const Sweep& s, const std::string& out_path, const SlurmOptions& o
   Plan plan;
   if (exists) {
     plan = parse_plan(dir);
+    // The plots do not change a row: this command's choice holds (and is kept for --merge).
+    plan.sweep.plots = s.plots;
     const std::string now = plan_text(make_plan(s, out_path, dir, false));
     const std::string was = plan_text(plan);
     if (now != was) {
@@ -483,6 +485,7 @@ int run_slurm(const Sweep& s, const std::string& out_path, const SlurmOptions& o
         if (active(st.state)) fail("job {} (in {}) still has tasks pending or running; `sweep --merge {}` waits for it", subs.back().job, dir, dir);
       }
     }
+    fq::write_file_atomically(dir + "/plan.txt", [&](std::ostream& f) { f << plan_text(plan); });
   } else {
     fs::create_directories(dir + "/shards");
     fs::create_directories(dir + "/logs");

@@ -91,12 +91,14 @@ check "re-run without --resume: refused" test $? -ne 0
 check "re-run without --resume: says why" grep -q "add --resume to complete it" again.txt
 "${sweep[@]}" --seed 2 --out fault.csv --backend slurm --resume >other.txt 2>&1
 check "--resume of another sweep: refused" grep -q "resume of a different sweep (planned 'seed 1', now 'seed 2')" other.txt
-"${sweep[@]}" --out fault.csv --backend slurm --points-per-task 200 --resume >resume.txt 2>&1
+# With plots this time (they do not make it another sweep; --seed=1 is the default).
+"${sweep[@]/--no-plots/--seed=1}" --out fault.csv --backend slurm --points-per-task 200 --resume >resume.txt 2>&1
 check "--resume: exit 0" test $? -eq 0
 grep "^\[sweep\]" resume.txt | tail -1
 check "--resume: submits only the missing points" grep -q "600 points, $((600 - missing)) done, $missing submitted" resume.txt
 check "--resume: the same CSV as the local run" cmp -s fault.csv local.csv
 check "--resume: missing.txt gone" test ! -e fault.slurm/missing.txt
+check "--resume: plots" test -s fault.gp -a -s fault-pareto.dat
 
 "${sweep[@]}" --out x.csv --backend slurm --jobs 2 >jobs.txt 2>&1
 check "--jobs with slurm: refused" grep -q "jobs is for --backend local" jobs.txt
@@ -109,8 +111,13 @@ check "sbatch error: no work directory left" test ! -e y.slurm
 
 # A task that fails: the copied layer changes while the job is held, so each task refuses to run.
 small=("$bin/sweep" --arch "$src/configs/fineq.yaml" --layer layer.q --set array.rows=6,9 --set array.cols=4,8 --no-plots)
-"${small[@]}" --out held.csv --backend slurm --points-per-task 2 --no-wait --sbatch-arg=--hold >held.txt 2>&1
+"${small[@]}" --out held.csv --backend slurm --points-per-task 2 --partition local --time-limit 5 --max-parallel 1 \
+  --no-wait --sbatch-arg=--hold >held.txt 2>&1
 hjob=$(sed -n 's/.* submitted as job \([0-9]*\) .*/\1/p' held.txt)
+scontrol -o show job "$hjob" >held-job.txt 2>&1
+check "--max-parallel reaches Slurm" grep -q " ArrayTaskId=0-1%1 " held-job.txt
+check "--partition reaches Slurm" grep -q " Partition=local " held-job.txt
+check "--time-limit reaches Slurm" grep -q " TimeLimit=00:05:00 " held-job.txt
 echo >>held.slurm/inputs/layer.q
 scontrol release "$hjob"
 "$bin/sweep" --merge held.slurm >held-merge.txt 2>&1
