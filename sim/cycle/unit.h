@@ -37,8 +37,9 @@ class Buffers {
   std::array<std::vector<uint8_t>, ir::kNumBuffers> m_buf;
 };
 
-// The observer's record: each op's issue/finish/done/beat and the action counts per GEMM. The
-// cores write it as they work; it is never read back to decide anything but the watchdog.
+// The record of each op's issue/finish/done/beat and the action counts per GEMM. The
+// cores write it as they work; only a unit's own InOrder reads its finish stamps back (and the
+// watchdog the last progress): no unit decides anything from another's entries.
 class Ledger {
  public:
   explicit Ledger(const ir::TileProgram& p)
