@@ -44,7 +44,8 @@ methods calibrate on the inputs of each linear while the FP32 model runs real te
 --calibration N chunks [128] of --text FILE encoded with --tokenizer T.bin (docs/accuracy.md's
 protocol; evaluate uses the first chunks of the same file), or without --text --calibration N
 sequences [16] of --calibration-length L tokens [256, at most seq_len] sampled from the model
-(--seed S [1]). gptq and quantease store symmetric INTb codes with FP16 scales (grids fixed
+(--seed S [1]); every layer calibrates on FP32 inputs at once (evaluate's --calib sequential, its
+default, feeds each layer the already-quantized model's inputs). gptq and quantease store symmetric INTb codes with FP16 scales (grids fixed
 before the optimisation; see docs/quantization.md); fineq-gptq and fineq-quantease store plain
 FineQ-R codes (one FP16 scale per row) chosen against the calibration inputs, which every FineQ
 preset runs unchanged. quarot stores the decoder linears of the rotated model (norms folded,
