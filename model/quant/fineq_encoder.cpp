@@ -239,7 +239,8 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
     const double s = fp16_to_float(bits);
     double total = 0;
     if (policy == FineqPolicy::kRatio) {
-      total = range_error(int2.data(), int2.size(), s, -2, 1) + range_error(int3.data(), int3.size(), s, -4, 3) + pruned;
+      total =
+          range_error(int2.data(), int2.size(), s, -2, 1) + range_error(int3.data(), int3.size(), s, -4, 3) + pruned;
     } else {
       for (size_t c = 0; c < clusters; ++c) {
         const Terms t = terms(w[c], s);
