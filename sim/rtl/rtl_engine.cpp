@@ -64,10 +64,10 @@ std::vector<std::string> parameters(const ArchConfig& a) {
 }
 
 // How a runner is Verilated and compiled (part of the cache key: a runner built otherwise is not
-// reused). The generated C++ is split into files of about 20000 statements and functions of
-// about 3000, so that `make -j 2` keeps both cores busy and no one compiler process holds a
-// whole-array function; the per-cycle code (OPT_FAST) at -O1 and the construction and trace-setup
-// code (OPT_SLOW) at -O0: measured in docs/performance.md ("RTL runner build").
+// reused). The generated C++ is split into files of about 20000 statements (Verilator's default)
+// and functions of about 3000 (the default is 20000), which the compiler optimises far more
+// cheaply; the per-cycle code (OPT_FAST) at -O1 and the construction and trace-setup code
+// (OPT_SLOW) at -O0: measured in docs/performance.md ("RTL runner build").
 // --x-assign/--x-initial unique, as the models of tests/rtl (docs/rtl.md).
 std::string recipe() {
   return "-Wall --unroll-count 4096 -O3 --x-assign unique --x-initial unique --output-split 20000 "
