@@ -18,19 +18,17 @@
 namespace fq {
 namespace {
 
-constexpr size_t kBlock = 256;         // weights per abandonment check
-constexpr size_t kSample = 256;        // weights of the strided sample that orders the candidates
+constexpr size_t kBlock = 256;   // weights per abandonment check
+constexpr size_t kSample = 256;  // weights of the strided sample that orders the candidates
 constexpr size_t kMaxWeights = 1u << 26;
-// Margin on an estimate, relative. The estimate of one term is within 1e-11 of d^norm (the series
-// below; codes that differ from the exact ones only at a rounding tie, where both neighbours are
-// equally far) and pow() within 1 ulp; the two sums of at most 2^26 non-negative terms differ from
-// the exact sums by at most 2^26 · 2^-53 < 1e-8 relative each. 1e-6 covers all of it 50 times.
-constexpr double kRel = 1e-6;
-// The same for the single-precision terms (power_f: 3e-5 per term, the float norm within 6e-8).
-constexpr double kRelSingle = 1e-4;
-constexpr double kTiny = 0x1p-1000;    // below this a difference is estimated as 0 (see slack)
-constexpr double kMagic = 0x1.8p52;    // (v + kMagic) - kMagic rounds |v| < 2^51 to an integer
-constexpr double kMaxLog = 1000.0;     // log2 of an estimate beyond this: the score might overflow
+// Margins on an estimate, relative. Its codes differ from the exact ones only at a rounding tie,
+// where both neighbours are equally far (a few ulps of the scale); pow() is within 1 ulp; two sums
+// of at most 2^26 non-negative terms differ from the exact sums by at most 2^26 · 2^-53 < 1e-8
+// relative each. Norm 2 (exact squares): 1e-6 covers that 50 times. Other norms: power_f() is
+// within 5e-5 per term, 1e-4 covers it.
+constexpr double kRelSquare = 1e-6;
+constexpr double kRelPower = 1e-4;
+constexpr double kMagic = 0x1.8p52;  // (v + kMagic) - kMagic rounds |v| < 2^51 to an integer
 
 struct Prepared {
   double scale, inv, zero, lo, hi, rlo, rhi;
@@ -44,36 +42,12 @@ inline double difference(double x, const Prepared& c) {
   return std::fabs(c.scale * (t - c.zero) - x);
 }
 
-// d^norm for kTiny <= d, as 2^(norm·log2 d): log via the atanh series on [√½, √2] (error
-// < 1e-12), 2^f via the Taylor series of e^(f ln 2) on |f| <= ½ (error < 1e-14). Sets `big` when
-// norm·log2 d > kMaxLog; returns 0 below kTiny or 2^-kMaxLog.
-inline double power(double d, double norm, int& big) {
-  const auto b = std::bit_cast<uint64_t>(d);
-  double e = std::bit_cast<double>((b >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
-  double m = std::bit_cast<double>((b & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
-  const bool high = m > 1.4142135623730951;
-  m = high ? 0.5 * m : m;
-  e = high ? e + 1.0 : e;
-  const double t = (m - 1.0) / (m + 1.0);
-  const double t2 = t * t;
-  const double series =
-      1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 * (1.0 / 11 + t2 * (1.0 / 13))))));
-  double y = norm * (e + 2.0 * t * series * 1.4426950408889634);
-  big |= static_cast<int>(y > kMaxLog);
-  y = std::min(std::max(y, -kMaxLog), kMaxLog);
-  const double k = (y + kMagic) - kMagic;
-  const double g = (y - k) * 0.6931471805599453;
-  const double ex =
-      1.0 + g * (1.0 + g * (1.0 / 2 + g * (1.0 / 6 + g * (1.0 / 24 + g * (1.0 / 120 + g * (1.0 / 720 +
-      g * (1.0 / 5040 + g * (1.0 / 40320 + g * (1.0 / 362880 + g * (1.0 / 3628800 + g * (1.0 / 39916800)))))))))));
-  const double two_k = std::bit_cast<double>(std::bit_cast<uint64_t>(k + (0x1p52 + 1023.0)) << 52);
-  return (d < kTiny || y <= -kMaxLog) ? 0.0 : ex * two_k;
-}
-
-// u^norm for 1 <= norm <= 16 in single precision (twice the lanes), u = d / scale: the same
-// series, shorter. Per term the error is below 3e-5 relative (|norm·log2 u| <= 120 rounded in
-// float, the series to 1e-7); u < 2^-60 gives 0 (at most 2^-60 of scale^norm). Sets `big` when
-// norm·log2 u > 120 (the float range would not hold the term).
+// u^norm for 1 <= norm <= 16 in single precision, u = d / scale, as 2^(norm·log2 u): log2 by the
+// atanh series on [√½, √2], 2^f by the Taylor series of e^(f ln 2) on |f| <= ½. Per term the
+// error is below 5e-5 relative: |norm·log2 u| <= 120 rounded in float (< 1e-5), u and the norm
+// rounded to float (the norm's 6e-8 times |norm·ln u| <= 16·42: < 4e-5), the series (< 1e-6);
+// u < 2^-60 gives 0 (at most 2^-60 of scale^norm). Sets `big` when norm·log2 u > 120 (the float
+// range would not hold the term).
 inline float power_f(float u, float norm, int& big) {
   const auto b = std::bit_cast<uint32_t>(u);
   float e = static_cast<float>(static_cast<int32_t>(b >> 23)) - 127.0f;
@@ -89,8 +63,10 @@ inline float power_f(float u, float norm, int& big) {
   y = std::min(std::max(y, -120.0f), 120.0f);
   const float k = (y + 0x1.8p23f) - 0x1.8p23f;
   const float g = (y - k) * 0.693147181f;
-  const float ex = 1.0f + g * (1.0f + g * (1.0f / 2 + g * (1.0f / 6 + g * (1.0f / 24 + g * (1.0f / 120 +
-                   g * (1.0f / 720 + g * (1.0f / 5040)))))));
+  const float ex =
+      1.0f +
+      g * (1.0f +
+           g * (1.0f / 2 + g * (1.0f / 6 + g * (1.0f / 24 + g * (1.0f / 120 + g * (1.0f / 720 + g * (1.0f / 5040)))))));
   const float two_k = std::bit_cast<float>(std::bit_cast<uint32_t>(k + (0x1p23f + 127.0f)) << 23);
   return (u < 0x1p-60f || y <= -120.0f) ? 0.0f : ex * two_k;
 }
@@ -115,16 +91,8 @@ FQ_VECTOR_CLONES double block_square(const double* x, size_t n, const Prepared& 
   return sum_terms(v, n);
 }
 
-FQ_VECTOR_CLONES double block_power(const double* x, size_t n, const Prepared& c, double norm, int& big) {
-  double v[kBlock];
-  int b = 0;
-  for (size_t i = 0; i < n; ++i) v[i] = power(difference(x[i], c), norm, b);
-  big |= b;
-  return sum_terms(v, n);
-}
-
-// The terms of block_power() in single precision, divided by scale^norm.
-FQ_VECTOR_CLONES double block_power_f(const double* x, size_t n, const Prepared& c, float norm, int& big) {
+// The estimated terms of n <= kBlock weights, divided by scale^norm.
+FQ_VECTOR_CLONES double block_power(const double* x, size_t n, const Prepared& c, float norm, int& big) {
   float u[kBlock];
   for (size_t i = 0; i < n; ++i) u[i] = static_cast<float>(difference(x[i], c) * c.inv);
   int b = 0;
@@ -141,7 +109,9 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
   std::vector<int> all(candidates.size());
   std::iota(all.begin(), all.end(), 0);
   const size_t n = x.size();
-  if (n < 32 || n > kMaxWeights || candidates.size() < 2 || !(norm >= 0.25 && norm <= 16.0)) return all;
+  if (n < 32 || n > kMaxWeights || candidates.size() < 2 || !(norm == 2.0 || (norm >= 1.0 && norm <= 16.0))) {
+    return all;
+  }
   for (const double v : x) {
     if (!std::isfinite(v)) return all;
   }
@@ -161,15 +131,12 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
     }
   }
   const bool square = norm == 2.0;
-  // Single precision when the norm allows it (see power_f); its terms are scaled back by scale^norm.
-  const bool single = !square && norm >= 1.0;
-  const double rel = single ? kRelSingle : kRel;
-  std::vector<double> scale_pow(prep.size());
+  const double rel = square ? kRelSquare : kRelPower;
+  std::vector<double> scale_pow(prep.size());  // power_f's terms are scaled back by scale^norm
   for (size_t i = 0; i < prep.size(); ++i) scale_pow[i] = std::pow(prep[i].scale, norm);
-  // A term estimated as 0 is less than this (d < kTiny or d^norm < 2^-kMaxLog, with room for the series).
-  const double tiny_term = 2.0 * std::max(std::pow(kTiny, norm), 0x1p-1000);
+  // What the terms power_f() gives as 0 may add up to (less than 2^-59 · scale^norm each).
   const auto slack = [&](size_t i, size_t weights) {
-    return static_cast<double>(weights) * (single ? 0x1p-59 * scale_pow[i] : tiny_term);
+    return square ? 0.0 : static_cast<double>(weights) * 0x1p-59 * scale_pow[i];
   };
   int big = 0;
   // The estimate over xs, abandoned once it exceeds `limit`.
@@ -180,9 +147,7 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
     for (size_t k = 0; k < xs.size(); k += kBlock) {
       const size_t len = std::min(kBlock, xs.size() - k);
       const double* b = xs.data() + k;
-      sum += square   ? block_square(b, len, c)
-             : single ? scale_pow[i] * block_power_f(b, len, c, static_cast<float>(norm), big)
-                      : block_power(b, len, c, norm, big);
+      sum += square ? block_square(b, len, c) : scale_pow[i] * block_power(b, len, c, static_cast<float>(norm), big);
       // The exact score is at least the exact partial sum, which is at least this.
       if (sum * (1.0 - rel) - slack(i, k + len) > limit) {
         abandoned = true;

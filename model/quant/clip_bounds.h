@@ -21,7 +21,7 @@ struct ClipCandidate {
 };
 
 // Indices (ascending) of the candidates that may score lowest under sum |value - x|^norm; all of
-// them when the estimate cannot bound the scores (non-finite x, a norm outside [0.25, 16], a
+// them when the estimate cannot bound the scores (non-finite x, a norm other than 2 outside [1, 16], a
 // score that could overflow, too few weights to pay off).
 std::vector<int> clip_contenders(std::span<const double> x, std::span<const ClipCandidate> candidates, double norm);
 

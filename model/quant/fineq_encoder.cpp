@@ -97,33 +97,33 @@ void encode_ranges(const std::vector<double>& int2, const std::vector<double>& i
   }
 }
 
-// Per-position squared errors of one cluster at one scale, for every mode at once.
-struct Terms {
-  std::array<double, 3> normal;  // (w - s*q2)^2, q2 the INT2 code
-  std::array<double, 3> outlier; // (w - s*q3)^2, q3 the INT3 code
-  std::array<double, 3> pruned;  // w^2
-};
+inline double sq(double v) { return v * v; }
 
-inline Terms terms(const std::array<double, 3>& w, double scale) {
-  Terms t;
-  for (size_t i = 0; i < 3; ++i) {
-    const double x = w[i] / scale;
-    const double e2 = w[i] - scale * round_clamp(x, -2, 1);
-    const double e3 = w[i] - scale * round_clamp(x, -4, 3);
-    t.normal[i] = e2 * e2;
-    t.outlier[i] = e3 * e3;
-    t.pruned[i] = w[i] * w[i];
+// Under `mse`, each cluster's least squared error over its four modes at one scale, for n
+// clusters whose positions are in p0, p1, p2: the error of a mode summed in position order, as
+// encode_mode() does, and the least taken mode 0 first; `out` holds 4 n doubles (the four sums,
+// then the least in out[0, n)). Flat arrays instead of per-cluster structures; the AVX2 clone has
+// no FMA, so every operation rounds as written.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void least_errors(const double* p0, const double* p1, const double* p2, size_t n, double s, double* out) {
+  for (size_t c = 0; c < n; ++c) {
+    const double w0 = p0[c], w1 = p1[c], w2 = p2[c];
+    const double n0 = sq(w0 - s * round_clamp_d(w0 / s, -2, 1));
+    const double n1 = sq(w1 - s * round_clamp_d(w1 / s, -2, 1));
+    const double n2 = sq(w2 - s * round_clamp_d(w2 / s, -2, 1));
+    const double o0 = sq(w0 - s * round_clamp_d(w0 / s, -4, 3));
+    const double o1 = sq(w1 - s * round_clamp_d(w1 / s, -4, 3));
+    const double o2 = sq(w2 - s * round_clamp_d(w2 / s, -4, 3));
+    out[c] = n0 + n1 + n2;
+    out[n + c] = sq(w0) + o1 + o2;
+    out[2 * n + c] = o0 + sq(w1) + o2;
+    out[3 * n + c] = o0 + o1 + sq(w2);
   }
-  return t;
-}
-
-// The cluster's squared error in `mode`, summed in position order like encode_mode().
-inline double mode_error(const Terms& t, int mode) {
-  if (mode == 0) return t.normal[0] + t.normal[1] + t.normal[2];
-  const auto z = static_cast<size_t>(mode - 1);
-  double sum = 0;
-  for (size_t i = 0; i < 3; ++i) sum += i == z ? t.pruned[i] : t.outlier[i];
-  return sum;
+  for (size_t c = 0; c < n; ++c) {
+    out[c] = std::min(std::min(std::min(out[c], out[n + c]), out[2 * n + c]), out[3 * n + c]);
+  }
 }
 
 // Encodes one cluster in `mode`; returns the byte and sets `err` to sum_i (w_i - s*q_i)^2, summed
@@ -200,7 +200,8 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
   // Under `ratio` a cluster's mode does not depend on the scale: decide it once and sort the
   // weights by the range they are coded in (INT2, INT3, pruned), so each candidate scale is one
   // flat pass per range.
-  std::vector<std::array<double, 3>> w(policy == FineqPolicy::kRatio ? 0 : clusters);
+  std::vector<double> p0, p1, p2;  // mse: the clusters' positions 0, 1, 2
+  std::vector<double> least;       // mse: each cluster's least error at one scale
   std::vector<double> int2, int3;
   std::vector<uint8_t> modes;
   double pruned = 0;  // sum of w^2 over pruned positions: the same for every scale
@@ -227,7 +228,16 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
     int2.resize(n2);
     int3.resize(n3);
   } else {
-    for (size_t c = 0; c < clusters; ++c) w[c] = cluster_at(row, c);
+    p0.resize(clusters);
+    p1.resize(clusters);
+    p2.resize(clusters);
+    least.resize(4 * clusters);
+    for (size_t c = 0; c < clusters; ++c) {
+      const std::array<double, 3> wc = cluster_at(row, c);
+      p0[c] = wc[0];
+      p1[c] = wc[1];
+      p2[c] = wc[2];
+    }
   }
   uint16_t best_bits = 0;
   double best_err = 0;
@@ -239,14 +249,11 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
     const double s = fp16_to_float(bits);
     double total = 0;
     if (policy == FineqPolicy::kRatio) {
-      total = range_error(int2.data(), int2.size(), s, -2, 1) + range_error(int3.data(), int3.size(), s, -4, 3) + pruned;
+      total =
+          range_error(int2.data(), int2.size(), s, -2, 1) + range_error(int3.data(), int3.size(), s, -4, 3) + pruned;
     } else {
-      for (size_t c = 0; c < clusters; ++c) {
-        const Terms t = terms(w[c], s);
-        double best = mode_error(t, 0);
-        for (int mode = 1; mode < 4; ++mode) best = std::min(best, mode_error(t, mode));
-        total += best;
-      }
+      least_errors(p0.data(), p1.data(), p2.data(), clusters, s, least.data());
+      for (size_t c = 0; c < clusters; ++c) total += least[c];
     }
     if (i == 0 || total < best_err) {
       best_err = total;

@@ -37,11 +37,20 @@ std::string quote(const std::string& s) {
   return q;
 }
 
-fs::path default_cache() {
-  if (const char* d = std::getenv("FQSIM_RTL_CACHE"); d != nullptr && *d != 0) return d;
+fs::path user_cache() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != 0) return fs::path(x) / "fqsim" / "rtl";
   if (const char* h = std::getenv("HOME"); h != nullptr && *h != 0) return fs::path(h) / ".cache" / "fqsim" / "rtl";
   return fs::temp_directory_path() / "fqsim-rtl";
+}
+
+// Where runners are looked up, in order; a missing one is built into the first. An explicit
+// folder (option, then $FQSIM_RTL_CACHE) is the only one. Otherwise the user cache, then the
+// build tree's (what the `rtl_runners` target of the test command filled), so that a runner the
+// tests built is reused, not Verilated again.
+std::vector<fs::path> cache_folders(const RtlOptions& o) {
+  if (!o.cache_dir.empty()) return {fs::path(o.cache_dir)};
+  if (const char* d = std::getenv("FQSIM_RTL_CACHE"); d != nullptr && *d != 0) return {fs::path(d)};
+  return {user_cache(), fs::path(FQ_BUILD_RTL_CACHE)};
 }
 
 std::vector<std::string> parameters(const ArchConfig& a) {
@@ -52,6 +61,17 @@ std::vector<std::string> parameters(const ArchConfig& a) {
           fmt::format("-GABUF={}", a.act_bytes), fmt::format("-GOBUF={}", a.out_bytes),
           fmt::format("-GSBUF={}", a.scale_bytes), fmt::format("-GDB={}", a.dram_bytes_per_cycle),
           fmt::format("-GLAT={}", a.dram_latency_cycles), fmt::format("-GIDEPTH={}", kIdepth)};
+}
+
+// How a runner is Verilated and compiled (part of the cache key: a runner built otherwise is not
+// reused). The generated C++ is split into files of about 20000 statements (Verilator's default)
+// and functions of about 3000 (the default is 20000), which the compiler optimises far more
+// cheaply; the per-cycle code (OPT_FAST) at -O1 and the construction and trace-setup code
+// (OPT_SLOW) at -O0: measured in docs/performance.md ("RTL runner build").
+// --x-assign/--x-initial unique, as the models of tests/rtl (docs/rtl.md).
+std::string recipe() {
+  return "-Wall --unroll-count 4096 -O3 --x-assign unique --x-initial unique --output-split 20000 "
+         "--output-split-cfuncs 3000 -MAKEFLAGS OPT_FAST=-O1 -MAKEFLAGS OPT_SLOW=-O0";
 }
 
 // The runner for this arch, built on first use.
@@ -72,11 +92,16 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   for (const auto& p : sources) h = fnv(fnv(h, p.filename().string()), slurp(p));
   for (const auto& p : runner_src) h = fnv(h, slurp(p));
   for (const auto& a : args) h = fnv(h, a);
+  h = fnv(h, recipe());
   h = fnv(h, fmt::format("{}:{}", fs::file_size(lib), fs::last_write_time(lib).time_since_epoch().count()));
-  const fs::path cache = o.cache_dir.empty() ? default_cache() : fs::path(o.cache_dir);
+  const std::vector<fs::path> folders = cache_folders(o);
+  for (const fs::path& folder : folders) {
+    const fs::path found = folder / fmt::format("{:016x}", h) / "fq_rtl_runner";
+    if (fs::exists(found)) return found;
+  }
+  const fs::path cache = folders.front();
   const fs::path dir = cache / fmt::format("{:016x}", h);
   const fs::path exe = dir / "fq_rtl_runner";
-  if (fs::exists(exe)) return exe;
 
   // Build in a private folder, then rename it into place: concurrent builds cannot collide.
   fs::create_directories(cache);
@@ -87,14 +112,13 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
     o.status(fmt::format("building the RTL runner for {}x{} {} (first use of this arch: a few minutes)", arch.rows,
                          arch.cols, to_string(arch.pe_kind)));
   }
-  std::string cmd = "verilator --cc --exe --build -j 2 -Wall --unroll-count 4096 -O3 --x-assign fast --x-initial fast "
-                    "--top-module fq_top";
+  std::string cmd = "verilator --cc --exe --build -j 2 " + recipe() + " --top-module fq_top";
   for (const auto& a : args) cmd += fmt::format(" {}", a);
   cmd += fmt::format(" {}", quote((src / "rtl/fq_lint.vlt").string()));
   for (const auto& p : sources) cmd += fmt::format(" {}", quote(p.string()));
   cmd += fmt::format(" {}", quote((src / "sim/rtl/rtl_runner_main.cpp").string()));
   cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1",
-                     quote(fmt::format("-std=c++20 -O1 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}", src.string(), kIdepth)),
+                     quote(fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}", src.string(), kIdepth)),
                      quote(lib + " -lfmt -lyaml-cpp -pthread"), quote((tmp / "obj").string()),
                      quote((tmp / "build.log").string()));
   if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp / "obj" / "fq_rtl_runner")) {

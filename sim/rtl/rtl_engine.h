@@ -18,7 +18,10 @@
 namespace fq::sim {
 
 struct RtlOptions {
-  std::string cache_dir;             // default: $FQSIM_RTL_CACHE, else $XDG_CACHE_HOME/fqsim/rtl, else ~/.cache/fqsim/rtl
+  // Default: $FQSIM_RTL_CACHE, else $XDG_CACHE_HOME/fqsim/rtl (or ~/.cache/fqsim/rtl), where a
+  // missing runner is built, with the build tree's rtl-cache (filled by the rtl_runners target)
+  // also searched.
+  std::string cache_dir;
   std::vector<std::string> defines;  // Verilog `define names (fault injection in tests)
   std::string wave;                  // write an FST waveform here (builds a tracing runner)
   std::function<void(const std::string&)> status;  // progress messages (the build takes minutes)

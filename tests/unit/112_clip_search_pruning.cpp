@@ -1,5 +1,6 @@
 // The pruned MSE clip searches (clip_bounds.h) against the full searches they replace: every
 // candidate scored with pow(), the first strictly smallest wins. Same choice, codes and error.
+#include "model/golden/act_quant.h"
 #include "model/quant/clip_bounds.h"
 #include "model/quant/row_grid.h"
 #include "model/quant/rtn.h"
@@ -13,14 +14,7 @@
 
 namespace {
 
-uint64_t next(uint64_t& s) {  // splitmix64
-  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-double uniform(uint64_t& s) { return (static_cast<double>(next(s) >> 11) + 0.5) * 0x1.0p-53; }
+double uniform(uint64_t& s) { return (static_cast<double>(fq::splitmix64_next(s) >> 11) + 0.5) * 0x1.0p-53; }
 
 // Gaussian weights with a fraction of 10x outliers, an optional offset, optionally duplicated values.
 std::vector<float> slice(uint64_t& s, size_t n, double outliers, double offset, bool coarse) {
