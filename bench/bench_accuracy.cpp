@@ -1,16 +1,19 @@
 // bench_accuracy: speed of the calibrated quantizers (Hessian, GPTQ, QuantEase plain and with
-// outliers) on a LLaMA-7B-sized slice, and of the golden LLaMA inference on stories260K.
+// outliers, and on the first 64 rows the calibrated FineQ-R ones) on a LLaMA-7B-sized slice, and of
+// the golden LLaMA inference on stories260K.
 // Usage: bench_accuracy [ROWS] [COLS] [TOKENS] [MODELS_DIR]   (default 768 2048 2048 ../shared/models)
 #include "model/ckpt/checkpoint.h"
 #include "model/core/parallel.h"
 #include "model/golden/act_quant.h"
 #include "model/llm/eval_metrics.h"
 #include "model/llm/quant_model.h"
+#include "model/quant/fineq_calibrated.h"
 #include "model/quant/gptq.h"
 #include "model/quant/quantease.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -61,6 +64,24 @@ int main(int argc, char** argv) {
     int sweeps = 0;
     const double t = seconds([&] { sweeps = fq::quantease_quantize(w, rows, cols, sigma, opt).sweeps_run; });
     fmt::print("  quantease INT3, {:>4.0f}% outliers   {:7.2f} s ({} sweeps run)\n", 100 * outliers, t, sweeps);
+  }
+  // Calibrated FineQ-R (ratio) on the first 64 rows: the O(K³) factor of H (fineq-gptq, and
+  // fineq-quantease's default init) is part of each time, as in a real layer.
+  const int frows = std::min(rows, 64);
+  const auto wf = std::span<const float>(w).first(static_cast<size_t>(frows) * static_cast<size_t>(cols));
+  const double nf = static_cast<double>(frows) * cols;
+  for (const auto scale : {fq::FineqScale::kWeights, fq::FineqScale::kOutput}) {
+    fq::FineqCdOptions opt;
+    opt.start.scale = scale;
+    const char* name = scale == fq::FineqScale::kOutput ? "output" : "weights";
+    fq::FineqCalibratedResult r;
+    double t = seconds([&] { r = fq::fineq_gptq_quantize(wf, frows, cols, h, opt.start); });
+    fmt::print("  fineq-gptq, scale {:<7}, {} rows   {:7.2f} s ({:.3f} M weights/s, output error {:.3f} of plain fineq)\n",
+               name, frows, t, nf / t / 1e6, r.objective / r.objective_plain);
+    t = seconds([&] { r = fq::fineq_quantease_quantize(wf, frows, cols, h, opt); });
+    fmt::print("  fineq-quantease, scale {:<7}      {:7.2f} s ({:.3f} M weights/s, output error {:.3f} of plain fineq, "
+               "{} sweeps)\n",
+               name, t, nf / t / 1e6, r.objective / r.objective_plain, r.sweeps_run);
   }
 
   const auto path = models / "tinyllamas" / "stories260K.bin";

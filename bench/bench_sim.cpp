@@ -1,6 +1,8 @@
 // bench_sim: speed of the timed engines, the figures issue 4 asks for (docs/performance.md).
 //   systemc   SystemC model on one GEMM per array size (8x8, 32x32, 64x64; temporal and INT8 MAC):
-//             simulated cycles/s, PE-cycles/s evaluated, and the plain C++ core without SystemC
+//             simulated cycles/s, PE-cycles/s evaluated, the same unit cores stepped without SystemC,
+//             and the difference per cycle: what the kernel, the modules' processes and their
+//             signals cost. Times are the thread's CPU time (the machine may be shared).
 //   fast7b    fast engine on the LLaMA-2-7B decoder layer (traces/llama2-7b.yaml) at 1 and 2048
 //             tokens on configs/fineq.yaml and configs/int8.yaml (random codes: timing depends on
 //             the weights only through the beat window, and random codes are the worst case)
@@ -16,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,13 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// CPU time of the calling thread: a run on a loaded machine is not charged for other processes.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 struct Layer {
@@ -50,9 +60,9 @@ Layer one_gemm(const fq::ArchConfig& arch, int m, int n, int k) {
 }
 
 void bench_systemc() {
-  fmt::print("SystemC model (one GEMM M = 2048, N = 4C, K = 4R; single thread)\n");
-  fmt::print("{:<10} {:>7} {:>12} {:>9} {:>14} {:>16} {:>16}\n", "PE", "array", "cycles", "wall s", "M cycles/s",
-             "G PE-cycles/s", "core G PE-c/s");
+  fmt::print("SystemC model (one GEMM M = 2048, N = 4C, K = 4R; single thread; thread CPU time)\n");
+  fmt::print("{:<10} {:>7} {:>10} {:>8} {:>11} {:>14} {:>8} {:>14} {:>13}\n", "PE", "array", "cycles", "cpu s",
+             "M cycles/s", "G PE-cycles/s", "core s", "core G PE-c/s", "SystemC ns/c");
   for (const char* preset : {"configs/fineq.yaml", "configs/int8.yaml"}) {
     for (int size : {8, 32, 64}) {
       const int rows = std::string(preset).find("fineq") != std::string::npos ? size + size / 32 : size;
@@ -63,19 +73,21 @@ void bench_systemc() {
       Layer l = one_gemm(arch, 2048, 4 * size, 4 * rows);
       fq::ir::MemoryImage mem = l.compiled.memory;
       fq::sim::SystemcStats stats;
-      auto t0 = std::chrono::steady_clock::now();
+      double t0 = thread_cpu_seconds();
       const auto tl = fq::sim::run_systemc(l.compiled.program, arch, mem, &stats);
-      const double sc_s = seconds_since(t0);
+      const double sc_s = thread_cpu_seconds() - t0;
       fq::ir::MemoryImage mem2 = l.compiled.memory;
       fq::sim::CycleMachine core(l.compiled.program, arch, mem2);
-      t0 = std::chrono::steady_clock::now();
+      t0 = thread_cpu_seconds();
       while (!core.finished()) core.step();
-      const double core_s = seconds_since(t0);
-      fmt::print("{:<10} {:>7} {:>12} {:>9.3f} {:>14.3f} {:>16.3f} {:>16.3f}\n",
+      const double core_s = thread_cpu_seconds() - t0;
+      if (!(core.timeline() == tl) || !(mem == mem2)) fmt::print("  ** CORE AND SYSTEMC DISAGREE **\n");
+      const auto cyc = static_cast<double>(stats.cycles_simulated);
+      fmt::print("{:<10} {:>7} {:>10} {:>8.3f} {:>11.3f} {:>14.3f} {:>8.3f} {:>14.3f} {:>13.0f}\n",
                  arch.pe_kind == fq::PeKind::kTemporal ? "temporal" : "int8 mac", fmt::format("{}x{}", rows, size),
-                 tl.total_cycles, sc_s, static_cast<double>(stats.cycles_simulated) / sc_s / 1e6,
-                 static_cast<double>(stats.pe_cycles) / sc_s / 1e9,
-                 static_cast<double>(core.pe_cycles_stepped()) / core_s / 1e9);
+                 tl.total_cycles, sc_s, cyc / sc_s / 1e6, static_cast<double>(stats.pe_cycles) / sc_s / 1e9, core_s,
+                 static_cast<double>(core.pe_cycles_stepped()) / core_s / 1e9,
+                 (sc_s - core_s) / cyc * 1e9);
     }
   }
 }

@@ -3,8 +3,9 @@
 # Quiet when everything is already present.
 set -euo pipefail
 packages=(g++ cmake ninja-build pkg-config libfmt-dev libyaml-cpp-dev catch2 libboost-dev
-          libsystemc-dev verilator yosys gnuplot-nox nlohmann-json3-dev
-          clang libclang-rt-14-dev)  # clang + libFuzzer: scripts/ci-fuzz.sh
+          libsystemc-dev verilator yosys gnuplot-nox nlohmann-json3-dev ccache
+          clang libclang-rt-14-dev     # clang + libFuzzer: scripts/ci-fuzz.sh
+          slurmctld slurmd slurm-client munge)  # the one-node Slurm of scripts/slurm-local.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -9,11 +9,14 @@
 #   scripts/synth_area.sh --check     re-synthesize the designs marked `check: true` and compare
 #                                     their GE with the cache, and compare every design's RTL
 #                                     hash; exit 1 with a diff on a mismatch, 77 without liberty
+#   scripts/synth_area.sh --check --only NAME[,NAME]
+#                                     re-synthesize just these designs (marked or not) and compare
 # Options: --liberty FILE (default $FQ_LIBERTY or scripts/install-deps.sh's location),
 #          --cache FILE (default configs/synth_area.yaml), --rtl DIR (default rtl/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=print
+only=""
 liberty=${FQ_LIBERTY:-/opt/fqsim/osu018/usr/share/qflow/tech/osu018/osu018_stdcells.lib}
 cache=$root/configs/synth_area.yaml
 rtl=$root/rtl
@@ -22,6 +25,7 @@ while [ $# -gt 0 ]; do
     --print) mode=print ;;
     --update) mode=update ;;
     --check) mode=check ;;
+    --only) only=",$2,"; shift ;;
     --liberty) liberty=$2; shift ;;
     --cache) cache=$2; shift ;;
     --rtl) rtl=$2; shift ;;
@@ -152,6 +156,11 @@ case $mode in
     [ "$cached_yosys" = "$yosys_version" ] || echo "synth_area: note: cache written by $cached_yosys, this is $yosys_version"
     for d in "${designs[@]}"; do
       IFS='|' read -r name _ _ files _ check <<<"$d"
+      if [ -n "$only" ]; then
+        [[ $only == *",$name,"* ]] || continue
+        only=${only/,$name,/,}
+        check=true
+      fi
       line=$(grep -F "  - {name: $name," "$cache" || true)
       if [ -z "$line" ]; then
         echo "FAIL $name: not in $cache (run scripts/synth_area.sh --update)"; failures=$((failures + 1)); continue
@@ -173,6 +182,9 @@ case $mode in
         echo "ok   $name: RTL hash matches (not re-synthesized)"
       fi
     done
+    if [ -n "$only" ] && [ "$only" != "," ]; then
+      echo "FAIL --only names designs that do not exist: ${only//,/ }"; failures=$((failures + 1))
+    fi
     echo "synth_area: $failures failed"
     [ $failures -eq 0 ]
     ;;

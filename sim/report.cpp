@@ -112,6 +112,25 @@ std::string si(double v, const char* unit) {
 
 }  // namespace
 
+// Tiles are the preloads (each loads one stationary tile and carries its W) and, for the output-
+// stationary dataflow, the os.matmuls; matmul ops and their array cycles are counted at their W.
+static void window_histogram(const ir::TileProgram& p, const timing::Timeline& tl, Report& r) {
+  std::map<uint32_t, WindowBin> bins;
+  for (ir::OpId id = 0; id < p.size(); ++id) {
+    const auto opcode = p.op(id).opcode;
+    if (opcode != ir::Opcode::kPreload && opcode != ir::Opcode::kMatmul && opcode != ir::Opcode::kOsMatmul) continue;
+    const auto& t = tl.ops[id];
+    WindowBin& b = bins[t.beat];
+    b.w = t.beat;
+    if (opcode != ir::Opcode::kMatmul) ++b.tiles;
+    if (opcode != ir::Opcode::kPreload) {
+      ++b.matmuls;
+      b.array_cycles += t.finish - t.issue;
+    }
+  }
+  for (const auto& [w, b] : bins) r.window_histogram.push_back(b);
+}
+
 Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl,
                     const cost::CostModel& costs, const std::string& engine, const std::string& workload) {
   Report r;
@@ -128,6 +147,10 @@ Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timi
   r.actions = tl.actions;
   r.utilisation = tl.total_cycles == 0 ? 0 : static_cast<double>(tl.actions.useful_macs) / (static_cast<double>(tl.total_cycles) * pes);
   array_stalls(p, arch, tl, r);
+  window_histogram(p, tl, r);
+  r.pulses_per_pe_beat = arch.pe_kind == PeKind::kTemporal && tl.actions.pe_beats > 0
+                             ? static_cast<double>(tl.actions.pe_pulses) / static_cast<double>(tl.actions.pe_beats)
+                             : 0;
   r.energy_pj = costs.energy_pj(tl.actions, tl.total_cycles);
   r.area_um2 = costs.area_um2();
   const double ops = 2.0 * static_cast<double>(tl.actions.useful_macs);
@@ -202,6 +225,10 @@ std::string to_text(const Report& r) {
   } else {
     s += fmt::format("PEs: {} MACs, {} idle PE-beats, {} PE-beats\n", x.pe_macs, x.pe_idle_beats, x.pe_beats);
   }
+  s += "beat windows (W: weight tiles, matmuls, array cycles):";
+  for (const auto& b : r.window_histogram) s += fmt::format("  W={}: {} / {} / {}", b.w, b.tiles, b.matmuls, b.array_cycles);
+  s += r.window_histogram.empty() ? " none\n" : "\n";
+  if (r.arch.pe_kind == PeKind::kTemporal) s += fmt::format("pulses per PE-beat: {:.4f}\n", r.pulses_per_pe_beat);
   s += fmt::format("\nenergy {} (configs/costs.yaml; source: table, scaled or derived)\n", si(r.energy_pj.total * 1e-12, "J"));
   for (const auto& item : r.energy_pj.items) {
     s += fmt::format("  {:<18} {:>12} {:>5.1f}%  {}\n", item.name, si(item.value * 1e-12, "J"),
@@ -250,6 +277,12 @@ nlohmann::json to_json(const Report& r) {
   j["actions"] = actions_json(r.actions);
   j["energy_pj"] = breakdown_json(r.energy_pj);
   j["area_um2"] = breakdown_json(r.area_um2);
+  nlohmann::json windows = nlohmann::json::array();
+  for (const auto& b : r.window_histogram) {
+    windows.push_back({{"w", b.w}, {"tiles", b.tiles}, {"matmuls", b.matmuls}, {"array_cycles", b.array_cycles}});
+  }
+  j["window_histogram"] = windows;
+  j["pulses_per_pe_beat"] = r.pulses_per_pe_beat;
   j["tops"] = r.tops;
   j["tops_per_w"] = r.tops_per_w;
   j["power_w"] = r.power_w;

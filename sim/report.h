@@ -34,6 +34,13 @@ struct GemmReport {
   cost::Breakdown energy_pj;
 };
 
+// The array's work grouped by beat length W: how many weight tiles were loaded at W (preloads, or
+// os.matmuls), how many matmul ops ran at W and how many array cycles (issue to finish) they took.
+struct WindowBin {
+  uint32_t w = 0;
+  uint64_t tiles = 0, matmuls = 0, array_cycles = 0;
+};
+
 struct Report {
   std::string engine;
   std::string workload;
@@ -53,6 +60,8 @@ struct Report {
   double tops_per_w = 0;  // 2 x useful MACs per pJ
   double power_w = 0;     // energy / time
   std::vector<GemmReport> gemms;
+  std::vector<WindowBin> window_histogram;  // ascending W
+  double pulses_per_pe_beat = 0;            // temporal: pe_pulses / pe_beats; mac: 0
 };
 
 Report build_report(const ir::TileProgram& program, const ArchConfig& arch, const timing::Timeline& timeline,

@@ -53,10 +53,16 @@ Methods and options (defaults in brackets):
              --norm [2.4] --sym [1] --acts [fp32]|int8
   quantease  --bits [3] --sym [0] --sweeps [30] --act_order [0] --relaxed [0] --outliers [0]
              --structured [0] --acts [fp32]|int8
+  fineq-gptq       --policy [ratio]|mse --threshold [4] --scale weights|[output] --block [126] --damp [0.01]
+                   --acts fp32|[int8]: FineQ-R codes with GPTQ's error feedback
+  fineq-quantease  the same plus --init fineq|[gptq] --sweeps [20]: coordinate descent over the codes
   quarot     --weights rtn|[gptq] --w_bits [4] --a_bits [4] --a_clip [0.9] --kv_bits [4] --kv_clip [0.95] --rotation_seed [0]
   bfp        --bits 8|[6]|4 --block [16] --rounding [rne]|half_away --acts [same]|fp32
   mxint8, mxfp4   --rounding [half_away]|rne --acts [same]|fp32
   fp32       the reference itself
+gptq, quantease, quarot (gptq weights) and the fineq-* methods take --calib [sequential]|fp32:
+layer after layer on the inputs of the already-quantized model (as the reference implementations),
+or every layer on FP32 inputs at once.
 
 With --out PREFIX writes PREFIX.csv (one row per method), PREFIX-layers.csv (weight SQNR per
 linear), PREFIX.md (the table) and PREFIX.gp with, when gnuplot is installed, PREFIX.svg (bits per
@@ -82,6 +88,15 @@ std::vector<Run> all_runs() {
           {"quarot", {}},
           {"quantease", {{"bits", "3"}}},
           {"quantease", {{"bits", "3"}, {"outliers", "0.01"}}},
+          // Calibration on FP32 inputs of every layer at once, once each against the sequential default.
+          {"gptq", {{"bits", "3"}, {"calib", "fp32"}}},
+          {"quantease", {{"bits", "3"}, {"calib", "fp32"}}},
+          // FineQ-R codes chosen against the calibration inputs (docs/quantization.md).
+          {"fineq-gptq", {{"policy", "ratio"}}},
+          {"fineq-gptq", {{"policy", "mse"}}},
+          {"fineq-quantease", {{"policy", "ratio"}}},
+          {"fineq-quantease", {{"policy", "mse"}}},
+          {"fineq-quantease", {{"policy", "mse"}, {"calib", "fp32"}}},
           {"bfp", {{"bits", "6"}}},
           {"bfp", {{"bits", "4"}}},
           {"mxint8", {}},

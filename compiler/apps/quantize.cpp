@@ -7,6 +7,7 @@
 #include "model/llm/llama.h"
 #include "model/llm/quant_model.h"
 #include "model/llm/quarot.h"
+#include "model/llm/text_corpus.h"
 #include "model/qfile/qfile.h"
 #include "model/quant/i_quantizer.h"
 #include "model/quant/metrics.h"
@@ -32,15 +33,24 @@ Methods and their options (defaults in brackets):
   gptq       --bits 2|3|[4]|8  --group [0]  --block [128]  --damp [0.01]  --act_order [0]  --clip none|[mse]
              --norm [2.4]  --rounding half_away|[rne]
   quantease  --bits 2|3|[4]|8  --sweeps [30]  --act_order [0]  --relaxed [0]  --rounding half_away|[rne]
+  fineq-gptq       --policy [ratio]|mse  --threshold [4]  --scale weights|[output]  --block [126]  --damp [0.01]
+  fineq-quantease  --policy [ratio]|mse  --threshold [4]  --scale weights|[output]  --init fineq|[gptq]
+                   --sweeps [20]  --block [126]  --damp [0.01] (block and damp: init gptq only)
   quarot     --weights rtn|[gptq]  --w_bits 2|3|[4]|8  --rotation_seed [0]
   bfp        --bits 8|[6]|4  --block [16]  --rounding half_away|[rne]
   mxint8, mxfp4   --rounding [half_away]|rne
-gptq, quantease and quarot need a llama2.c checkpoint: gptq and quantease calibrate on the inputs
-of each linear while the FP32 model runs --calibration N sequences [16] of --calibration-length L
-tokens [256, at most seq_len] sampled from it (--seed S [1]). They store symmetric INTb codes with
-FP16 scales (grids fixed before the optimisation; see docs/quantization.md). quarot stores the
-decoder linears of the rotated model (norms folded, randomized Hadamard, online-Hadamard pairs
-fused), INT4 by RTN (clip search, rne) or GPTQ: they compute the original layer only together with
+gptq, quantease, fineq-gptq, fineq-quantease and quarot need a llama2.c checkpoint: the calibrated
+methods calibrate on the inputs of each linear while the FP32 model runs real text, the last
+--calibration N chunks [128] of --text FILE encoded with --tokenizer T.bin (docs/accuracy.md's
+protocol; evaluate uses the first chunks of the same file), or without --text --calibration N
+sequences [16] of --calibration-length L tokens [256, at most seq_len] sampled from the model
+(--seed S [1]); every layer calibrates on FP32 inputs at once (evaluate's --calib sequential, its
+default, feeds each layer the already-quantized model's inputs). gptq and quantease store symmetric INTb codes with FP16 scales (grids fixed
+before the optimisation; see docs/quantization.md); fineq-gptq and fineq-quantease store plain
+FineQ-R codes (one FP16 scale per row) chosen against the calibration inputs, which every FineQ
+preset runs unchanged. quarot stores the decoder linears of the rotated model (norms folded,
+randomized Hadamard, online-Hadamard pairs fused), INT4 by RTN (clip search, rne) or GPTQ: they
+compute the original layer only together with
 the online Hadamard transforms. bfp, mxint8 and mxfp4 store block formats, which no accelerator
 preset runs (evaluate measures their accuracy).
 Other options: --threads N (default: all cores).
@@ -88,6 +98,8 @@ int run(int argc, char** argv) {
   const auto threads = cl.value("threads");
   const auto calib_count = cl.value("calibration");
   const auto calib_length = cl.value("calibration-length");
+  const auto tok_path = cl.value("tokenizer");
+  const auto text_path = cl.value("text");
   const std::string method = cl.required("method");
   const std::string out = cl.required("out");
   fq::Params options(fmt::format("quantize --method {}", method));
@@ -129,7 +141,14 @@ int run(int argc, char** argv) {
     fq::fail("--method {} needs a llama2.c checkpoint (--checkpoint): {}", method,
              quarot ? "it rotates the whole model" : "it calibrates on the inputs of each linear layer");
   }
-  if ((calib_count || calib_length) && !calibrate) fq::fail("--calibration applies to gptq, quantease and quarot with gptq");
+  if ((calib_count || calib_length || text_path || tok_path) && !calibrate) {
+    fq::fail("--calibration, --text and --tokenizer apply to gptq, quantease, fineq-gptq, fineq-quantease and "
+             "quarot with gptq");
+  }
+  if (text_path.has_value() != tok_path.has_value()) fq::fail("--text and --tokenizer go together (see --help)");
+  if (text_path && (calib_length || seed_text)) {
+    fq::fail("--calibration-length and --seed apply to model-sampled calibration, not to --text");
+  }
   if (seed_text && !synthetic && !calibrate) fq::fail("--seed applies to --synthetic and to calibration only");
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -153,12 +172,28 @@ int run(int argc, char** argv) {
         online = rot.hooks;
       }
       if (calibrate) {
-        const int count = static_cast<int>(numbers.get_int("calibration", 16, 1, 100000));
-        const int length = static_cast<int>(
-            numbers.get_int("calibration-length", std::min(256, fp32.config.seq_len), 2, fp32.config.seq_len));
-        const auto sequences = fq::llm::sample_sequences(fp32, count, length, seed);
-        fmt::print("calibrating on {} sequences x {} tokens sampled from the FP32 model (seed {})\n", count, length,
-                   seed);
+        std::vector<std::vector<int>> sequences;
+        if (text_path) {
+          const auto tok = fq::llm::Tokenizer::load(*tok_path);
+          if (tok.vocab_size() != fp32.config.vocab_size) {
+            fq::fail("{}: {} tokens, but the model {} has a vocabulary of {}", *tok_path, tok.vocab_size(),
+                     *checkpoint, fp32.config.vocab_size);
+          }
+          const auto corpus = fq::llm::TextCorpus::load(*text_path);
+          const int count = static_cast<int>(numbers.get_int("calibration", 128, 1, 1 << 30));
+          const auto range = fq::llm::calibration_range(corpus, 0, count);
+          sequences = fq::llm::encode_chunks(tok, corpus, range, fp32.config.seq_len);
+          size_t tokens = 0;
+          for (const auto& s : sequences) tokens += s.size();
+          fmt::print("calibrating on {} of {} ({} tokens)\n", range.describe(), *text_path, tokens);
+        } else {
+          const int count = static_cast<int>(numbers.get_int("calibration", 16, 1, 100000));
+          const int length = static_cast<int>(
+              numbers.get_int("calibration-length", std::min(256, fp32.config.seq_len), 2, fp32.config.seq_len));
+          sequences = fq::llm::sample_sequences(fp32, count, length, seed);
+          fmt::print("calibrating on {} sequences x {} tokens sampled from the FP32 model (seed {})\n", count, length,
+                     seed);
+        }
         src.inputs = fq::llm::capture_linear_inputs(src.rotated ? *src.rotated : fp32, online, sequences);
       }
     }

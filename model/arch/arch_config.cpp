@@ -67,12 +67,6 @@ E parse_enum(const std::string& s, std::initializer_list<std::pair<const char*, 
   bad(fmt::format("must be one of {}, got '{}'", known, s));
 }
 
-int parse_power_of_two(const std::string& s, int64_t lo, int64_t hi) {
-  const int64_t v = parse_int(s, lo, hi);
-  if ((v & (v - 1)) != 0) bad(fmt::format("must be a power of two, got {}", v));
-  return static_cast<int>(v);
-}
-
 constexpr int64_t kMaxBufferBytes = int64_t{1} << 32;
 
 const std::vector<KeySpec>& schema() {
@@ -116,12 +110,6 @@ const std::vector<KeySpec>& schema() {
        [](ArchConfig& a, const std::string& s) { a.out_bytes = parse_int(s, 1, kMaxBufferBytes); }},
       {"buffers.scale_bytes", "FP16 weight and FP32 activation scale buffer, bytes, 1..2^32", true,
        [](ArchConfig& a, const std::string& s) { a.scale_bytes = parse_int(s, 1, kMaxBufferBytes); }},
-      {"buffers.weight_banks", "weight buffer banks, a power of two 1..64 (default 1)", false,
-       [](ArchConfig& a, const std::string& s) { a.weight_banks = parse_power_of_two(s, 1, 64); }},
-      {"buffers.act_banks", "activation buffer banks, a power of two 1..64 (default 1)", false,
-       [](ArchConfig& a, const std::string& s) { a.act_banks = parse_power_of_two(s, 1, 64); }},
-      {"buffers.out_banks", "output buffer banks, a power of two 1..64 (default 1)", false,
-       [](ArchConfig& a, const std::string& s) { a.out_banks = parse_power_of_two(s, 1, 64); }},
       {"dram.bytes_per_cycle", "DRAM bandwidth per direction (read, write), bytes per cycle, 1..4096", true,
        [](ArchConfig& a, const std::string& s) { a.dram_bytes_per_cycle = static_cast<int>(parse_int(s, 1, 4096)); }},
       {"dram.latency_cycles", "DRAM access latency, cycles, 0..100000", true,
@@ -267,10 +255,10 @@ std::string to_yaml(const ArchConfig& a) {
   }
   s += fmt::format(
       "dataflow: {}\ntiming: {}\nbuffers:\n  weight_bytes: {}\n  act_bytes: {}\n  out_bytes: {}\n  scale_bytes: {}\n"
-      "  weight_banks: {}\n  act_banks: {}\n  out_banks: {}\ndram:\n  bytes_per_cycle: {}\n  latency_cycles: {}\n"
+      "dram:\n  bytes_per_cycle: {}\n  latency_cycles: {}\n"
       "clock_mhz: {}\ntech:\n  node_nm: {}\n  vdd_v: {}\n",
       to_string(a.dataflow), to_string(a.timing), a.weight_bytes, a.act_bytes, a.out_bytes, a.scale_bytes,
-      a.weight_banks, a.act_banks, a.out_banks, a.dram_bytes_per_cycle, a.dram_latency_cycles, a.clock_mhz,
+      a.dram_bytes_per_cycle, a.dram_latency_cycles, a.clock_mhz,
       a.tech_node_nm, a.vdd_v);
   return s;
 }

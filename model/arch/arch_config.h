@@ -29,9 +29,6 @@ struct ArchConfig {
   int64_t act_bytes = 0;            // `buffers.act_bytes`: INT8 activation buffer
   int64_t out_bytes = 0;            // `buffers.out_bytes`: int32 accumulators and FP32 outputs
   int64_t scale_bytes = 0;          // `buffers.scale_bytes`: FP16 weight and FP32 activation scales
-  int weight_banks = 1;             // `buffers.weight_banks` (likewise act_banks, out_banks)
-  int act_banks = 1;
-  int out_banks = 1;
   int dram_bytes_per_cycle = 0;     // `dram.bytes_per_cycle`
   int dram_latency_cycles = 0;      // `dram.latency_cycles`
   double clock_mhz = 0;             // `clock_mhz`

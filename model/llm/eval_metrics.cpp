@@ -20,10 +20,6 @@ std::span<const float> row(std::span<const float> logits, size_t r, int vocab) {
   return logits.subspan(r * static_cast<size_t>(vocab), static_cast<size_t>(vocab));
 }
 
-int first_argmax(std::span<const float> v) {
-  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
-}
-
 // KL(P || Q) of one row from its log-probabilities.
 double row_kl(const std::vector<double>& lp, const std::vector<double>& lq) {
   double kl = 0.0;

@@ -68,15 +68,15 @@ void softmax(float* x, int size) {
   for (int i = 0; i < size; ++i) x[i] /= sum;
 }
 
-int argmax(std::span<const float> v) {
+}  // namespace
+
+int first_argmax(std::span<const float> v) {
   int best = 0;
   for (int i = 1; i < static_cast<int>(v.size()); ++i) {
     if (v[i] > v[best]) best = i;
   }
   return best;
 }
-
-}  // namespace
 
 const char* linear_name(Linear which) {
   switch (which) {
@@ -237,17 +237,7 @@ LlamaRunner::LlamaRunner(const LlamaWeights& weights, Hooks hooks) : m_w(weights
     check(m_w.layers[u(l)].rms_ffn, 1, c.dim, fmt::format("layers.{}.rms_ffn", l));
     for (const Linear which : kLayerLinears) check(m_w.linear(l, which), c.rows(which), c.cols(which), tensor_name(l, which));
   }
-  m_x.resize(u(c.dim));
-  m_xb.resize(u(c.dim));
-  m_xb2.resize(u(c.dim));
-  m_hb.resize(u(c.hidden_dim));
-  m_hb2.resize(u(c.hidden_dim));
-  m_q.resize(u(c.dim));
-  m_k.resize(u(c.kv_dim()));
-  m_v.resize(u(c.kv_dim()));
-  m_att.resize(u(c.seq_len));
-  m_logits.resize(u(c.vocab_size));
-  m_scratch.resize(u(std::max(c.dim, c.hidden_dim)));
+  reserve_rows(1);
   m_key_cache.resize(u(c.n_layers) * u(c.seq_len) * u(c.kv_dim()));
   m_value_cache.resize(m_key_cache.size());
   // The same float expressions as run.c's on-the-fly RoPE, tabulated once per position.
@@ -266,95 +256,139 @@ LlamaRunner::LlamaRunner(const LlamaWeights& weights, Hooks hooks) : m_w(weights
 
 void LlamaRunner::reset() { m_cached = 0; }
 
-void LlamaRunner::linear(int layer, Linear which, const std::vector<float>& w, std::span<const float> in,
-                         std::span<float> out) {
-  const int rows = m_w.config.rows(which), cols = m_w.config.cols(which);
-  const float* x = in.data();
-  if (m_hooks.pre_linear) {
-    const std::span<float> copy(m_scratch.data(), in.size());
-    std::copy(in.begin(), in.end(), copy.begin());
-    m_hooks.pre_linear(layer, which, copy);
-    x = copy.data();
-  }
-  matmul(w.data(), x, out.data(), rows, cols);
+void LlamaRunner::reserve_rows(int rows) {
+  if (rows <= m_rows) return;
+  const LlamaConfig& c = m_w.config;
+  const auto n = [rows](int width) { return static_cast<size_t>(rows) * static_cast<size_t>(width); };
+  m_x.resize(n(c.dim));
+  m_xb.resize(n(c.dim));
+  m_xb2.resize(n(c.dim));
+  m_hb.resize(n(c.hidden_dim));
+  m_hb2.resize(n(c.hidden_dim));
+  m_q.resize(n(c.dim));
+  m_k.resize(n(c.kv_dim()));
+  m_v.resize(n(c.kv_dim()));
+  m_att.resize(static_cast<size_t>(c.seq_len));
+  m_logits.resize(n(c.vocab_size));
+  m_scratch.resize(n(std::max(c.dim, c.hidden_dim)));
+  m_rows = rows;
 }
 
-std::span<const float> LlamaRunner::forward(int token, int pos) {
+void LlamaRunner::linear(int layer, Linear which, const std::vector<float>& w, int rows, std::span<const float> in,
+                         std::span<float> out) {
+  const int n_out = m_w.config.rows(which), cols = m_w.config.cols(which);
+  const auto row_in = static_cast<size_t>(cols), row_out = static_cast<size_t>(n_out);
+  std::span<const float> x = in.first(static_cast<size_t>(rows) * row_in);
+  if (m_hooks.pre_linear) {
+    const std::span<float> copy(m_scratch.data(), x.size());
+    std::copy(x.begin(), x.end(), copy.begin());
+    for (int t = 0; t < rows; ++t) m_hooks.pre_linear(layer, which, copy.subspan(static_cast<size_t>(t) * row_in, row_in));
+    x = copy;
+  }
+  const std::span<float> y = out.first(static_cast<size_t>(rows) * row_out);
+  if (m_hooks.linear && m_hooks.linear(layer, which, rows, x, y)) return;
+  for (int t = 0; t < rows; ++t) {
+    matmul(w.data(), x.data() + static_cast<size_t>(t) * row_in, y.data() + static_cast<size_t>(t) * row_out, n_out,
+           cols);
+  }
+}
+
+std::span<const float> LlamaRunner::forward(int token, int pos) { return forward_batch({&token, 1}, pos); }
+
+std::span<const float> LlamaRunner::forward_batch(std::span<const int> tokens, int pos0) {
   const LlamaConfig& c = m_w.config;
-  if (token < 0 || token >= c.vocab_size) fail("llama forward: token id {} is outside [0, {})", token, c.vocab_size);
-  if (pos < 0 || pos >= c.seq_len) fail("llama forward: position {} is outside [0, seq_len {})", pos, c.seq_len);
-  if (pos > m_cached) fail("llama forward: position {} needs positions 0..{} cached, but {} are", pos, pos - 1, m_cached);
+  const int rows = static_cast<int>(tokens.size());
+  if (rows < 1) fail("llama forward: no tokens");
+  for (const int token : tokens) {
+    if (token < 0 || token >= c.vocab_size) fail("llama forward: token id {} is outside [0, {})", token, c.vocab_size);
+  }
+  if (pos0 < 0 || pos0 > c.seq_len - rows) {
+    fail("llama forward: positions {}..{} are outside [0, seq_len {})", pos0, pos0 + rows - 1, c.seq_len);
+  }
+  if (pos0 > m_cached) fail("llama forward: position {} needs positions 0..{} cached, but {} are", pos0, pos0 - 1, m_cached);
+  reserve_rows(rows);
 
   const int dim = c.dim, kv_dim = c.kv_dim(), hs = c.head_size(), hidden = c.hidden_dim;
   const int kv_mul = c.n_heads / c.n_kv_heads;
   const auto u = [](int n) { return static_cast<size_t>(n); };
-  float* x = m_x.data();
-  std::copy_n(m_w.token_embedding.begin() + static_cast<std::ptrdiff_t>(u(token) * u(dim)), dim, x);
-  const float* cos_row = m_cos.data() + u(pos) * u(hs / 2);
-  const float* sin_row = m_sin.data() + u(pos) * u(hs / 2);
+  for (int t = 0; t < rows; ++t) {
+    std::copy_n(m_w.token_embedding.begin() + static_cast<std::ptrdiff_t>(u(tokens[u(t)]) * u(dim)), dim,
+                m_x.begin() + static_cast<std::ptrdiff_t>(u(t) * u(dim)));
+  }
   const float sqrt_hs = std::sqrt(static_cast<float>(hs));
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayerWeights& lw = m_w.layers[u(l)];
-    rmsnorm(m_xb.data(), x, lw.rms_att.data(), dim);
-    linear(l, Linear::kWq, lw.wq, m_xb, m_q);
-    linear(l, Linear::kWk, lw.wk, m_xb, m_k);
-    linear(l, Linear::kWv, lw.wv, m_xb, m_v);
-
-    // RoPE: rotate each adjacent pair (i, i+1) of q and k by the angle of dimension i mod head_size.
-    for (int i = 0; i < dim; i += 2) {
-      const float fcr = cos_row[(i % hs) / 2], fci = sin_row[(i % hs) / 2];
-      const int vectors = i < kv_dim ? 2 : 1;
-      for (int v = 0; v < vectors; ++v) {
-        float* vec = v == 0 ? m_q.data() : m_k.data();
-        const float v0 = vec[i], v1 = vec[i + 1];
-        vec[i] = v0 * fcr - v1 * fci;
-        vec[i + 1] = v0 * fci + v1 * fcr;
-      }
-    }
-    if (m_hooks.post_rope) m_hooks.post_rope(l, pos, m_q, m_k, m_v);
+    for (int t = 0; t < rows; ++t) rmsnorm(&m_xb[u(t * dim)], &m_x[u(t * dim)], lw.rms_att.data(), dim);
+    linear(l, Linear::kWq, lw.wq, rows, m_xb, m_q);
+    linear(l, Linear::kWk, lw.wk, rows, m_xb, m_k);
+    linear(l, Linear::kWv, lw.wv, rows, m_xb, m_v);
 
     const size_t loff = u(l) * u(c.seq_len) * u(kv_dim);
-    std::copy(m_k.begin(), m_k.end(), m_key_cache.begin() + static_cast<std::ptrdiff_t>(loff + u(pos) * u(kv_dim)));
-    std::copy(m_v.begin(), m_v.end(), m_value_cache.begin() + static_cast<std::ptrdiff_t>(loff + u(pos) * u(kv_dim)));
-
-    for (int h = 0; h < c.n_heads; ++h) {
-      const float* q = m_q.data() + u(h) * u(hs);
-      const size_t kv_off = loff + u(h / kv_mul) * u(hs);
-      float* att = m_att.data();
-      for (int t = 0; t <= pos; ++t) {
-        const float* k = m_key_cache.data() + kv_off + u(t) * u(kv_dim);
-        float score = 0.0f;
-        for (int i = 0; i < hs; ++i) score += q[i] * k[i];
-        att[t] = score / sqrt_hs;
+    for (int t = 0; t < rows; ++t) {
+      const int pos = pos0 + t;
+      const float* cos_row = m_cos.data() + u(pos) * u(hs / 2);
+      const float* sin_row = m_sin.data() + u(pos) * u(hs / 2);
+      const std::span<float> q(&m_q[u(t * dim)], u(dim));
+      const std::span<float> k(&m_k[u(t * kv_dim)], u(kv_dim));
+      const std::span<float> v(&m_v[u(t * kv_dim)], u(kv_dim));
+      // RoPE: rotate each adjacent pair (i, i+1) of q and k by the angle of dimension i mod head_size.
+      for (int i = 0; i < dim; i += 2) {
+        const float fcr = cos_row[(i % hs) / 2], fci = sin_row[(i % hs) / 2];
+        const int vectors = i < kv_dim ? 2 : 1;
+        for (int vi = 0; vi < vectors; ++vi) {
+          float* vec = vi == 0 ? q.data() : k.data();
+          const float v0 = vec[i], v1 = vec[i + 1];
+          vec[i] = v0 * fcr - v1 * fci;
+          vec[i + 1] = v0 * fci + v1 * fcr;
+        }
       }
-      softmax(att, pos + 1);
-      float* xb = m_xb.data() + u(h) * u(hs);
-      std::fill_n(xb, hs, 0.0f);
-      for (int t = 0; t <= pos; ++t) {
-        const float* v = m_value_cache.data() + kv_off + u(t) * u(kv_dim);
-        const float a = att[t];
-        for (int i = 0; i < hs; ++i) xb[i] += a * v[i];
+      if (m_hooks.post_rope) m_hooks.post_rope(l, pos, q, k, v);
+      std::copy(k.begin(), k.end(), m_key_cache.begin() + static_cast<std::ptrdiff_t>(loff + u(pos) * u(kv_dim)));
+      std::copy(v.begin(), v.end(), m_value_cache.begin() + static_cast<std::ptrdiff_t>(loff + u(pos) * u(kv_dim)));
+    }
+
+    // Causal attention: token t sees positions 0 .. pos0 + t, all cached by now.
+    for (int t = 0; t < rows; ++t) {
+      const int pos = pos0 + t;
+      for (int h = 0; h < c.n_heads; ++h) {
+        const float* q = &m_q[u(t * dim + h * hs)];
+        const size_t kv_off = loff + u(h / kv_mul) * u(hs);
+        float* att = m_att.data();
+        for (int p = 0; p <= pos; ++p) {
+          const float* k = m_key_cache.data() + kv_off + u(p) * u(kv_dim);
+          float score = 0.0f;
+          for (int i = 0; i < hs; ++i) score += q[i] * k[i];
+          att[p] = score / sqrt_hs;
+        }
+        softmax(att, pos + 1);
+        float* xb = &m_xb[u(t * dim + h * hs)];
+        std::fill_n(xb, hs, 0.0f);
+        for (int p = 0; p <= pos; ++p) {
+          const float* v = m_value_cache.data() + kv_off + u(p) * u(kv_dim);
+          const float a = att[p];
+          for (int i = 0; i < hs; ++i) xb[i] += a * v[i];
+        }
       }
     }
-    linear(l, Linear::kWo, lw.wo, m_xb, m_xb2);
-    for (int i = 0; i < dim; ++i) x[i] += m_xb2[u(i)];
+    linear(l, Linear::kWo, lw.wo, rows, m_xb, m_xb2);
+    for (size_t i = 0; i < u(rows * dim); ++i) m_x[i] += m_xb2[i];
 
-    rmsnorm(m_xb.data(), x, lw.rms_ffn.data(), dim);
-    linear(l, Linear::kW1, lw.w1, m_xb, m_hb);
-    linear(l, Linear::kW3, lw.w3, m_xb, m_hb2);
-    for (int i = 0; i < hidden; ++i) {
-      float& a = m_hb[u(i)];
+    for (int t = 0; t < rows; ++t) rmsnorm(&m_xb[u(t * dim)], &m_x[u(t * dim)], lw.rms_ffn.data(), dim);
+    linear(l, Linear::kW1, lw.w1, rows, m_xb, m_hb);
+    linear(l, Linear::kW3, lw.w3, rows, m_xb, m_hb2);
+    for (size_t i = 0; i < u(rows * hidden); ++i) {
+      float& a = m_hb[i];
       a = a * (1.0f / (1.0f + std::exp(-a)));  // SiLU
-      a = a * m_hb2[u(i)];
+      a = a * m_hb2[i];
     }
-    linear(l, Linear::kW2, lw.w2, m_hb, m_xb);
-    for (int i = 0; i < dim; ++i) x[i] += m_xb[u(i)];
+    linear(l, Linear::kW2, lw.w2, rows, m_hb, m_xb);
+    for (size_t i = 0; i < u(rows * dim); ++i) m_x[i] += m_xb[i];
   }
-  rmsnorm(x, x, m_w.rms_final.data(), dim);
-  linear(-1, Linear::kCls, m_w.classifier, m_x, m_logits);
-  m_cached = pos + 1;
-  return m_logits;
+  for (int t = 0; t < rows; ++t) rmsnorm(&m_x[u(t * dim)], &m_x[u(t * dim)], m_w.rms_final.data(), dim);
+  linear(-1, Linear::kCls, m_w.classifier, rows, m_x, m_logits);
+  m_cached = pos0 + rows;
+  return std::span<const float>(m_logits).first(u(rows) * u(c.vocab_size));
 }
 
 std::vector<float> forward_sequence(const LlamaWeights& weights, std::span<const int> tokens, const Hooks& hooks) {
@@ -379,7 +413,7 @@ std::vector<int> generate_greedy(const LlamaWeights& weights, int first_token, i
   std::vector<int> out;
   int token = first_token;
   for (int pos = 0; pos < steps; ++pos) {
-    token = argmax(runner.forward(token, pos));
+    token = first_argmax(runner.forward(token, pos));
     out.push_back(token);
   }
   return out;
@@ -399,7 +433,7 @@ std::vector<int> continue_greedy(const LlamaWeights& weights, std::span<const in
   for (const int t : prompt) logits = runner.forward(t, pos++);
   std::vector<int> out;
   while (static_cast<int>(out.size()) < steps) {
-    const int next = argmax(logits);
+    const int next = first_argmax(logits);
     if (next == kBosToken) break;
     out.push_back(next);
     if (pos >= seq_len) break;
@@ -431,7 +465,7 @@ std::vector<std::vector<int>> sample_sequences(const LlamaWeights& weights, int 
           for (int pos = 0; pos + 1 < length; ++pos) {
             const auto logits = runner.forward(seq.back(), pos);
             if (temperature == 0.0) {
-              seq.push_back(argmax(logits));
+              seq.push_back(first_argmax(logits));
               continue;
             }
             const double max_l = *std::max_element(logits.begin(), logits.end());

@@ -84,9 +84,14 @@ LlamaWeights load_llama(const ICheckpoint& ckpt);
 // made for wq does not reach wk. post_rope receives q [n_heads·head_size] and k, v
 // [n_kv_heads·head_size] of this token after RoPE; k and v enter the KV cache after the call.
 // Functions that run several sequences in parallel call the hooks from several threads.
+// `linear`, when set, may replace the FP32 matmul of a linear: it receives the inputs of the
+// `rows` tokens of one forward_batch() call, x [rows, cols(which)] (after pre_linear), and either
+// writes out [rows, rows(which)] and returns true, or returns false to leave the linear to the FP32
+// matmul. It is how an integer datapath (model/llm/int_path.h) or an accelerator takes the linears.
 struct Hooks {
   std::function<void(int layer, Linear which, std::span<float> x)> pre_linear;
   std::function<void(int layer, int pos, std::span<float> q, std::span<float> k, std::span<float> v)> post_rope;
+  std::function<bool(int layer, Linear which, int rows, std::span<const float> x, std::span<float> out)> linear;
 };
 
 // One sequence's inference state (KV cache). The weights must outlive the runner; the constructor
@@ -102,15 +107,24 @@ class LlamaRunner {
   // (pos <= the number of cached positions; an earlier pos rewinds); token in [0, vocab),
   // pos < seq_len. The span stays valid until the next call.
   std::span<const float> forward(int token, int pos);
+  // Logits [T, vocab] of tokens[0 .. T-1] at positions pos0 .. pos0+T-1 (a prefill): the same
+  // float operations per token as T calls of forward(), so the same logits bit for bit, but each
+  // linear sees all T input rows at once (hooks are called layer by layer: for each linear, token
+  // by token). Needs pos0 <= cached_positions() and pos0 + T <= seq_len.
+  std::span<const float> forward_batch(std::span<const int> tokens, int pos0);
   int cached_positions() const { return m_cached; }
+  const LlamaWeights& weights() const { return m_w; }
 
  private:
-  void linear(int layer, Linear which, const std::vector<float>& w, std::span<const float> in, std::span<float> out);
+  void linear(int layer, Linear which, const std::vector<float>& w, int rows, std::span<const float> in,
+              std::span<float> out);
+  void reserve_rows(int rows);
 
   const LlamaWeights& m_w;
   Hooks m_hooks;
   int m_cached = 0;
-  std::vector<float> m_x, m_xb, m_xb2, m_hb, m_hb2, m_q, m_k, m_v, m_att, m_logits, m_scratch;
+  int m_rows = 0;  // token rows the buffers below hold
+  std::vector<float> m_x, m_xb, m_xb2, m_hb, m_hb2, m_q, m_k, m_v, m_att, m_logits, m_scratch;  // [rows, ...]
   std::vector<float> m_key_cache, m_value_cache;  // [layer, seq_len, kv_dim]
   std::vector<float> m_cos, m_sin;                // [seq_len, head_size / 2], as run.c computes them
 };
@@ -130,6 +144,9 @@ std::vector<int> generate_greedy(const LlamaWeights& weights, int first_token = 
 // (a quantized model's activation quantizers).
 std::vector<int> continue_greedy(const LlamaWeights& weights, std::span<const int> prompt, int steps,
                                  const Hooks& hooks = {});
+
+// The first arg-max of a logits row: run.c's greedy pick.
+int first_argmax(std::span<const float> logits);
 
 // `count` sequences of `length` tokens: element 0 is BOS, element i+1 is drawn from
 // softmax(logits(i) / temperature) without stopping at BOS/EOS. Sequence s draws from its own

@@ -87,6 +87,15 @@ LinearQuant registry_quant(std::shared_ptr<const IQuantizer> q) {
   };
 }
 
+// A calibrated quantizer of the registry (fineq-gptq, fineq-quantease): the stored matrix, dequantized.
+LinearQuant calibrated_registry_quant(std::shared_ptr<const IQuantizer> q) {
+  return [q](int, Linear, const std::vector<float>& w, int rows, int cols, const std::vector<float>& x) {
+    const int tokens = static_cast<int>(x.size() / static_cast<size_t>(cols));
+    const auto m = q->encode_calibrated(w, rows, cols, {x, tokens});
+    return LinearResult{dequantize(m), bits_per_weight(m)};
+  };
+}
+
 Rounding rounding_option(const Params& p, const char* fallback) {
   return parse_rounding(p.get_choice("rounding", fallback, {"half_away", "rne"}), "rounding");
 }
@@ -151,16 +160,34 @@ ActQuant simple_acts(const Params& options, const char* fallback, std::string& l
   return acts == "int8" ? int8_token_acts() : ActQuant{};
 }
 
-void apply_linears(const LlamaWeights& reference, QuantizedModel& m, const LinearQuant& quant,
-                   const std::vector<std::map<Linear, std::vector<float>>>* inputs) {
+enum class CalibrationMode { kNone, kSequential, kFp32 };
+
+// Option `calib` of the methods that calibrate: sequential (default) or fp32.
+CalibrationMode calibration_option(const Params& options) {
+  const bool fp32 = options.get_choice("calib", "sequential", {"sequential", "fp32"}) == "fp32";
+  return fp32 ? CalibrationMode::kFp32 : CalibrationMode::kSequential;
+}
+
+const char* calibration_name(CalibrationMode mode) { return mode == CalibrationMode::kFp32 ? "fp32" : "sequential"; }
+
+// Replaces the decoder linears of m.weights (which start as `reference`) layer by layer. With
+// calibration, layer l's inputs come from `calib` run through `hooks` and either the reference
+// (kFp32: one capture for all layers) or m.weights as it stands, its layers < l already quantized
+// (kSequential: one capture per layer, as the reference GPTQ and QuantEase code do).
+void apply_linears(const LlamaWeights& reference, QuantizedModel& m, const LinearQuant& quant, CalibrationMode mode,
+                   const Hooks& hooks, const std::vector<std::vector<int>>& calib) {
   const LlamaConfig& c = reference.config;
   double bits = 0, weights = 0;
   const std::vector<float> none;
+  if (mode != CalibrationMode::kNone && calib.empty()) fail("{}: needs calibration sequences", m.method);
+  std::vector<std::map<Linear, std::vector<float>>> inputs;
+  if (mode == CalibrationMode::kFp32) inputs = capture_linear_inputs(reference, hooks, calib);
   for (int layer = 0; layer < c.n_layers; ++layer) {
+    if (mode == CalibrationMode::kSequential) inputs = capture_linear_inputs(m.weights, hooks, calib, layer);
     for (const Linear which : kDecoderLinears) {
       const auto& w = reference.linear(layer, which);
       const int rows = c.rows(which), cols = c.cols(which);
-      const auto& x = inputs ? (*inputs)[static_cast<size_t>(layer)].at(which) : none;
+      const auto& x = mode != CalibrationMode::kNone ? inputs[static_cast<size_t>(layer)].at(which) : none;
       auto r = [&] {
         try {
           return quant(layer, which, w, rows, cols, x);
@@ -186,6 +213,8 @@ QuantizedModel make_quarot(const LlamaWeights& fp32, const Params& p, const std:
   const int kv_bits = static_cast<int>(p.get_int("kv_bits", 4, 0, 8));
   const double kv_clip = p.get_double("kv_clip", 0.95);
   const auto seed = static_cast<uint64_t>(p.get_int("rotation_seed", 0, 0, INT64_MAX));
+  if (weights == "rtn" && p.has("calib")) fail("{}: option 'calib' applies to weights gptq only", p.context());
+  const CalibrationMode mode = weights == "gptq" ? calibration_option(p) : CalibrationMode::kNone;
   if (a_bits == 1 || kv_bits == 1) fail("{}: a_bits and kv_bits are 0 (off) or 2..8", p.context());
   if (!(a_clip > 0 && a_clip <= 1) || !(kv_clip > 0 && kv_clip <= 1)) {
     fail("{}: a_clip and kv_clip must be in (0, 1]", p.context());
@@ -200,17 +229,17 @@ QuantizedModel make_quarot(const LlamaWeights& fp32, const Params& p, const std:
                {"a_bits", std::to_string(a_bits)}, {"a_clip", fmt::format("{}", a_clip)},
                {"kv_bits", std::to_string(kv_bits)}, {"kv_clip", fmt::format("{}", kv_clip)},
                {"rotation_seed", std::to_string(seed)}};
-  m.label = fmt::format("quarot w{}a{}kv{} ({})", w_bits, a_bits, kv_bits, weights);
+  if (mode != CalibrationMode::kNone) m.options["calib"] = calibration_name(mode);
+  m.label = fmt::format("quarot w{}a{}kv{} ({}{})", w_bits, a_bits, kv_bits, weights,
+                        mode == CalibrationMode::kFp32 ? ", fp32 calib" : "");
   m.activations = a_bits ? fmt::format("int{}/token c{}", a_bits, a_clip) : "fp32";
   const int head = fp32.config.head_size();
   m.kv_cache = kv_bits ? fmt::format("int{} asym g{} c{}", kv_bits, head, kv_clip) : "fp32";
 
   LinearQuant quant;
-  std::vector<std::map<Linear, std::vector<float>>> inputs;
   if (weights == "gptq") {
     GptqOptions opt;
     opt.bits = w_bits;
-    inputs = capture_linear_inputs(rot.weights, rot.hooks, calib);
     quant = gptq_quant(opt);
   } else {
     Params rtn("quarot weights");
@@ -219,7 +248,9 @@ QuantizedModel make_quarot(const LlamaWeights& fp32, const Params& p, const std:
     rtn.set("rounding", "rne");
     quant = registry_quant(make_quantizer("rtn", rtn));
   }
-  apply_linears(rot.weights, m, quant, weights == "gptq" ? &inputs : nullptr);
+  // Calibration runs the rotated model with its online transforms but FP32 activations and KV
+  // cache, as QuaRot's code runs GPTQ before it enables the activation quantizers.
+  apply_linears(rot.weights, m, quant, mode, rot.hooks, calib);
 
   Hooks hooks = with_act_quant(rot.hooks, a_bits ? int_token_acts(a_bits, a_clip) : ActQuant{});
   if (kv_bits) {
@@ -246,16 +277,16 @@ QuantizedModel make_quarot(const LlamaWeights& fp32, const Params& p, const std:
 }  // namespace
 
 std::vector<std::string> model_method_names() {
-  return {"fp32", "fineq", "rtn", "gptq", "quantease", "quarot", "bfp", "mxint8", "mxfp4"};
+  return {"fp32", "fineq", "fineq-gptq", "fineq-quantease", "rtn", "gptq", "quantease", "quarot", "bfp", "mxint8", "mxfp4"};
 }
 
 std::vector<std::map<Linear, std::vector<float>>> capture_linear_inputs(
-    const LlamaWeights& weights, const Hooks& hooks, const std::vector<std::vector<int>>& sequences) {
+    const LlamaWeights& weights, const Hooks& hooks, const std::vector<std::vector<int>>& sequences, int only_layer) {
   std::vector<std::map<Linear, std::vector<float>>> inputs(static_cast<size_t>(weights.config.n_layers));
   Hooks capture = hooks;
   capture.pre_linear = [&](int layer, Linear which, std::span<float> x) {
     if (hooks.pre_linear) hooks.pre_linear(layer, which, x);
-    if (which == Linear::kCls) return;
+    if (which == Linear::kCls || (only_layer >= 0 && layer != only_layer)) return;
     auto& rows = inputs[static_cast<size_t>(layer)][which];
     rows.insert(rows.end(), x.begin(), x.end());
   };
@@ -278,7 +309,7 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
   m.kv_cache = "fp32";
   LinearQuant quant;
   ActQuant acts;
-  bool needs_calibration = false;
+  CalibrationMode mode = CalibrationMode::kNone;
   if (method == "fp32") {
     m.label = "fp32";
     options.check_all_used();
@@ -298,6 +329,17 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
     m.label = method == "fineq" ? fmt::format("fineq {}", m.options.at("policy"))
                                 : fmt::format("rtn w{}", m.options.at("bits"));
     quant = registry_quant(q);
+  } else if (method == "fineq-gptq" || method == "fineq-quantease") {
+    acts = simple_acts(options, "int8", m.activations);
+    mode = calibration_option(options);
+    std::shared_ptr<const IQuantizer> q = make_quantizer(method, without(options, {"acts", "calib"}));
+    for (const auto& [key, value] : options.values()) options.get_string(key, value);  // checked by the quantizer
+    m.options = q->describe();
+    // Non-default choices are named, so that table rows stay distinct.
+    m.label = fmt::format("{} {}", method, m.options.at("policy"));
+    if (m.options.at("scale") != "output") m.label += fmt::format(" scale {}", m.options.at("scale"));
+    if (m.options.count("init") != 0 && m.options.at("init") != "gptq") m.label += fmt::format(" init {}", m.options.at("init"));
+    quant = calibrated_registry_quant(q);
   } else if (method == "gptq") {
     GptqOptions opt;
     opt.bits = static_cast<int>(options.get_int("bits", 4, 2, 8));
@@ -314,8 +356,8 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
                  {"act_order", opt.act_order ? "1" : "0"},  {"clip", opt.clip_search ? "mse" : "none"},
                  {"norm", fmt::format("{}", opt.norm)},     {"sym", opt.symmetric ? "1" : "0"}};
     m.label = fmt::format("gptq w{}", opt.bits);
+    mode = calibration_option(options);
     quant = gptq_quant(opt);
-    needs_calibration = true;
   } else if (method == "quantease") {
     QuantEaseOptions opt;
     opt.bits = static_cast<int>(options.get_int("bits", 3, 2, 8));
@@ -335,8 +377,8 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
                   ? fmt::format("quantease w{} +{}% {}", opt.bits, 100 * opt.outlier_fraction,
                                 opt.structured_outliers ? "cols" : "outliers")
                   : fmt::format("quantease w{}", opt.bits);
+    mode = calibration_option(options);
     quant = quantease_quant(opt);
-    needs_calibration = true;
   } else if (method == "bfp" || method == "mxint8" || method == "mxfp4") {
     const BlockKind kind = parse_block_kind(method, "method");
     const int bits = kind == BlockKind::kBfp ? static_cast<int>(options.get_int("bits", 6, 4, 8))
@@ -362,13 +404,12 @@ QuantizedModel quantize_model(const LlamaWeights& fp32, const std::string& metho
   }
   options.check_all_used();
   if (method != "bfp" && method != "mxint8" && method != "mxfp4") m.options["acts"] = m.activations == "fp32" ? "fp32" : "int8";
-  if (needs_calibration) {
-    if (calibration.empty()) fail("{}: needs calibration sequences", method);
-    const auto inputs = capture_linear_inputs(fp32, {}, calibration);
-    apply_linears(fp32, m, quant, &inputs);
-  } else {
-    apply_linears(fp32, m, quant, nullptr);
+  if (mode != CalibrationMode::kNone) {
+    m.options["calib"] = calibration_name(mode);
+    if (mode == CalibrationMode::kFp32) m.label += " (fp32 calib)";
   }
+  // Calibration runs the weights only: FP32 activations, as the reference GPTQ and QuantEase code.
+  apply_linears(fp32, m, quant, mode, {}, calibration);
   m.hooks = with_act_quant({}, acts);
   return m;
 }

@@ -36,23 +36,65 @@ inline int round_clamp(double x, int lo, int hi) {
 
 int quant(double w, double scale, int lo, int hi) { return round_clamp(w / scale, lo, hi); }
 
-// sum (w - s * round_clamp(w / s))^2 over one flat range of weights, four partial sums for
-// instruction-level parallelism (the search compares these totals; their order is its own).
-double range_error(const std::vector<double>& w, double s, int lo, int hi) {
+// round_clamp() in double arithmetic only, so that four lanes run as one vector: (a + 2^52·1.5)
+// - 2^52·1.5 rounds |x| <= 5 to nearest even, a tie rounded down is moved up (r - a is exact),
+// and the sign goes back on. The same value as round_clamp() for every x.
+inline double round_clamp_d(double x, double lo, double hi) {
+  const double xc = std::min(std::max(x, lo - 1.0), hi + 1.0);
+  const double a = std::fabs(xc);
+  double r = (a + 0x1.8p52) - 0x1.8p52;
+  r += r - a == -0.5 ? 1.0 : 0.0;
+  return std::min(std::max(std::copysign(r, xc), lo), hi);
+}
+
+// sum (w - s * round_clamp(w / s))^2 over one flat range of weights, in four partial sums (lane j
+// takes the weights i = j mod 4, in order) added as (0 + 1) + (2 + 3): the search compares these
+// totals, so this order is the contract, and it is what lets the lanes run as one vector. The
+// AVX2 clone has no FMA, so no product is fused into an add and every lane rounds as written.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+double range_error(const double* w, size_t n, double s, double lo, double hi) {
   double acc[4] = {0, 0, 0, 0};
-  const size_t n = w.size();
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     for (size_t j = 0; j < 4; ++j) {
-      const double e = w[i + j] - s * round_clamp(w[i + j] / s, lo, hi);
+      const double e = w[i + j] - s * round_clamp_d(w[i + j] / s, lo, hi);
       acc[j] += e * e;
     }
   }
   for (; i < n; ++i) {
-    const double e = w[i] - s * round_clamp(w[i] / s, lo, hi);
+    const double e = w[i] - s * round_clamp_d(w[i] / s, lo, hi);
     acc[0] += e * e;
   }
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+// encode_row() under `ratio` from the search's ranges: the modes are known, the codes of each range
+// are one vector pass, and the clusters take them back in position order (int2: 3 per normal
+// cluster, int3: the 2 kept positions of an outlier cluster).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void range_codes(const double* w, size_t n, double s, double lo, double hi, int8_t* q) {
+  for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(round_clamp_d(w[i] / s, lo, hi));
+}
+
+void encode_ranges(const std::vector<double>& int2, const std::vector<double>& int3,
+                   const std::vector<uint8_t>& modes, double s, std::span<uint8_t> out) {
+  std::vector<int8_t> q2(int2.size()), q3(int3.size());
+  range_codes(int2.data(), int2.size(), s, -2, 1, q2.data());
+  range_codes(int3.data(), int3.size(), s, -4, 3, q3.data());
+  size_t i2 = 0, i3 = 0;
+  for (size_t c = 0; c < modes.size(); ++c) {
+    if (modes[c] == 0) {
+      out[c] = pack_normal_cluster(q2[i2], q2[i2 + 1], q2[i2 + 2]);
+      i2 += 3;
+    } else {
+      out[c] = pack_outlier_cluster(modes[c] - 1, q3[i3], q3[i3 + 1]);
+      i3 += 2;
+    }
+  }
 }
 
 // Per-position squared errors of one cluster at one scale, for every mode at once.
@@ -158,26 +200,34 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
   // Under `ratio` a cluster's mode does not depend on the scale: decide it once and sort the
   // weights by the range they are coded in (INT2, INT3, pruned), so each candidate scale is one
   // flat pass per range.
-  std::vector<std::array<double, 3>> w(clusters);
+  std::vector<std::array<double, 3>> w(policy == FineqPolicy::kRatio ? 0 : clusters);
   std::vector<double> int2, int3;
+  std::vector<uint8_t> modes;
   double pruned = 0;  // sum of w^2 over pruned positions: the same for every scale
   if (policy == FineqPolicy::kRatio) {
-    int2.reserve(row.size());
-    int3.reserve(row.size());
-  }
-  for (size_t c = 0; c < clusters; ++c) {
-    w[c] = cluster_at(row, c);
-    if (policy != FineqPolicy::kRatio) continue;
-    const int mode = ratio_mode(w[c], threshold);
-    for (size_t i = 0; i < 3; ++i) {
-      if (mode == 0) {
-        int2.push_back(w[c][i]);
-      } else if (static_cast<int>(i) == mode - 1) {
-        pruned += w[c][i] * w[c][i];
-      } else {
-        int3.push_back(w[c][i]);
+    // Branch-free: every weight is written to both ranges and kept by advancing one end (the
+    // modes are data, a branch on them mispredicts); adding +0 leaves `pruned` unchanged.
+    int2.resize(3 * clusters + 3);
+    int3.resize(2 * clusters + 3);
+    modes.resize(clusters);
+    size_t n2 = 0, n3 = 0;
+    for (size_t c = 0; c < clusters; ++c) {
+      const std::array<double, 3> wc = cluster_at(row, c);
+      const int mode = ratio_mode(wc, threshold);
+      modes[c] = static_cast<uint8_t>(mode);
+      for (size_t i = 0; i < 3; ++i) {
+        const bool cut = static_cast<int>(i) == mode - 1;
+        int2[n2] = wc[i];
+        int3[n3] = wc[i];
+        n2 += mode == 0 ? 1 : 0;
+        n3 += mode != 0 && !cut ? 1 : 0;
+        pruned += cut ? wc[i] * wc[i] : 0.0;
       }
     }
+    int2.resize(n2);
+    int3.resize(n3);
+  } else {
+    for (size_t c = 0; c < clusters; ++c) w[c] = cluster_at(row, c);
   }
   uint16_t best_bits = 0;
   double best_err = 0;
@@ -189,7 +239,7 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
     const double s = fp16_to_float(bits);
     double total = 0;
     if (policy == FineqPolicy::kRatio) {
-      total = range_error(int2, s, -2, 1) + range_error(int3, s, -4, 3) + pruned;
+      total = range_error(int2.data(), int2.size(), s, -2, 1) + range_error(int3.data(), int3.size(), s, -4, 3) + pruned;
     } else {
       for (size_t c = 0; c < clusters; ++c) {
         const Terms t = terms(w[c], s);
@@ -203,7 +253,11 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
       best_bits = bits;
     }
   }
-  encode_row(row, fp16_to_float(best_bits), policy, threshold, out);
+  if (policy == FineqPolicy::kRatio) {
+    encode_ranges(int2, int3, modes, fp16_to_float(best_bits), out);
+  } else {
+    encode_row(row, fp16_to_float(best_bits), policy, threshold, out);
+  }
   return best_bits;
 }
 

@@ -72,6 +72,57 @@ std::vector<double> invert_lower(const std::vector<double>& l, int n) {
 
 }  // namespace
 
+std::vector<double> gptq_repaired_diagonal(std::span<const double> hessian, int cols, const char* who) {
+  const int64_t n = cols;
+  std::vector<double> diag(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) {
+    const double d = hessian[at(j, j, n)];
+    if (d < 0.0) fail("{}: Hessian diagonal entry {} is negative ({})", who, j, d);
+    diag[static_cast<size_t>(j)] = d == 0.0 ? 1.0 : d;
+  }
+  return diag;
+}
+
+GptqFactor gptq_factor(std::span<const double> hessian, int cols, std::span<const double> diag, double damp,
+                       std::span<const int> perm, const char* who) {
+  const int64_t n = cols;
+  GptqFactor f;
+  f.dead.assign(static_cast<size_t>(n), 0);
+  for (int64_t j = 0; j < n; ++j) {
+    f.dead[static_cast<size_t>(j)] = hessian[at(j, j, n)] == 0.0 ? 1 : 0;
+    f.dead_columns += f.dead[static_cast<size_t>(j)];
+  }
+  const double mean_diag = std::accumulate(diag.begin(), diag.end(), 0.0) / static_cast<double>(n);
+  f.damp_added = damp * mean_diag;
+
+  // U = upper Cholesky factor of Hp⁻¹ (Hp: permuted, repaired, damped). With J the reversal,
+  // J·Hp·J = L·Lᵀ gives Hp = V·Vᵀ with V = J·L·J upper, so Hp⁻¹ = (V⁻¹)ᵀ·V⁻¹ and, the factor being
+  // unique, U = V⁻¹ = J·L⁻¹·J [derived]: one Cholesky and one triangular inverse.
+  std::vector<double> a(static_cast<size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int pi = perm[static_cast<size_t>(n - 1 - i)];
+    for (int64_t j = 0; j < n; ++j) {
+      const int pj = perm[static_cast<size_t>(n - 1 - j)];
+      const double v = pi == pj ? diag[static_cast<size_t>(pi)] + f.damp_added
+                                : hessian[at(std::min(pi, pj), std::max(pi, pj), n)];
+      a[at(i, j, n)] = v;
+    }
+  }
+  const int bad = cholesky_lower(a, cols);
+  if (bad >= 0) {
+    fail(
+        "{}: Hessian is not positive definite after damping (damp {}, added {} to the diagonal; Cholesky "
+        "fails at column {}); check that H is symmetric positive semi-definite or raise damp",
+        who, damp, f.damp_added, perm[static_cast<size_t>(n - 1 - bad)]);
+  }
+  const std::vector<double> linv = invert_lower(a, cols);
+  f.u.resize(static_cast<size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) f.u[at(i, j, n)] = linv[at(n - 1 - i, n - 1 - j, n)];
+  }
+  return f;
+}
+
 GptqResult gptq_quantize(std::span<const float> w, int rows, int cols, std::span<const double> hessian,
                          const GptqOptions& opt) {
   check_weights(w, rows, cols, "gptq");
@@ -109,15 +160,7 @@ GptqResult gptq_quantize(std::span<const float> w, int rows, int cols, std::span
   res.groups = groups;
 
   // Dead columns, then the processing order (act-order sorts the repaired diagonal, as the reference does).
-  std::vector<double> diag(static_cast<size_t>(n));
-  std::vector<char> dead(static_cast<size_t>(n), 0);
-  for (int64_t j = 0; j < n; ++j) {
-    const double d = hessian[at(j, j, n)];
-    if (d < 0.0) fail("gptq: Hessian diagonal entry {} is negative ({})", j, d);
-    dead[static_cast<size_t>(j)] = d == 0.0 ? 1 : 0;
-    diag[static_cast<size_t>(j)] = d == 0.0 ? 1.0 : d;
-    res.dead_columns += d == 0.0 ? 1 : 0;
-  }
+  const std::vector<double> diag = gptq_repaired_diagonal(hessian, cols, "gptq");
   res.perm.resize(static_cast<size_t>(n));
   std::iota(res.perm.begin(), res.perm.end(), 0);
   if (opt.act_order) {
@@ -127,34 +170,11 @@ GptqResult gptq_quantize(std::span<const float> w, int rows, int cols, std::span
   res.inv_perm.resize(static_cast<size_t>(n));
   for (int64_t p = 0; p < n; ++p)
     res.inv_perm[static_cast<size_t>(res.perm[static_cast<size_t>(p)])] = static_cast<int>(p);
-  const double mean_diag = std::accumulate(diag.begin(), diag.end(), 0.0) / static_cast<double>(n);
-  res.damp_added = opt.damp * mean_diag;
-
-  // U = upper Cholesky factor of Hp⁻¹ (Hp: permuted, repaired, damped). With J the reversal,
-  // J·Hp·J = L·Lᵀ gives Hp = V·Vᵀ with V = J·L·J upper, so Hp⁻¹ = (V⁻¹)ᵀ·V⁻¹ and, the factor being
-  // unique, U = V⁻¹ = J·L⁻¹·J [derived]: one Cholesky and one triangular inverse.
-  std::vector<double> a(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; ++i) {
-    const int pi = res.perm[static_cast<size_t>(n - 1 - i)];
-    for (int64_t j = 0; j < n; ++j) {
-      const int pj = res.perm[static_cast<size_t>(n - 1 - j)];
-      const double v = pi == pj ? diag[static_cast<size_t>(pi)] + res.damp_added
-                                : hessian[at(std::min(pi, pj), std::max(pi, pj), n)];
-      a[at(i, j, n)] = v;
-    }
-  }
-  const int bad = cholesky_lower(a, cols);
-  if (bad >= 0) {
-    fail(
-        "gptq: Hessian is not positive definite after damping (damp {}, added {} to the diagonal; Cholesky "
-        "fails at column {}); check that H is symmetric positive semi-definite or raise damp",
-        opt.damp, res.damp_added, res.perm[static_cast<size_t>(n - 1 - bad)]);
-  }
-  const std::vector<double> linv = invert_lower(a, cols);
-  std::vector<double> u(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < n; ++j) u[at(i, j, n)] = linv[at(n - 1 - i, n - 1 - j, n)];
-  }
+  const GptqFactor factor = gptq_factor(hessian, cols, diag, opt.damp, res.perm, "gptq");
+  const std::vector<char>& dead = factor.dead;
+  const std::vector<double>& u = factor.u;
+  res.dead_columns = factor.dead_columns;
+  res.damp_added = factor.damp_added;
 
   res.group_of_col.assign(static_cast<size_t>(n), 0);
   if (g > 0) {

@@ -67,6 +67,22 @@ struct GptqResult {
 GptqResult gptq_quantize(std::span<const float> w, int rows, int cols, std::span<const double> hessian,
                          const GptqOptions& opt);
 
+// The pieces of gptq_quantize() that other GPTQ-style quantizers (fineq_calibrated.h) share.
+// Repaired diagonal of H: H_jj, or 1 where H_jj = 0 (a dead column); fq::Error (prefixed `who`)
+// for a negative entry.
+std::vector<double> gptq_repaired_diagonal(std::span<const double> hessian, int cols, const char* who);
+
+struct GptqFactor {
+  std::vector<double> u;       // [cols, cols] in processing order: upper Cholesky factor of Hp⁻¹
+  std::vector<char> dead;      // [cols], original order: H_jj == 0
+  int dead_columns = 0;
+  double damp_added = 0.0;     // damp · mean(repaired diag)
+};
+// U for Hp = H permuted by `perm` (processing position -> column), diagonal repaired (`diag`) and
+// damped; fq::Error (prefixed `who`) when Hp is not positive definite.
+GptqFactor gptq_factor(std::span<const double> hessian, int cols, std::span<const double> diag, double damp,
+                       std::span<const int> perm, const char* who);
+
 // H = (2/n)·XᵀX in double for X [tokens, cols] row-major (n = tokens >= 1). Exactly symmetric;
 // identical for any thread count (each entry is one fixed-order dot product).
 std::vector<double> hessian_from_activations(std::span<const float> x, int tokens, int cols, int threads = 0);

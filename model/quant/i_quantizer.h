@@ -37,6 +37,13 @@ class IQuantizer {
   }
 };
 
+// Base of the quantizers that need calibration: encode() without it is an fq::Error.
+class CalibratedQuantizerBase : public IQuantizer {
+ public:
+  bool needs_calibration() const override { return true; }
+  EncodedMatrix encode(std::span<const float> w, int rows, int cols) const override;
+};
+
 // Builds the quantizer registered as `method`, reading its options from `options` (and
 // rejecting options it does not know). Throws fq::Error for an unknown method, listing the known.
 std::unique_ptr<IQuantizer> make_quantizer(const std::string& method, const Params& options);
@@ -45,5 +52,8 @@ std::vector<std::string> quantizer_names();
 // For implementations: throws fq::Error (prefixed with `method`) unless W is a positive [rows, cols]
 // shape of finite values; the first NaN/Inf in row-major order is named by row and column.
 void check_weights(std::span<const float> w, int rows, int cols, const std::string& method);
+// For calibrated implementations: throws fq::Error (prefixed with `method`) unless the calibration
+// holds tokens >= 1 rows of `cols` values.
+void check_calibration(const std::string& method, int cols, const CalibrationData& calibration);
 
 }  // namespace fq

@@ -15,6 +15,8 @@ const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> table = {
       {"bfp", &impl::make_bfp},
       {"fineq", &impl::make_fineq_r},
+      {"fineq-gptq", &impl::make_fineq_gptq},
+      {"fineq-quantease", &impl::make_fineq_quantease},
       {"gptq", &impl::make_gptq},
       {"mxfp4", &impl::make_mxfp4},
       {"mxint8", &impl::make_mxint8},
@@ -43,6 +45,18 @@ void check_weights(std::span<const float> w, int rows, int cols, const std::stri
   // A serial scan, so the position reported is the first one whatever the thread count.
   for (size_t i = 0; i < w.size(); ++i) {
     if (!std::isfinite(w[i])) fail("{}: weight at row {}, column {} is {}", method, i / n_cols, i % n_cols, w[i]);
+  }
+}
+
+EncodedMatrix CalibratedQuantizerBase::encode(std::span<const float>, int, int) const {
+  fail("{}: needs calibration activations (the inputs of each linear layer); quantize computes them from a "
+       "llama2.c checkpoint",
+       name());
+}
+
+void check_calibration(const std::string& method, int cols, const CalibrationData& c) {
+  if (c.tokens <= 0 || c.x.size() != static_cast<size_t>(c.tokens) * static_cast<size_t>(cols)) {
+    fail("{}: calibration holds {} values for {} tokens x {} columns", method, c.x.size(), c.tokens, cols);
   }
 }
 

@@ -1,9 +1,11 @@
 #include "model/quant/row_grid.h"
 
 #include "model/core/error.h"
+#include "model/quant/clip_bounds.h"
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace fq {
 
@@ -38,7 +40,39 @@ RowGrid make_grid(double scale, double zero, int bits, bool symmetric) {
   return g;
 }
 
-RowGrid fit_grid(std::span<const double> x, const GridSpec& spec, double clip, Rounding rounding) {
+namespace {
+
+// What a fit reads of the slice: absmax (symmetric) or the bracketed range (asymmetric).
+struct SliceRange {
+  double absmax = 0.0;
+  double lo = 0.0;
+  double hi = 0.0;
+};
+
+SliceRange slice_range(std::span<const double> x, const GridSpec& spec) {
+  SliceRange r;
+  if (spec.symmetric) {
+    for (const double v : x) r.absmax = std::max(r.absmax, std::fabs(v));
+    return r;
+  }
+  if (!x.empty()) {
+    const auto [mn, mx] = std::minmax_element(x.begin(), x.end());
+    r.lo = *mn;
+    r.hi = *mx;
+  }
+  // A constant slice has no range of its own; bracketing 0 keeps the constant representable.
+  if (spec.include_zero || r.lo == r.hi) {
+    r.lo = std::min(r.lo, 0.0);
+    r.hi = std::max(r.hi, 0.0);
+  }
+  if (r.lo == 0.0 && r.hi == 0.0) {
+    r.lo = -1.0;
+    r.hi = 1.0;
+  }
+  return r;
+}
+
+RowGrid fit_range(const SliceRange& r, const GridSpec& spec, double clip, Rounding rounding) {
   check_grid_bits(spec.bits, "grid fit");
   if (!(clip > 0.0 && clip <= 1.0)) fail("grid fit: clip ratio {} outside (0, 1]", clip);
   RowGrid g;
@@ -46,37 +80,26 @@ RowGrid fit_grid(std::span<const double> x, const GridSpec& spec, double clip, R
   g.symmetric = spec.symmetric;
   g.clip = clip;
   if (spec.symmetric) {
-    double absmax = 0.0;
-    for (const double v : x) absmax = std::max(absmax, std::fabs(v));
-    g.scale = rtn_scale(absmax, spec.bits, clip);
+    g.scale = rtn_scale(r.absmax, spec.bits, clip);
     g.zero = 0.0;
     g.qmin = int_min_code(spec.bits);
     g.qmax = int_max_code(spec.bits);
   } else {
-    double lo = 0.0;
-    double hi = 0.0;
-    if (!x.empty()) {
-      const auto [mn, mx] = std::minmax_element(x.begin(), x.end());
-      lo = *mn;
-      hi = *mx;
-    }
-    // A constant slice has no range of its own; bracketing 0 keeps the constant representable.
-    if (spec.include_zero || lo == hi) {
-      lo = std::min(lo, 0.0);
-      hi = std::max(hi, 0.0);
-    }
-    if (lo == 0.0 && hi == 0.0) {
-      lo = -1.0;
-      hi = 1.0;
-    }
     const double maxq = static_cast<double>((1 << spec.bits) - 1);
-    g.scale = clip * (hi - lo) / maxq;
-    g.zero = apply_rounding(-clip * lo / g.scale, rounding);
+    g.scale = clip * (r.hi - r.lo) / maxq;
+    g.zero = apply_rounding(-clip * r.lo / g.scale, rounding);
     g.qmin = 0;
     g.qmax = (1 << spec.bits) - 1;
   }
   if (!(g.scale > 0.0) || !std::isfinite(g.scale)) fail("grid fit: scale {} is not finite and positive", g.scale);
   return g;
+}
+
+}  // namespace
+
+RowGrid fit_grid(std::span<const double> x, const GridSpec& spec, double clip, Rounding rounding) {
+  check_grid_bits(spec.bits, "grid fit");
+  return fit_range(slice_range(x, spec), spec, clip, rounding);
 }
 
 double grid_error(std::span<const double> x, const RowGrid& grid, double norm, Rounding rounding) {
@@ -91,25 +114,35 @@ double grid_error(std::span<const double> x, const RowGrid& grid, double norm, R
 RowGrid fit_grid_mse(std::span<const double> x, const GridSpec& spec, double norm, Rounding rounding,
                      double* error_out) {
   if (!(norm > 0.0) || !std::isfinite(norm)) fail("clip search: norm {} must be finite and > 0", norm);
-  RowGrid best = fit_grid(x, spec, 1.0, rounding);
-  double best_error = grid_error(x, best, norm, rounding);
-  for (int i = 1; i < 80; ++i) {
-    const double p = 1.0 - static_cast<double>(i) / 100.0;
-    const RowGrid g = fit_grid(x, spec, p, rounding);
+  check_grid_bits(spec.bits, "grid fit");
+  const SliceRange range = slice_range(x, spec);
+  std::vector<RowGrid> grids;
+  std::vector<ClipCandidate> candidates;
+  for (int i = 0; i < 80; ++i) {
+    grids.push_back(fit_range(range, spec, 1.0 - static_cast<double>(i) / 100.0, rounding));
+    candidates.push_back({grids.back().scale, grids.back().zero, grids.back().qmin, grids.back().qmax});
+  }
+  // Only the candidates that can still win are scored exactly (clip_bounds.h): the same choice.
+  const std::vector<int> contenders = clip_contenders(x, candidates, norm);
+  if (contenders.size() == 1 && error_out == nullptr) return grids[static_cast<size_t>(contenders[0])];
+  size_t best = static_cast<size_t>(contenders[0]);
+  double best_error = grid_error(x, grids[best], norm, rounding);
+  for (size_t c = 1; c < contenders.size(); ++c) {
+    const RowGrid& g = grids[static_cast<size_t>(contenders[c])];
     // The partial sums of non-negative terms never decrease, so a candidate is abandoned as soon
-    // as it can no longer be strictly better: the same choice as the full sum, without most pow() calls.
+    // as it can no longer be strictly better: the same choice as the full sum, with fewer pow() calls.
     double err = 0.0;
     for (size_t k = 0; k < x.size() && err < best_error; ++k) {
       const double d = std::fabs(g.quantize(x[k], rounding) - x[k]);
       err += norm == 2.0 ? d * d : std::pow(d, norm);
     }
     if (err < best_error) {
-      best = g;
+      best = static_cast<size_t>(contenders[c]);
       best_error = err;
     }
   }
   if (error_out != nullptr) *error_out = best_error;
-  return best;
+  return grids[best];
 }
 
 }  // namespace fq

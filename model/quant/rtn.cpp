@@ -3,6 +3,7 @@
 #include "model/core/error.h"
 #include "model/core/fp16.h"
 #include "model/core/rounding.h"
+#include "model/quant/clip_bounds.h"
 
 #include <algorithm>
 #include <cmath>
@@ -84,11 +85,28 @@ ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Roun
                            ScalePrecision precision, std::span<int8_t> q_out) {
   if (!(norm > 0.0)) fail("clip search: norm {} must be > 0", norm);
   if (q_out.size() != x.size()) fail("clip search: {} outputs for {} inputs", q_out.size(), x.size());
-  std::vector<int8_t> q(x.size());
-  ClipChoice best{-1, 0.0, 0.0, 0.0};
+  // The candidate grids, with rtn_quantize()'s checks in candidate order (the first one fails first).
+  const double absmax = abs_max(x);
+  std::vector<ClipCandidate> candidates;
   for (int i = 0; i < 80; ++i) {
     const double p = 1.0 - static_cast<double>(i) / 100.0;
-    const double scale = rtn_quantize(x, bits, p, rounding, precision, q);
+    double scale = rtn_scale(absmax, bits, p);
+    if (precision == ScalePrecision::kFp16) {
+      const Fp16Scale stored = fp16_scale(scale);
+      if (!fp16_is_finite(stored.bits)) fail("rtn: scale {} exceeds the FP16 range", scale);
+      scale = stored.value;
+    }
+    if (!(scale > 0.0) || !std::isfinite(scale)) fail("rtn_codes: scale {} is not finite and positive", scale);
+    candidates.push_back({scale, 0.0, int_min_code(bits), int_max_code(bits)});
+  }
+  // Only the candidates that can still win are scored exactly (clip_bounds.h): the same choice.
+  const std::vector<double> xd(x.begin(), x.end());
+  std::vector<int8_t> q(x.size());
+  ClipChoice best{-1, 0.0, 0.0, 0.0};
+  for (const int i : clip_contenders(xd, candidates, norm)) {
+    const double p = 1.0 - static_cast<double>(i) / 100.0;
+    const double scale = candidates[static_cast<size_t>(i)].scale;
+    rtn_codes(x, scale, bits, rounding, q);
     const double err = rtn_error(x, q, scale, norm);
     if (best.index < 0 || err < best.error) {
       best = {i, p, scale, err};

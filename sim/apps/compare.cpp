@@ -21,7 +21,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <optional>
 
 namespace {
 
@@ -36,10 +38,11 @@ count M (--tokens 2048,1 compares prefill and decode): array area (PEs and decod
 cycles, time, throughput per mm2 of total area, energy per token split into array, buffers, DRAM,
 epilogue and leakage, TOPS/W, and the ratios to the baseline (--baseline N, the N-th --arch,
 default 2: the first baseline after the design under study).
---equal-area adds, for every other arch, a row with its array scaled (rows and columns by the
-same factor; a temporal array's rows stay a multiple of 3, whole FineQ-R clusters) to the largest
-array area that does not exceed the baseline's, so designs with cheaper PEs are compared at the
-silicon they would be given.
+--equal-area adds, for every other arch, a row with its array grown to the baseline's array area
+(the largest that does not exceed it): three shapes are tried (rows and columns scaled by one
+factor, only the rows, only the columns; a temporal array's rows stay a multiple of 3, whole
+FineQ-R clusters), each simulated at the first M, and the fastest is kept and named. Designs with
+cheaper PEs are so compared at the silicon they would be given.
 Writes PREFIX.csv, PREFIX.gp and, with gnuplot, PREFIX.png (default PREFIX: compare).
 The layer's weights run as they are on the arch whose PE takes their format; an arch whose PE
 takes another format runs seeded random weights of its format with the layer's shapes (MAC timing
@@ -81,41 +84,56 @@ std::string pe_text(const fq::ArchConfig& arch) {
                                                : fmt::format("INT{} MAC {}x{}", arch.weight_bits, arch.rows, arch.cols);
 }
 
-// The array shape, scaled from `arch`'s by one factor, with the largest array area <= `budget`.
-fq::ArchConfig scale_to_area(const fq::ArchConfig& arch, const fq::cost::CostTables& tables, double budget) {
+// Candidate shapes for --equal-area, each with the largest array area that does not exceed
+// `budget`: both dimensions scaled by one factor, only the rows scaled, only the columns scaled. A
+// temporal array's rows stay a multiple of 3 (whole FineQ-R clusters).
+std::vector<fq::ArchConfig> equal_area_shapes(const fq::ArchConfig& arch, const fq::cost::CostTables& tables,
+                                              double budget) {
   const auto area_of = [&](int r, int c) {
     fq::ArchConfig a = arch;
     a.rows = r;
     a.cols = c;
     return array_area_um2(fq::cost::CostModel(tables, a).area_um2());
   };
-  const double s = std::sqrt(budget / area_of(arch.rows, arch.cols));
   const int step = arch.pe_kind == fq::PeKind::kTemporal ? 3 : 1;
-  const int r0 = std::max(step, static_cast<int>(std::lround(arch.rows * s / step)) * step);
-  const int c0 = std::max(1, static_cast<int>(std::lround(arch.cols * s)));
-  int best_r = 0, best_c = 0;
-  double best = -1;
-  for (int r = std::max(step, r0 - 4 * step); r <= std::min(1024, r0 + 4 * step); r += step) {
-    for (int c = std::max(1, c0 - 4); c <= std::min(1024, c0 + 4); ++c) {
-      const double a = area_of(r, c);
-      if (a <= budget && a > best) {
-        best = a;
-        best_r = r;
-        best_c = c;
-      }
+  std::vector<fq::ArchConfig> out;
+  const auto add = [&](int r, int c) {
+    if (r < step || c < 1 || r > 1024 || c > 1024 || area_of(r, c) > budget) return;
+    for (const auto& o : out) {
+      if (o.rows == r && o.cols == c) return;
     }
+    fq::ArchConfig a = arch;
+    a.rows = r;
+    a.cols = c;
+    out.push_back(a);
+  };
+  // Largest x in [lo, 1024] (stepping by `by`) with fits(x), by scanning up from lo.
+  const auto grow = [](int lo, int by, const std::function<bool(int)>& fits) {
+    int x = lo;
+    while (x + by <= 1024 && fits(x + by)) x += by;
+    return x;
+  };
+  // One factor for both: the largest s (in steps of 1/256) whose rounded shape fits.
+  int best_r = arch.rows, best_c = arch.cols;
+  for (int i = 256; i <= 256 * 32; ++i) {
+    const double f = i / 256.0;
+    const int r = std::max(step, static_cast<int>(std::lround(arch.rows * f / step)) * step);
+    const int c = std::max(1, static_cast<int>(std::lround(arch.cols * f)));
+    if (r > 1024 || c > 1024 || area_of(r, c) > budget) break;
+    best_r = r;
+    best_c = c;
   }
-  if (best < 0) fail("--equal-area: no {} array near {}x{} fits the baseline's array area", arch.name, r0, c0);
-  fq::ArchConfig out = arch;
-  out.rows = best_r;
-  out.cols = best_c;
+  add(best_r, best_c);
+  add(grow(arch.rows, step, [&](int r) { return area_of(r, arch.cols) <= budget; }), arch.cols);
+  add(arch.rows, grow(arch.cols, 1, [&](int c) { return area_of(arch.rows, c) <= budget; }));
+  if (out.empty()) fail("--equal-area: {} at {}x{} already exceeds the baseline's array area", arch.name, arch.rows, arch.cols);
   return out;
 }
 
 Row run_one(const fq::ArchConfig& arch, const std::string& basis, const fq::sim::WorkloadRequest& request,
             const fq::cost::CostTables& tables, std::string& workload) {
   fq::sim::Workload w = fq::sim::make_workload(request, arch);
-  workload = w.description;
+  if (workload.empty()) workload = w.description;  // the first design's (M appears per table)
   Row r;
   r.tokens = request.tokens;
   r.arch = arch.name;
@@ -192,14 +210,28 @@ int run(int argc, char** argv) {
   // The arch list with, under --equal-area, each non-baseline arch scaled to the baseline's array area.
   std::vector<std::pair<fq::ArchConfig, std::string>> designs;
   const double budget = array_area_um2(fq::cost::CostModel(tables, archs[baseline]).area_um2());
-  for (size_t i = 0; i < archs.size(); ++i) {
-    designs.emplace_back(archs[i], "equal PEs");
-    if (equal_area && i != baseline) designs.emplace_back(scale_to_area(archs[i], tables, budget), "equal area");
-  }
-
   fq::Progress progress("compare");
   std::vector<Row> rows;
   std::string workload;
+  std::vector<std::string> notes;
+  for (size_t i = 0; i < archs.size(); ++i) {
+    designs.emplace_back(archs[i], "equal PEs");
+    if (!equal_area || i == baseline) continue;
+    // The fastest candidate shape at the first M, by simulation.
+    request.tokens = token_counts.front();
+    std::string tried;
+    std::optional<std::pair<fq::ArchConfig, uint64_t>> best;
+    for (const auto& cand : equal_area_shapes(archs[i], tables, budget)) {
+      progress.stage(fmt::format("equal-area shape {}x{} for {}", cand.rows, cand.cols, cand.name));
+      const Row r = run_one(cand, "equal area", request, tables, workload);
+      tried += fmt::format("{}{}x{} {} cycles", tried.empty() ? "" : ", ", cand.rows, cand.cols, r.cycles);
+      if (!best || r.cycles < best->second) best = std::pair{cand, r.cycles};
+    }
+    notes.push_back(fmt::format("equal area: {} tried {} at M = {}; {}x{} is the fastest", archs[i].name, tried,
+                                token_counts.front(), best->first.rows, best->first.cols));
+    designs.emplace_back(best->first, "equal area");
+  }
+
   for (const int tokens : token_counts) {
     request.tokens = tokens;
     for (const auto& [arch, basis] : designs) {
@@ -214,6 +246,7 @@ int run(int argc, char** argv) {
     fail("compare: no baseline row at M = {}", r.tokens);
   };
   fmt::print("{}; ratios to {} (--baseline) at the same M; energy in uJ per token\n", workload, archs[baseline].name);
+  for (const auto& n : notes) fmt::print("{}\n", n);
   for (const int tokens : token_counts) {
     fmt::print("\nM = {}\n{:<8} {:<10} {:<26} {:<14} {:>9} {:>6} {:>9} {:>6} {:>13} {:>6} {:>9} {:>6} {:>10} {:>6} {:>8} {:>8} "
                "{:>8} {:>8} {:>8} {:>8} {:>6}\n",

@@ -14,6 +14,7 @@
 #include "model/ir/verifier.h"
 #include "model/qfile/qfile.h"
 #include "sim/fast/fast_engine.h"
+#include "sim/model_run.h"
 #include "sim/report.h"
 #include "sim/systemc/sc_engine.h"
 #include "sim/workload_input.h"
@@ -33,7 +34,7 @@ using fq::fail;
 constexpr const char* kUsage = R"(usage: simulate --arch ARCH.yaml [--set KEY=VALUE ...]
                 [--layer LAYER.q | --gemm M,N,K | --topology FILE.csv] [--tokens M] [--seed S]
                 [--engine fast|systemc] [--json OUT.json] [--trace OUT.json] [--trace-limit N]
-                [--costs COSTS.yaml]
+                [--costs COSTS.yaml] [--vcd OUT.vcd]
 
 Compiles the workload for ARCH.yaml (with --set overrides, e.g. --set array.rows=16 or
 --set timing=scalesim), runs one engine and prints cycles, time, utilisation, stalls, traffic,
@@ -53,13 +54,28 @@ Workload (one of):
 --trace OUT.json       tile-level Chrome/Perfetto trace (open in ui.perfetto.dev), at most
                        --trace-limit ops (default 1000000)
 --costs COSTS.yaml     energy and area tables (default: configs/costs.yaml)
+--vcd OUT.vcd          with --engine systemc: the SystemC model's unit signals (issue, ready,
+                       done, stall causes, DMA beats, beat phase) as a VCD file for GTKWave
+
+Whole model: simulate --model CKPT ... runs a prompt through the accelerator
+(simulate --model CKPT --help; docs/model.md).
 )";
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// `--model` selects the whole-model mode (sim/model_cli.cpp), which has its own options.
+bool model_mode(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--model" || a.rfind("--model=", 0) == 0) return true;
+  }
+  return false;
+}
+
 int run(int argc, char** argv) {
+  if (model_mode(argc, argv)) return fq::sim::simulate_model_command(argc, argv);
   fq::CommandLine cl("simulate", argc, argv, {"help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
@@ -78,6 +94,8 @@ int run(int argc, char** argv) {
   if (engine != "fast" && engine != "systemc") fail("--engine '{}': expected fast or systemc", engine);
   const auto json_path = cl.value("json");
   const auto trace_path = cl.value("trace");
+  const auto vcd_path = cl.value("vcd");
+  if (vcd_path && engine != "systemc") fail("--vcd {}: needs --engine systemc", *vcd_path);
   const std::string costs_path = cl.value("costs").value_or(fq::cost::default_cost_tables_path());
 
   const auto start = std::chrono::steady_clock::now();
@@ -110,7 +128,9 @@ int run(int argc, char** argv) {
   if (engine == "fast") {
     tl = fq::sim::run_fast(layer.program, arch, layer.memory, advance);
   } else {
-    tl = fq::sim::run_systemc(layer.program, arch, layer.memory, &stats, advance);
+    fq::sim::SystemcOptions options;
+    if (vcd_path) options.vcd = *vcd_path;
+    tl = fq::sim::run_systemc(layer.program, arch, layer.memory, &stats, advance, options);
   }
   const double sim_s = seconds_since(t0);
 
@@ -123,6 +143,7 @@ int run(int argc, char** argv) {
   if (trace_path) traced = fq::sim::write_chrome_trace(layer.program, arch, tl, *trace_path, trace_limit);
   fmt::print("{}", fq::sim::to_text(report));
   if (json_path) fmt::print("wrote {}\n", *json_path);
+  if (vcd_path) fmt::print("wrote {}\n", *vcd_path);
   if (trace_path) {
     fmt::print("wrote {} ({} of {} ops{})\n", *trace_path, traced, layer.program.size(),
                traced < layer.program.size() ? "; raise --trace-limit for all" : "");

@@ -2,11 +2,16 @@
 
 #include "model/core/error.h"
 #include "sim/cycle/cycle_machine.h"
+#include "sim/systemc/sc_dram.h"
+#include "sim/systemc/sc_top.h"
 
 #include <systemc>
 
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <memory>
+#include <system_error>
 
 // libsystemc's own main() calls sc_main(); fqsim's programs have their own main() and start the
 // kernel from run_systemc(), so this definition only satisfies the library's reference.
@@ -15,120 +20,110 @@ int sc_main(int /*argc*/, char* /*argv*/[]) { return 2; }
 namespace fq::sim {
 namespace {
 
-// A machine that neither issues nor completes anything for this many cycles is deadlocked.
-constexpr uint64_t kWatchdogCycles = uint64_t{1} << 24;
-
-class Accelerator : public sc_core::sc_module {
+// The platform run_systemc() drives: a clock, the accelerator, the built-in DRAM.
+class System : public sc_core::sc_module {
  public:
-  SC_HAS_PROCESS(Accelerator);
-  explicit Accelerator(const sc_core::sc_module_name& name)
-      : sc_core::sc_module(name), m_clk("clk", sc_core::sc_time(1, sc_core::SC_NS), 0.5, sc_core::SC_ZERO_TIME, false) {
-    SC_METHOD(controller);
-    sensitive << m_clk.negedge_event();
-    dont_initialize();
-    SC_METHOD(dma_in);
-    sensitive << m_clk.posedge_event();
-    dont_initialize();
-    SC_METHOD(array);
-    sensitive << m_clk.posedge_event();
-    dont_initialize();
-    SC_METHOD(epilogue);
-    sensitive << m_clk.posedge_event();
-    dont_initialize();
-    SC_METHOD(dma_out);
-    sensitive << m_clk.posedge_event();
-    dont_initialize();
+  explicit System(const sc_core::sc_module_name& name)
+      : sc_core::sc_module(name),
+        clk("clk", sc_core::sc_time(sc::fq_top::kPeriodNs, sc_core::SC_NS), 0.5, sc_core::SC_ZERO_TIME, false),
+        top("top"), dram("dram", sc_core::sc_time(sc::fq_top::kPeriodNs, sc_core::SC_NS)), finished("finished") {
+    top.clk(clk);
+    top.finished(finished);
+    top.dram_rd.bind(dram.rd);
+    top.dram_wr.bind(dram.wr);
   }
-
-  void load(CycleMachine* machine, const std::function<void(uint64_t)>* progress) {
-    m_machine = machine;
-    m_progress = progress;
-    m_started = false;
-    m_next = 0;
-    m_error = nullptr;
-  }
-  std::exception_ptr error() const { return m_error; }
-  uint64_t cycles() const { return m_next; }
-
- private:
-  template <typename F>
-  void guarded(F f) {
-    try {
-      f();
-    } catch (...) {
-      m_error = std::current_exception();
-      m_machine = nullptr;
-      sc_core::sc_pause();
-    }
-  }
-
-  void controller() {
-    if (m_machine == nullptr) return;
-    guarded([this] {
-      if (m_machine->finished()) {
-        m_machine = nullptr;
-        sc_core::sc_pause();
-        return;
-      }
-      m_cycle = m_next++;
-      if (m_cycle > m_machine->last_progress() + kWatchdogCycles) {
-        fail("SystemC model: no op issued or completed for {} cycles at cycle {} (deadlock)", kWatchdogCycles,
-             m_cycle);
-      }
-      m_started = true;
-      if (m_progress != nullptr && *m_progress && (m_cycle & 0x3fff) == 0) (*m_progress)(m_machine->ops_completed());
-      m_machine->issue(m_cycle);
-    });
-  }
-  bool active() const { return m_machine != nullptr && m_started; }
-  void dma_in() {
-    if (active()) guarded([this] { m_machine->work_dma_in(m_cycle); });
-  }
-  void array() {
-    if (active()) guarded([this] { m_machine->work_array(m_cycle); });
-  }
-  void epilogue() {
-    if (active()) guarded([this] { m_machine->work_epilogue(m_cycle); });
-  }
-  void dma_out() {
-    if (active()) guarded([this] { m_machine->work_dma_out(m_cycle); });
-  }
-
-  sc_core::sc_clock m_clk;
-  CycleMachine* m_machine = nullptr;
-  const std::function<void(uint64_t)>* m_progress = nullptr;
-  bool m_started = false;
-  uint64_t m_cycle = 0;
-  uint64_t m_next = 0;
-  std::exception_ptr m_error;
+  sc_core::sc_clock clk;
+  sc::fq_top top;
+  sc::fq_dram dram;
+  sc_core::sc_signal<bool> finished;
 };
 
-Accelerator& accelerator() {
-  static Accelerator* top = [] {
+struct Platform {
+  System* system = nullptr;
+  sc_core::sc_trace_file* vcd = nullptr;
+  std::filesystem::path vcd_path, vcd_tmp;
+};
+
+Platform& platform(const SystemcOptions& options) {
+  static Platform p;
+  if (p.system == nullptr) {
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
-    return new Accelerator("fqsim");
-  }();
-  return *top;
+    p.system = new System("fqsim");  // lives as long as the kernel
+    if (!options.vcd.empty()) {
+      p.vcd_path = options.vcd;
+      p.vcd_tmp = options.vcd;
+      p.vcd_tmp += ".tmp";  // SystemC appends ".vcd"
+      {
+        // The kernel opens the file only when it starts and does not survive failing to.
+        std::filesystem::path probe = p.vcd_tmp;
+        probe += ".vcd";
+        if (!std::ofstream(probe)) fail("{}: cannot write the VCD trace", options.vcd.string());
+      }
+      p.vcd = sc_core::sc_create_vcd_trace_file(p.vcd_tmp.string().c_str());
+      if (p.vcd == nullptr) fail("{}: cannot create the VCD trace", options.vcd.string());
+      // 100 ps resolves the half-cycle edges of the 1 ns clock; the kernel's note about it is noise.
+      sc_core::sc_report_handler::set_actions("tracing timescale unit set", sc_core::SC_DO_NOTHING);
+      p.vcd->set_time_unit(100, sc_core::SC_PS);
+      p.system->top.trace(p.vcd);
+    }
+  } else if (!options.vcd.empty()) {
+    fail("{}: a VCD trace can only be set up by the first SystemC run of a process", options.vcd.string());
+  }
+  return p;
+}
+
+// Closes the VCD after the run it traced: renamed into place when the run succeeded.
+void finish_vcd(Platform& p, bool ok) {
+  if (p.vcd == nullptr) return;
+  sc_core::sc_close_vcd_trace_file(p.vcd);
+  p.vcd = nullptr;
+  std::filesystem::path written = p.vcd_tmp;
+  written += ".vcd";
+  std::error_code ec;
+  if (!ok) {
+    std::filesystem::remove(written, ec);
+    return;
+  }
+  std::filesystem::rename(written, p.vcd_path, ec);
+  if (ec) {
+    std::filesystem::remove(written, ec);
+    fail("{}: cannot write the VCD trace", p.vcd_path.string());
+  }
 }
 
 }  // namespace
 
 timing::Timeline run_systemc(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
-                             SystemcStats* stats, const std::function<void(uint64_t)>& progress) {
-  CycleMachine machine(program, arch, memory);
-  Accelerator& top = accelerator();
+                             SystemcStats* stats, const std::function<void(uint64_t)>& progress,
+                             const SystemcOptions& options) {
+  Platform& p = platform(options);
+  System& sys = *p.system;
+  UnitCores cores(program, arch, sys.top.read_port(), sys.top.write_port());
   if (program.size() != 0) {
-    top.load(&machine, &progress);
-    sc_core::sc_start();
-    if (top.error()) std::rethrow_exception(top.error());
-    if (!machine.finished()) fail("SystemC model: the kernel stopped before the program completed");
+    sys.dram.load(memory, arch);
+    sys.top.load(cores, &progress);
+    try {
+      sc_core::sc_start();
+    } catch (...) {
+      finish_vcd(p, false);
+      throw;
+    }
+    if (sys.top.state().error) {
+      finish_vcd(p, false);
+      std::rethrow_exception(sys.top.state().error);
+    }
+    if (!cores.ctrl.finished()) {
+      finish_vcd(p, false);
+      fail("SystemC model: the kernel stopped before the program completed");
+    }
   }
+  finish_vcd(p, true);
   if (stats != nullptr) {
-    stats->cycles_simulated = program.size() != 0 ? top.cycles() : 0;
-    stats->pe_cycles = machine.pe_cycles_stepped();
-    stats->pe_adds = machine.pe_adds_stepped();
+    stats->cycles_simulated = program.size() != 0 ? sys.top.state().cycles : 0;
+    stats->pe_cycles = cores.array.pe_cycles();
+    stats->pe_adds = cores.array.pe_adds();
   }
-  return machine.timeline();
+  return cores.timeline();
 }
 
 }  // namespace fq::sim

@@ -76,7 +76,8 @@ if [ -f "$ckpt" ]; then
   check "--tensors selects 5 tensors" test "$("$bin/inspect" "$work/wq.q" | grep -c '^layers\.')" -eq 5
 
   calib="--calibration 2 --calibration-length 64"
-  for m in "gptq --bits 3 $calib" "quantease --bits 4 --sweeps 5 $calib" "quarot --weights rtn" "bfp --bits 4"; do
+  for m in "gptq --bits 3 $calib" "quantease --bits 4 --sweeps 5 $calib" "fineq-gptq $calib" \
+    "fineq-quantease --sweeps 3 $calib" "quarot --weights rtn" "bfp --bits 4"; do
     name=${m%% --calibration*}
     "$bin/quantize" --checkpoint "$ckpt" --tensors 'layers.1.w*' --method $m --out "$work/m.q" >"$work/q.txt"
     check "stories260K $name: 7 linears of layer 1" test "$(grep -c '^layers\.1\.w' "$work/q.txt")" -eq 7
@@ -85,7 +86,16 @@ if [ -f "$ckpt" ]; then
   done
   expect_error "gptq on a norm" "not a decoder linear" "$work/x.q" -- \
     "$bin/quantize" --checkpoint "$ckpt" --tensors 'layers.0.*' --method gptq --out "$work/x.q"
-  expect_error "calibration for a method without it" "calibration applies to gptq" "$work/x.q" -- \
+  data=${4:-$models/../data}
+  if [ -f "$data/tinystories-valid-excerpt.txt" ] && [ -f "$models/tinyllamas/tok512.bin" ]; then
+    "$bin/quantize" --checkpoint "$ckpt" --tensors 'layers.2.w*' --method gptq --bits 3 --calibration 6 \
+      --tokenizer "$models/tinyllamas/tok512.bin" --text "$data/tinystories-valid-excerpt.txt" --out "$work/t.q" >"$work/q.txt"
+    check "gptq calibrated on text: names the chunks" grep -q '^calibrating on chunks 4294-4299 of .*tinystories-valid-excerpt.txt ([0-9]* tokens)$' "$work/q.txt"
+    check "gptq calibrated on text: 7 linears" test "$("$bin/inspect" "$work/t.q" | grep -c '^layers\.2\.')" -eq 7
+    expect_error "text without a tokenizer" "text and --tokenizer go together" "$work/x.q" -- \
+      "$bin/quantize" --checkpoint "$ckpt" --method gptq --text "$data/tinystories-valid-excerpt.txt" --out "$work/x.q"
+  fi
+  expect_error "calibration for a method without it" "calibration, --text and --tokenizer apply to gptq" "$work/x.q" -- \
     "$bin/quantize" --checkpoint "$ckpt" --method rtn --calibration 4 --out "$work/x.q"
 
   head -c 500000 "$ckpt" >"$work/trunc.bin"

@@ -37,6 +37,13 @@ check "default workload: energy and area" grep -qE '^energy .*J' "$work/default.
 "$bin/simulate" --arch "$src/configs/fineq.yaml" --layer "$work/f.q" --tokens 9 --json "$work/fast.json" \
   --trace "$work/trace.json" >/dev/null
 check "layer, fast: exit 0" test $? -eq 0
+# The beat-window histogram: every preload is a tile and every matmul an op of one bin, and the
+# compiled program has exactly those ops (compile writes the same program simulate runs).
+"$bin/compile" --arch "$src/configs/fineq.yaml" --layer "$work/f.q" --tokens 9 --out "$work/f" >/dev/null
+check "window histogram: tiles = preloads" test "$(json "$work/fast.json" "sum(b['tiles'] for b in r['window_histogram'])")" -eq "$(grep -c ' preload ' "$work/f.tir")"
+check "window histogram: matmuls = matmul ops" test "$(json "$work/fast.json" "sum(b['matmuls'] for b in r['window_histogram'])")" -eq "$(grep -c ' matmul ' "$work/f.tir")"
+check "window histogram: W within 1..4, pulses per PE-beat within (0, 4]" test "$(json "$work/fast.json" "all(1 <= b['w'] <= 4 for b in r['window_histogram']) and 0 < r['pulses_per_pe_beat'] <= 4")" = True
+check "pulses per PE-beat = pe_pulses / pe_beats" test "$(json "$work/fast.json" "abs(r['pulses_per_pe_beat'] - r['actions']['pe_pulses'] / r['actions']['pe_beats']) < 1e-12")" = True
 "$bin/simulate" --arch "$src/configs/fineq.yaml" --layer "$work/f.q" --tokens 9 --engine systemc \
   --json "$work/sc.json" >/dev/null
 check "layer, systemc: exit 0" test $? -eq 0

@@ -73,7 +73,7 @@ SCENARIO("the fingerprint covers every field but the name", "[arch]") {
   const std::vector<std::string> changes = {
       "array.rows=7",          "array.cols=5",       "pe.window=tile",       "dataflow=ws",
       "buffers.weight_bytes=1025", "buffers.act_bytes=2049", "buffers.out_bytes=4097",
-      "buffers.scale_bytes=257", "buffers.out_banks=2", "dram.bytes_per_cycle=8", "dram.latency_cycles=11",
+      "buffers.scale_bytes=257", "dram.bytes_per_cycle=8", "dram.latency_cycles=11",
       "clock_mhz=900",         "tech.node_nm=22",    "tech.vdd_v=0.8"};
   for (const auto& c : changes) {
     const auto changed = fq::parse_arch(kMinimal, "t", {c});
@@ -129,7 +129,8 @@ SCENARIO("invalid architectures fail with the key path", "[arch]") {
       {replace(kMinimal, "kind: temporal, window: fixed", "kind: mac, weight_bits: 5"), "pe.weight_bits"},
       {replace(kMinimal, "timing: default", "timing: [a, b]"), "timing"},
       {replace(kMinimal, "array: {rows: 6, cols: 4}", "array: 6"), "'array'"},
-      {replace(kMinimal, "buffers: {weight_bytes: 1024", "buffers: {weight_banks: 3, weight_bytes: 1024"),
+      // Banks were keys without a model behind them; they are refused now, not ignored.
+      {replace(kMinimal, "buffers: {weight_bytes: 1024", "buffers: {weight_banks: 1, weight_bytes: 1024"),
        "buffers.weight_banks"},
       {replace(kMinimal, "pe: {kind", "pe: {kind: [}"), "YAML syntax error at line"},
   };

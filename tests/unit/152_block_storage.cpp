@@ -8,6 +8,7 @@
 #include "model/quant/i_quantizer.h"
 #include "model/quant/metrics.h"
 #include "support/paths.h"
+#include "support/quant.h"
 
 #include <catch2/catch.hpp>
 
@@ -17,11 +18,7 @@
 
 namespace {
 
-std::unique_ptr<fq::IQuantizer> quantizer(const std::string& method, const std::map<std::string, std::string>& options) {
-  fq::Params p("test");
-  for (const auto& [k, v] : options) p.set(k, v);
-  return fq::make_quantizer(method, p);
-}
+using fq::test::quantizer;
 
 // Heavy-tailed test weights with exact zeros, ties and a row of zeros.
 std::vector<float> weights(int rows, int cols, uint64_t seed) {

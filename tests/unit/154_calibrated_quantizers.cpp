@@ -7,6 +7,7 @@
 #include "model/quant/i_quantizer.h"
 #include "model/quant/quantease.h"
 #include "model/quant/row_grid.h"
+#include "support/quant.h"
 
 #include <catch2/catch.hpp>
 
@@ -16,24 +17,8 @@
 
 namespace {
 
-std::unique_ptr<fq::IQuantizer> quantizer(const std::string& method, const std::map<std::string, std::string>& options) {
-  fq::Params p("test");
-  for (const auto& [k, v] : options) p.set(k, v);
-  return fq::make_quantizer(method, p);
-}
-
-// Correlated activations: each token is a running sum of the synthetic generator's values, so
-// neighbouring input channels move together and error feedback has something to exploit.
-std::vector<float> correlated(int tokens, int cols, uint64_t seed) {
-  auto x = fq::synthetic_activations(tokens, cols, seed);
-  for (int t = 0; t < tokens; ++t) {
-    for (int k = 1; k < cols; ++k) {
-      const size_t i = static_cast<size_t>(t) * static_cast<size_t>(cols) + static_cast<size_t>(k);
-      x[i] = 0.8f * x[i - 1] + 0.2f * x[i];
-    }
-  }
-  return x;
-}
+using fq::test::correlated;
+using fq::test::quantizer;
 
 // Σ_rows (w - ŵ)ᵀ XᵀX (w - ŵ): the output error the calibrated methods minimise.
 double output_error(const std::vector<float>& w, const std::vector<float>& w_hat, int rows, int cols,

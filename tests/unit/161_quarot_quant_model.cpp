@@ -10,6 +10,7 @@
 #include "model/quant/metrics.h"
 #include "model/quant/rtn.h"
 #include "support/paths.h"
+#include "support/quant.h"
 
 #include <catch2/catch.hpp>
 
@@ -19,6 +20,8 @@
 #include <vector>
 
 namespace {
+
+using fq::test::quantize;
 
 // Values in (-1, 1) from a fixed seed, identical on every platform.
 std::vector<double> random_values(size_t n, uint64_t seed) {
@@ -46,14 +49,6 @@ std::vector<double> ffn(const std::vector<double>& x, const std::vector<double>&
     for (int j = 0; j < dff; ++j) y[static_cast<size_t>(i)] += h[static_cast<size_t>(j)] * w2[static_cast<size_t>(i * dff + j)];
   }
   return y;
-}
-
-fq::llm::QuantizedModel quantize(const fq::llm::LlamaWeights& w, const std::string& method,
-                                 const std::map<std::string, std::string>& options,
-                                 const std::vector<std::vector<int>>& calibration) {
-  fq::Params p("test");
-  for (const auto& [k, v] : options) p.set(k, v);
-  return fq::llm::quantize_model(w, method, p, calibration);
 }
 
 }  // namespace

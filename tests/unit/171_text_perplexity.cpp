@@ -9,6 +9,7 @@
 // Our forward pass equals run.c's bit for bit (tests/unit/160), so the sums agree to rounding of
 // the double accumulation order; the test allows 1e-12 relative.
 #include "model/ckpt/checkpoint.h"
+#include "model/core/error.h"
 #include "model/llm/eval_metrics.h"
 #include "model/llm/llama.h"
 #include "model/llm/text_corpus.h"
@@ -23,4 +24,19 @@ SCENARIO("FP32 perplexity on the first 50 TinyStories chunks equals llama2.c run
   const auto seqs = fq::llm::encode_chunks(tok, corpus, fq::llm::evaluation_range(corpus, 50), weights.config.seq_len);
   CHECK(fq::llm::perplexity(weights, seqs) == Approx(3.9934592018793582).epsilon(1e-12));
   CHECK(fq::llm::perplexity(weights, seqs, {}, 1) == fq::llm::perplexity(weights, seqs, {}, 2));
+}
+
+SCENARIO("a prompt's greedy continuation is run.c's greedy story", "[llm][text]") {
+  const auto weights = fq::llm::load_llama(*fq::open_checkpoint(fq::test::stories260k()));
+  const auto tok = fq::llm::Tokenizer::load(fq::test::tok512());
+  // ../shared/models/README.md: greedy ids from BOS.
+  const std::vector<int> greedy = {403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338,
+                                   401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385};
+  CHECK(fq::llm::continue_greedy(weights, std::vector<int>{1}, 32) == greedy);
+  // "Once upon a time" is the story's first four tokens, so its continuation is the rest.
+  const auto prompt = tok.encode("Once upon a time", true, false);
+  REQUIRE(prompt == std::vector<int>{1, 403, 407, 261, 378});
+  CHECK(fq::llm::continue_greedy(weights, prompt, 28) == std::vector<int>(greedy.begin() + 4, greedy.end()));
+  CHECK(fq::llm::continue_greedy(weights, prompt, 0).empty());
+  CHECK_THROWS_AS(fq::llm::continue_greedy(weights, std::vector<int>{}, 4), fq::Error);
 }

@@ -32,17 +32,8 @@ bool flag(const Params& options, const std::string& key, bool fallback) {
   return options.get_int(key, fallback ? 1 : 0, 0, 1) != 0;
 }
 
-// Base of both: storage, grids and the calibration check.
-class CalibratedQuantizer : public IQuantizer {
- public:
-  bool needs_calibration() const override { return true; }
-
-  EncodedMatrix encode(std::span<const float>, int, int) const override {
-    fail("{}: needs calibration activations (the inputs of each linear layer); quantize computes them from a "
-         "llama2.c checkpoint",
-         name());
-  }
-
+// Base of both: storage and grids.
+class CalibratedQuantizer : public CalibratedQuantizerBase {
  protected:
   // Symmetric grids [rows, groups] fitted on the original weights, scales rounded to FP16.
   std::vector<RowGrid> fixed_grids(std::span<const float> w, int rows, int cols, int group, bool clip_search,
@@ -86,12 +77,6 @@ class CalibratedQuantizer : public IQuantizer {
     m.scales = std::move(scales);
     validate(m, fmt::format("{} output", name()));
     return m;
-  }
-
-  static void check_calibration(const std::string& who, int cols, const CalibrationData& c) {
-    if (c.tokens <= 0 || c.x.size() != static_cast<size_t>(c.tokens) * static_cast<size_t>(cols)) {
-      fail("{}: calibration holds {} values for {} tokens x {} columns", who, c.x.size(), c.tokens, cols);
-    }
   }
 
   int m_bits = 4;

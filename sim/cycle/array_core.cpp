@@ -1,0 +1,426 @@
+#include "sim/cycle/array_core.h"
+
+#include "model/quant/cluster_codec.h"
+#include "model/quant/encoded_matrix.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+#include <cstring>
+
+namespace fq::sim {
+namespace {
+
+using ir::Buffer;
+using ir::OpId;
+using ir::Opcode;
+using ir::TileOp;
+
+// The two per-PE loops of the array, the hot spots of the SystemC model. Branch-free, and
+// compiled twice (AVX2 and baseline x86-64, picked at run time) so that they vectorise well on
+// any x86-64 machine without building for the host's CPU.
+
+// One cycle of every PE: add the activation (by sign) while the phase is below |q|. Returns the
+// number of additions.
+__attribute__((target_clones("avx2", "default"))) int32_t pe_cycle(int32_t* __restrict ps,
+                                                                    const int32_t* __restrict mag,
+                                                                    const int32_t* __restrict av, size_t n,
+                                                                    int32_t phase) {
+  int32_t adds = 0;
+  for (size_t x = 0; x < n; ++x) {
+    const int32_t on = phase < mag[x] ? 1 : 0;
+    ps[x] += on & 1 ? av[x] : 0;
+    adds += on;
+  }
+  return adds;
+}
+
+struct Sums {
+  int32_t valid_all = 0, valid1 = 0, due_all = 0, due1 = 0;
+};
+
+// The operands of one beat: each PE's |q| (temporal) or tile flag (mac), and its signed
+// activation or product, from the weight set its data is tagged with; invalid PEs get 0.
+__attribute__((target_clones("avx2", "default"))) Sums beat_operands(
+    std::array<const int32_t*, 2> wmag, std::array<const int32_t*, 2> wmul, const int32_t* __restrict valid,
+    const int32_t* __restrict set, const int32_t* __restrict act, int32_t* __restrict mag, int32_t* __restrict ea,
+    size_t n) {
+  const int32_t* __restrict mag0 = wmag[0];
+  const int32_t* __restrict mag1 = wmag[1];
+  const int32_t* __restrict mul0 = wmul[0];
+  const int32_t* __restrict mul1 = wmul[1];
+  Sums s;
+  for (size_t x = 0; x < n; ++x) {
+    const int32_t v = valid[x];
+    const int32_t s1 = set[x];
+    const int32_t m = (s1 ? mag1[x] : mag0[x]) & -v;
+    mag[x] = m;
+    ea[x] = act[x] * (s1 ? mul1[x] : mul0[x]);
+    s.valid_all += v;
+    s.valid1 += v & s1;
+    s.due_all += m;
+    s.due1 += m & -s1;
+  }
+  return s;
+}
+
+}  // namespace
+
+ArrayCore::ArrayCore(UnitEnv env)
+    : m_env(env), R(static_cast<uint32_t>(env.arch.rows)), C(static_cast<uint32_t>(env.arch.cols)) {
+  const size_t rc = size_t{R} * C;
+  for (int s = 0; s < 2; ++s) {
+    m_wmag[static_cast<size_t>(s)].assign(rc, 0);
+    m_wmul[static_cast<size_t>(s)].assign(rc, 0);
+  }
+  m_ring.resize(std::bit_ceil(size_t{R} + C));  // a power of two: slot_of() masks
+  for (auto& slot : m_ring) {
+    slot.data.assign(R, 0);
+    slot.out.assign(C, 0);
+  }
+  m_act.assign(rc, 0);
+  m_avalid.assign(rc, 0);
+  m_aset.assign(rc, 0);
+  m_ps.assign(rc, 0);
+  m_eff_mag.assign(rc, 0);
+  m_eff_a.assign(rc, 0);
+}
+
+bool ArrayCore::can_take(OpId id, uint64_t c) const {
+  const bool scalesim = m_env.scalesim();
+  switch (m_env.p.op(id).opcode) {
+    case Opcode::kPreload:
+      // It overwrites the free set: no data of that set may be left, and an earlier preload no
+      // matmul has used yet must have finished.
+      if (m_pending && !m_pending_complete) return false;
+      return scalesim ? m_rows_in_flight == 0 && !m_os.busy : m_set_rows[static_cast<size_t>(1 - m_active)] == 0;
+    case Opcode::kMatmul: {
+      if (m_pending && !m_pending_complete) return false;
+      if (m_stream_left != 0 || m_os.busy) return false;
+      if (scalesim && (m_rows_in_flight != 0 || m_pre.busy)) return false;
+      const int set = m_pending ? 1 - m_active : m_active;
+      const uint32_t W = m_set_beat[static_cast<size_t>(set)];
+      // Data in flight: join the running beat grid with the same W, or wait for the array to empty.
+      return m_rows_in_flight == 0 || (W == m_grid_beat && (c - m_grid) % W == 0);
+    }
+    case Opcode::kOsMatmul: return !m_os.busy && m_rows_in_flight == 0;
+    default: return false;
+  }
+}
+
+void ArrayCore::take(OpId id, uint64_t c) {
+  const TileOp& op = m_env.p.op(id);
+  m_inorder.push(id);
+  switch (op.opcode) {
+    case Opcode::kPreload: take_preload(id, op, c); break;
+    case Opcode::kMatmul: take_matmul(id, op, c); break;
+    case Opcode::kOsMatmul: take_os(id, op, c); break;
+    default: break;
+  }
+}
+
+void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
+  const int set = 1 - m_active;
+  std::fill(m_wmag[static_cast<size_t>(set)].begin(), m_wmag[static_cast<size_t>(set)].end(), 0);
+  std::fill(m_wmul[static_cast<size_t>(set)].begin(), m_wmul[static_cast<size_t>(set)].end(), 0);
+  m_pre = {true, id, c, set, 0};
+  m_set_k[static_cast<size_t>(set)] = op.k;
+  m_set_n[static_cast<size_t>(set)] = op.n;
+  m_set_gemm[static_cast<size_t>(set)] = m_env.log.gemm_of[id];
+  m_pending = true;
+  m_pending_complete = false;
+}
+
+void ArrayCore::take_matmul(OpId id, const TileOp& op, uint64_t c) {
+  const int set = m_pending ? 1 - m_active : m_active;
+  const uint32_t W = m_set_beat[static_cast<size_t>(set)];
+  if (m_rows_in_flight == 0) {  // an empty array starts a new beat grid
+    m_grid = c;
+    m_grid_beat = W;
+    for (auto& slot : m_ring) slot.valid = false;
+    std::fill(m_avalid.begin(), m_avalid.end(), 0);
+  }
+  if (m_pending) {
+    m_active = set;
+    m_pending = false;
+  }
+  m_stream_op = id;
+  m_stream_left = op.m;
+  m_stream_next = 0;
+  m_stream_set = set;
+  m_rows_in_flight += op.m;
+  m_set_rows[static_cast<size_t>(set)] += op.m;
+  m_env.log.beat[id] = static_cast<uint8_t>(W);
+}
+
+void ArrayCore::take_os(OpId id, const TileOp& op, uint64_t c) {
+  const auto format = m_env.p.gemms[op.gemm].format;
+  const size_t rc = size_t{R} * C;
+  OsArray& o = m_os;
+  o.busy = true;
+  o.id = id;
+  o.start = c;
+  o.rows = m_env.scalesim() ? R : op.m;  // SCALE-Sim pads edge folds to the full array
+  o.cols = m_env.scalesim() ? C : op.n;
+  o.a.assign(size_t{op.m} * op.k, 0);
+  o.w.assign(size_t{op.n} * op.k, 0);
+  for (auto* v : {&o.a_reg, &o.w_reg, &o.a_valid, &o.w_valid, &o.acc, &o.macs}) v->assign(rc, 0);
+  o.pes_done = 0;
+  o.draining = false;
+  o.drain_next = 0;
+  for (uint32_t r = 0; r < op.m; ++r) {
+    std::memcpy(o.a.data() + size_t{r} * op.k, m_env.buf.at(Buffer::kAbuf, op.src + uint64_t{r} * op.src_stride), op.k);
+  }
+  const uint64_t row_bytes = ir::weight_row_bytes(format, op.k);
+  for (uint32_t j = 0; j < op.n; ++j) {
+    unpack_int_row({m_env.buf.at(Buffer::kWbuf, op.w_src + uint64_t{j} * op.w_stride), row_bytes}, format_int_bits(format),
+                   {o.w.data() + size_t{j} * op.k, op.k});
+  }
+  m_env.log.rd(id, Buffer::kAbuf) += uint64_t{op.m} * op.k;
+  m_env.log.rd(id, Buffer::kWbuf) += op.n * row_bytes;
+  m_env.log.beat[id] = 1;
+}
+
+// Writes array row i of the preloading tile: one weight per column through the decoder.
+void ArrayCore::preload_row(const TileOp& op, uint32_t i) {
+  const auto format = m_env.p.gemms[op.gemm].format;
+  const uint64_t fresh = ir::weight_row_bytes(format, i + 1) - ir::weight_row_bytes(format, i);
+  const int bits = format_int_bits(format);
+  auto& mag = m_wmag[static_cast<size_t>(m_pre.set)];
+  auto& mul = m_wmul[static_cast<size_t>(m_pre.set)];
+  const bool temporal = m_env.arch.pe_kind == PeKind::kTemporal;
+  for (uint32_t j = 0; j < op.n; ++j) {
+    const uint8_t* row = m_env.buf.at(Buffer::kWbuf, op.src + uint64_t{j} * op.src_stride);
+    int8_t q = 0;
+    if (format == HwFormat::kFineqR) {
+      q = decode_cluster(row[i / 3])[i % 3];
+    } else {  // B-bit two's complement, packed LSB first (docs/isa.md "Data layouts")
+      const uint64_t bit0 = uint64_t{i} * static_cast<uint64_t>(bits);
+      uint32_t v = 0;
+      for (int b = 0; b < bits; ++b) {
+        const uint64_t bit = bit0 + static_cast<uint64_t>(b);
+        v |= static_cast<uint32_t>((row[bit / 8] >> (bit % 8)) & 1U) << b;
+      }
+      q = static_cast<int8_t>(static_cast<int32_t>(v << (32 - bits)) >> (32 - bits));
+    }
+    const int32_t qi = q;
+    mag[size_t{i} * C + j] = temporal ? std::abs(qi) : 1;
+    mul[size_t{i} * C + j] = temporal ? (qi < 0 ? -1 : 1) : qi;
+    m_pre.max_mag = std::max<uint32_t>(m_pre.max_mag, static_cast<uint32_t>(std::abs(int{q})));
+  }
+  m_env.log.rd(m_pre.id, Buffer::kWbuf) += fresh * op.n;
+  if (format == HwFormat::kFineqR) m_env.log.A(m_pre.id).decoder_bytes += fresh * op.n;
+  m_env.log.A(m_pre.id).weight_writes += op.n;
+}
+
+ArrayActivity ArrayCore::work(uint64_t c) {
+  ArrayActivity act;
+  act.preloading = m_pre.busy;
+  act.os = m_os.busy;
+  if (m_pre.busy) work_preload(c);
+  if (m_os.busy) work_os(c);
+  if (m_rows_in_flight != 0) {
+    act.streaming = true;
+    act.beat = m_grid_beat;
+    act.phase = static_cast<uint32_t>((c - m_grid) % m_grid_beat);
+    work_stream(c);
+  }
+  return act;
+}
+
+void ArrayCore::work_preload(uint64_t c) {
+  const TileOp& op = m_env.p.op(m_pre.id);
+  // Default timing: one cycle of wbuf read latency, then one row per cycle. scalesim: SCALE-Sim
+  // fills all R rows of the fold (rows beyond k hold zeros), from the issue cycle.
+  const uint64_t offset = m_env.scalesim() ? 0 : 1;
+  const uint64_t rows = m_env.scalesim() ? R : op.k;
+  if (c < m_pre.start + offset) return;
+  const uint64_t i = c - m_pre.start - offset;
+  if (i < op.k) preload_row(op, static_cast<uint32_t>(i));
+  if (i + 1 == rows) {  // the last row is written: the tile's beat is known
+    timing::TileStats st;
+    st.max_mag = m_pre.max_mag;
+    m_set_beat[static_cast<size_t>(m_pre.set)] = timing::tile_beat(m_env.arch, st);
+    m_env.log.beat[m_pre.id] = static_cast<uint8_t>(m_set_beat[static_cast<size_t>(m_pre.set)]);
+    m_pending_complete = true;
+    m_pre.busy = false;
+    m_env.log.stamp(m_pre.id, c + 1);
+  }
+}
+
+void ArrayCore::work_os(uint64_t c) {
+  OsArray& o = m_os;
+  const TileOp& op = m_env.p.op(o.id);
+  m_pe_cycles += uint64_t{op.m} * op.n;
+  if (o.draining) {  // one row of accumulators per cycle to obuf
+    store_row(o.id, op, o.drain_next, o.acc.data() + size_t{o.drain_next} * C, op.n);
+    ++o.drain_next;
+    if (o.drain_next == op.m) {
+      o.busy = false;
+      m_env.log.stamp(o.id, c + 1);
+    }
+    return;
+  }
+  const uint64_t t = c - o.start;
+  // Registers move: activations one PE right, weights one PE down; the edges take the skewed
+  // streams (row i's element t - i, column j's element t - j; zeros in padded rows/columns).
+  for (uint32_t i = R; i-- > 0;) {
+    for (uint32_t j = C; j-- > 0;) {
+      const size_t x = size_t{i} * C + j;
+      if (j > 0) {
+        o.a_reg[x] = o.a_reg[x - 1];
+        o.a_valid[x] = o.a_valid[x - 1];
+      } else {
+        const bool in = i < o.rows && t >= i && t - i < op.k;
+        o.a_valid[x] = in ? 1 : 0;
+        o.a_reg[x] = in && i < op.m ? o.a[size_t{i} * op.k + (t - i)] : 0;
+      }
+      if (i > 0) {
+        o.w_reg[x] = o.w_reg[x - C];
+        o.w_valid[x] = o.w_valid[x - C];
+      } else {
+        const bool in = j < o.cols && t >= j && t - j < op.k;
+        o.w_valid[x] = in ? 1 : 0;
+        o.w_reg[x] = in && j < op.n ? o.w[size_t{j} * op.k + (t - j)] : 0;
+      }
+    }
+  }
+  timing::ActionCounts& A = m_env.log.A(o.id);
+  for (uint32_t i = 0; i < o.rows; ++i) {
+    for (uint32_t j = 0; j < o.cols; ++j) {
+      const size_t x = size_t{i} * C + j;
+      if (!(o.a_valid[x] & o.w_valid[x])) continue;
+      o.acc[x] += o.a_reg[x] * o.w_reg[x];
+      if (static_cast<uint32_t>(++o.macs[x]) == op.k) ++o.pes_done;
+      if (i < op.m && j < op.n) {
+        ++A.pe_macs;
+        ++A.pe_beats;
+        ++A.useful_macs;
+      }
+    }
+  }
+  if (o.pes_done != uint64_t{o.rows} * o.cols) return;
+  // The last PE made its last product in this cycle.
+  if (m_env.scalesim()) {  // SCALE-Sim does not count the drain
+    for (uint32_t r = 0; r < op.m; ++r) store_row(o.id, op, r, o.acc.data() + size_t{r} * C, op.n);
+    o.busy = false;
+    m_env.log.stamp(o.id, c + 1);
+  } else {
+    o.draining = true;
+  }
+}
+
+void ArrayCore::store_row(OpId id, const TileOp& op, uint32_t r, const int32_t* v, uint32_t n) {
+  for (uint32_t j = 0; j < n; ++j) {
+    uint8_t* a = m_env.buf.at(Buffer::kObuf, op.dst + uint64_t{r} * op.dst_stride + 4 * j);
+    int32_t x = v[j];
+    if (op.acc) {
+      int32_t old = 0;
+      std::memcpy(&old, a, 4);
+      x = static_cast<int32_t>(static_cast<uint32_t>(old) + static_cast<uint32_t>(x));
+    }
+    std::memcpy(a, &x, 4);
+  }
+  m_env.log.wr(id, Buffer::kObuf) += 4 * uint64_t{n};
+  if (op.acc) m_env.log.rd(id, Buffer::kObuf) += 4 * uint64_t{n};
+}
+
+void ArrayCore::work_stream(uint64_t c) {
+  const uint32_t W = m_grid_beat;
+  const uint64_t b = (c - m_grid) / W;
+  const uint64_t phase = (c - m_grid) % W;
+  const size_t rc = size_t{R} * C;
+  if (phase == 0) begin_beat(b);
+  // Every PE, every cycle: add the activation (by sign) while the pulse counter is below |q|.
+  const auto ph = static_cast<int32_t>(phase);
+  m_pulses += static_cast<uint64_t>(pe_cycle(m_ps.data(), m_eff_mag.data(), m_eff_a.data(), rc, ph));
+  m_pe_cycles += rc;
+  if (phase == W - 1) end_beat(b, c);
+}
+
+void ArrayCore::begin_beat(uint64_t b) {
+  // Activations move one PE right, partial sums one PE down.
+  for (uint32_t i = 0; i < R; ++i) {
+    const size_t row = size_t{i} * C;
+    std::memmove(m_act.data() + row + 1, m_act.data() + row, sizeof(int32_t) * (C - 1));
+    std::memmove(m_avalid.data() + row + 1, m_avalid.data() + row, sizeof(int32_t) * (C - 1));
+    std::memmove(m_aset.data() + row + 1, m_aset.data() + row, sizeof(int32_t) * (C - 1));
+  }
+  std::memmove(m_ps.data() + C, m_ps.data(), sizeof(int32_t) * size_t{R - 1} * C);
+  std::fill(m_ps.begin(), m_ps.begin() + C, 0);
+  // A new row enters the input skew (or a bubble when nothing streams).
+  RowSlot& in = slot_of(b);
+  in.valid = false;
+  if (m_stream_left != 0) {
+    const TileOp& op = m_env.p.op(m_stream_op);
+    const uint32_t k = m_set_k[static_cast<size_t>(m_stream_set)];
+    std::fill(in.data.begin(), in.data.end(), int8_t{0});
+    std::memcpy(in.data.data(), m_env.buf.at(Buffer::kAbuf, op.src + uint64_t{m_stream_next} * op.src_stride), k);
+    m_env.log.rd(m_stream_op, Buffer::kAbuf) += k;
+    in.valid = true;
+    in.beat = b;
+    in.op = m_stream_op;
+    in.r = m_stream_next;
+    in.set = m_stream_set;
+    ++m_stream_next;
+    --m_stream_left;
+  }
+  // Row i of the array takes element i of the row that entered i beats ago.
+  for (uint32_t i = 0; i < R; ++i) {
+    const size_t x = size_t{i} * C;
+    m_avalid[x] = 0;
+    if (b >= i) {
+      const RowSlot& s = slot_of(b - i);
+      if (s.valid && s.beat == b - i) {
+        m_act[x] = s.data[i];
+        m_avalid[x] = 1;
+        m_aset[x] = s.set;
+      }
+    }
+  }
+  // Operands of this beat: |q| and the signed activation (temporal), or the product (mac).
+  // Counted per weight set, i.e. per GEMM: the PE-beats with data, and the pulses (|q| each,
+  // temporal) or products (mac) they are due; work_stream() counts the pulses cycle by cycle.
+  const bool temporal = m_env.arch.pe_kind == PeKind::kTemporal;
+  const size_t rc = size_t{R} * C;
+  const Sums sums = beat_operands({m_wmag[0].data(), m_wmag[1].data()}, {m_wmul[0].data(), m_wmul[1].data()},
+                                  m_avalid.data(), m_aset.data(), m_act.data(), m_eff_mag.data(), m_eff_a.data(), rc);
+  const std::array<uint64_t, 2> valid = {static_cast<uint64_t>(sums.valid_all - sums.valid1),
+                                         static_cast<uint64_t>(sums.valid1)};
+  const std::array<uint64_t, 2> due = {static_cast<uint64_t>(sums.due_all - sums.due1), static_cast<uint64_t>(sums.due1)};
+  for (size_t s = 0; s < 2; ++s) {
+    timing::ActionCounts& a = m_env.log.gacts[m_set_gemm[s]];
+    a.pe_beats += valid[s];
+    if (temporal) {
+      a.pe_pulses += due[s];
+      a.pe_idle_cycles += valid[s] * m_grid_beat - due[s];
+    } else {
+      a.pe_macs += due[s];
+      a.pe_idle_beats += valid[s] - due[s];
+    }
+  }
+}
+
+void ArrayCore::end_beat(uint64_t b, uint64_t c) {
+  // Bottom row: column j holds the result of the row that entered R - 1 + j beats ago.
+  const size_t bottom = size_t{R - 1} * C;
+  for (uint32_t j = 0; j < C && b >= uint64_t{R} - 1 + j; ++j) {
+    RowSlot& s = slot_of(b - (R - 1) - j);
+    if (s.valid && s.beat == b - (R - 1) - j) s.out[j] = m_ps[bottom + j];
+  }
+  // The output deskew completes the row whose last column just left the array.
+  if (b < uint64_t{R} + C - 2) return;
+  const uint64_t e = b - (R + C - 2);
+  RowSlot& s = slot_of(e);
+  if (!s.valid || s.beat != e) return;
+  s.valid = false;
+  const TileOp& op = m_env.p.op(s.op);
+  const uint32_t nt = m_set_n[static_cast<size_t>(s.set)];
+  store_row(s.op, op, s.r, s.out.data(), nt);
+  m_env.log.A(s.op).useful_macs += uint64_t{m_set_k[static_cast<size_t>(s.set)]} * nt;
+  --m_rows_in_flight;
+  --m_set_rows[static_cast<size_t>(s.set)];
+  if (s.r + 1 == op.m) m_env.log.stamp(s.op, c + 1);
+}
+
+}  // namespace fq::sim

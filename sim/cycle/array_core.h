@@ -1,0 +1,106 @@
+// The array unit (rtl/fq_array_ctrl.v + fq_array.v): two weight register sets per PE written
+// by preload through the cluster decoders, the R x C PEs stepped every cycle in beats of W
+// cycles with input skew and output deskew (weight stationary), and the output-stationary
+// os.matmul (docs/architecture.md "Array"). The PE loops are the hot spot of the whole model.
+#pragma once
+
+#include "sim/cycle/unit.h"
+
+#include <array>
+#include <vector>
+
+namespace fq::sim {
+
+// What the array did in a cycle, for ports and traces.
+struct ArrayActivity {
+  bool streaming = false;  // weight-stationary data in flight
+  uint32_t phase = 0;      // cycle within the beat
+  uint32_t beat = 0;       // W of the running beat grid
+  bool preloading = false;
+  bool os = false;
+};
+
+class ArrayCore {
+ public:
+  explicit ArrayCore(UnitEnv env);
+  bool can_take(ir::OpId id, uint64_t c) const;
+  void take(ir::OpId id, uint64_t c);
+  ArrayActivity work(uint64_t c);
+  uint32_t retire(uint64_t c) { return m_inorder.retire(m_env.log, c); }
+
+  uint64_t pe_cycles() const { return m_pe_cycles; }
+  uint64_t pe_adds() const { return m_pulses; }
+
+ private:
+  struct RowSlot {  // one activation row in the input skew / output deskew ring
+    bool valid = false;
+    uint64_t beat = 0;
+    ir::OpId op = 0;
+    uint32_t r = 0;
+    int set = 0;
+    std::vector<int8_t> data;  // R activations (zero beyond the tile's k)
+    std::vector<int32_t> out;  // C column results as they leave the bottom row
+  };
+  struct Preload {
+    bool busy = false;
+    ir::OpId id = 0;
+    uint64_t start = 0;
+    int set = 0;
+    uint32_t max_mag = 0;
+  };
+  // The output-stationary array, stepped: operands enter skewed at the left and top edges, move
+  // one PE right (activations) or down (weights) per cycle, every PE multiply-accumulates when
+  // they meet, and once the last PE has its k-th product the accumulators drain one row per cycle
+  // (scalesim: the padded fold writes every row in the cycle of its last product).
+  struct OsArray {
+    bool busy = false;
+    ir::OpId id = 0;
+    uint64_t start = 0;
+    uint32_t rows = 0, cols = 0;  // rows and columns fed: the tile (m x n), or R x C under scalesim
+    std::vector<int8_t> a;        // m x k activations as read from abuf
+    std::vector<int8_t> w;        // n x k weights as read from wbuf
+    std::vector<int32_t> a_reg, w_reg, a_valid, w_valid, acc, macs;  // per PE, R x C
+    uint64_t pes_done = 0;        // PEs that made their k products
+    bool draining = false;
+    uint32_t drain_next = 0;
+  };
+
+  void take_preload(ir::OpId id, const ir::TileOp& op, uint64_t c);
+  void take_matmul(ir::OpId id, const ir::TileOp& op, uint64_t c);
+  void take_os(ir::OpId id, const ir::TileOp& op, uint64_t c);
+  void preload_row(const ir::TileOp& op, uint32_t i);
+  void work_preload(uint64_t c);
+  void work_os(uint64_t c);
+  // Writes n int32 results as row r of op's destination in obuf (added to it when op.acc).
+  void store_row(ir::OpId id, const ir::TileOp& op, uint32_t r, const int32_t* v, uint32_t n);
+  void work_stream(uint64_t c);
+  void begin_beat(uint64_t b);
+  void end_beat(uint64_t b, uint64_t c);
+  RowSlot& slot_of(uint64_t beat) { return m_ring[beat & (m_ring.size() - 1)]; }
+
+  UnitEnv m_env;
+  const uint32_t R, C;
+  InOrder m_inorder;
+  uint64_t m_pe_cycles = 0, m_pulses = 0;
+
+  // Weight register sets, R x C, held as what a PE uses: temporal: |q| and the sign (+1/-1);
+  // mac: 1 inside the tile (0 outside) and q. int32 throughout so the PE loops vectorise.
+  std::array<std::vector<int32_t>, 2> m_wmag, m_wmul;
+  std::array<uint32_t, 2> m_set_beat{}, m_set_k{}, m_set_n{}, m_set_gemm{};
+  std::array<uint64_t, 2> m_set_rows{};  // issued rows that use the set and are not yet written
+  int m_active = 0;
+  bool m_pending = false, m_pending_complete = false;
+  Preload m_pre;
+  uint64_t m_rows_in_flight = 0;
+  ir::OpId m_stream_op = 0;
+  uint32_t m_stream_left = 0, m_stream_next = 0;
+  int m_stream_set = 0;
+  uint64_t m_grid = 0;
+  uint32_t m_grid_beat = 1;
+  std::vector<RowSlot> m_ring;
+  std::vector<int32_t> m_act, m_avalid, m_aset;  // per PE: activation, data valid, weight set
+  std::vector<int32_t> m_ps, m_eff_mag, m_eff_a;
+  OsArray m_os;
+};
+
+}  // namespace fq::sim
