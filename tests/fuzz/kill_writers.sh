@@ -4,7 +4,7 @@
 # final name must hold, byte for byte, either the complete previous output or the complete new
 # one; after the loop an uninterrupted rerun must succeed, write the new output and remove the
 # temporary files the killed processes left. The kill moments are uniform over 1.2x the
-# uninterrupted run time (seeded by $RANDOM; printed, with what each kill left).
+# uninterrupted run time (bash $RANDOM, not seeded: each kill's moment and what it left are printed).
 # Args: BIN_DIR SOURCE_DIR [KILLS (default 12 per command)]
 set -uo pipefail
 bin=$1 src=$2 kills=${3:-12}
