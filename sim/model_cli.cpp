@@ -1,15 +1,15 @@
 // `simulate --model CKPT ...`: the whole-model mode of simulate (docs/model.md).
 #include "model/ckpt/checkpoint.h"
 #include "model/ckpt/hf_checkpoint.h"
+#include "model/ckpt/synthetic.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
 #include "model/core/params.h"
 #include "model/core/progress.h"
-#include "model/quant/i_quantizer.h"
-#include "model/ckpt/synthetic.h"
 #include "model/cost/sha256.h"
 #include "model/qfile/qfile.h"
+#include "model/quant/i_quantizer.h"
 #include "sim/model_run.h"
 
 #include <fmt/format.h>

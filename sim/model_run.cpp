@@ -96,19 +96,21 @@ Timed compile_and_time(const ArchConfig& arch, const cost::CostModel& costs, con
   return t;
 }
 
-// The cached K and V of earlier positions stream from DRAM once per layer (two bursts: K rows,
-// V rows, contiguous per layer); this token's K and V go out on the write channel meanwhile.
-void add_kv_token(const ArchConfig& arch, const cost::CostModel& costs, const llm::LlamaConfig& c, int pos,
-                  StepCost& step, std::vector<uint64_t>& by_layer) {
+// One forward pass of `rows` tokens from position pos0, per layer: the cached K and V of the
+// earlier positions 0 .. pos0-1 stream from DRAM once (two bursts: K rows, V rows, contiguous per
+// layer) and the pass's own K and V, which the host has just computed, go out on the write channel
+// meanwhile (docs/model.md "KV cache").
+void add_kv_pass(const ArchConfig& arch, const cost::CostModel& costs, const llm::LlamaConfig& c, int pos0, int rows,
+                 StepCost& step, std::vector<uint64_t>& by_layer) {
   const uint64_t row = kF32 * static_cast<uint64_t>(c.kv_dim());
   const auto layers = static_cast<uint64_t>(c.n_layers);
-  const uint64_t cycles = pos == 0 ? 0
-                                   : static_cast<uint64_t>(arch.dram_latency_cycles) +
-                                         timing::dma_transfer_cycles(arch, 2, row * static_cast<uint64_t>(pos));
+  const uint64_t cycles = pos0 == 0 ? 0
+                                    : static_cast<uint64_t>(arch.dram_latency_cycles) +
+                                          timing::dma_transfer_cycles(arch, 2, row * static_cast<uint64_t>(pos0));
   for (uint64_t& l : by_layer) l += cycles;
   timing::ActionCounts all;
-  all.dram_read_bytes = 2 * row * static_cast<uint64_t>(pos) * layers;
-  all.dram_write_bytes = 2 * row * layers;
+  all.dram_read_bytes = 2 * row * static_cast<uint64_t>(pos0) * layers;
+  all.dram_write_bytes = 2 * row * static_cast<uint64_t>(rows) * layers;
   step.kv_cycles += cycles * layers;
   step.kv_energy_pj += costs.energy_pj(all, cycles * layers).total;
   step.kv_read_bytes += all.dram_read_bytes;
@@ -123,11 +125,8 @@ StepCost& begin_step(ModelReport& r, const ArchConfig& arch, const cost::CostMod
   if (!prefill) step = &r.decode.emplace_back();
   step->pos0 = pos0;
   step->tokens = rows;
-  for (int t = 0; t < rows; ++t) {
-    add_host_token(r.config, pos0 + t, *step);
-    add_kv_token(arch, costs, r.config, pos0 + t, *step,
-                 prefill ? r.prefill_kv_cycles_by_layer : r.decode_kv_cycles_by_layer);
-  }
+  for (int t = 0; t < rows; ++t) add_host_token(r.config, pos0 + t, *step);
+  add_kv_pass(arch, costs, r.config, pos0, rows, *step, prefill ? r.prefill_kv_cycles_by_layer : r.decode_kv_cycles_by_layer);
   return *step;
 }
 
