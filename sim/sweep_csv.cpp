@@ -43,6 +43,9 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
 
 SweepCsv parse_sweep_csv(std::string_view text, std::string_view header, size_t keys, const std::string& origin) {
   const size_t eol = text.find('\n');
+  // A file cut inside its header line (the writer died before it finished the first line) holds
+  // no row yet.
+  if (eol == std::string_view::npos && header.substr(0, text.size()) == text) return SweepCsv{};
   if (text.substr(0, eol) != header) fail("{}: exists with other columns; remove it or choose another --out", origin);
   const auto columns = split_csv_line(header);
   SweepCsv csv;
