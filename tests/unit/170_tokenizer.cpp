@@ -122,7 +122,7 @@ SCENARIO("round trips: ASCII, multi-byte UTF-8, invalid bytes, empty text", "[to
   const std::vector<std::string> texts = {
       "The cat sat on the mat.\nIt was happy!",
       "caf\xc3\xa9 \xe2\x98\x83 \xf0\x9d\x84\x9e \xe6\x97\xa5\xe6\x9c\xac",  // é, snowman, G clef, 日本
-      std::string("\xff\xfe\x80\x80\x80\x80\x80 abc \xc3", 16),              // stray, overlong runs, cut lead byte
+      "\xff\xfe\x80\x80\x80\x80\x80 abc \xc3",  // stray bytes, a run of 5 continuation bytes, a cut lead byte
       std::string("a\0b", 3),                                               // NUL is an ordinary byte here
       " leading and trailing spaces  ",
   };
