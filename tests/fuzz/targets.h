@@ -23,6 +23,8 @@ int topology(const uint8_t* data, size_t size);     // SCALE-Sim topology CSV
 int tir(const uint8_t* data, size_t size);          // .tir: parse, verify, print, reparse
 int mem(const uint8_t* data, size_t size);          // .mem: read, CRCs repaired, write back
 int tokenizer(const uint8_t* data, size_t size);    // llama2.c tokenizer: parse, encode, decode
+int sweep_csv(const uint8_t* data, size_t size);    // sweep CSV resume: parse, re-serialise, reparse
+int hf_config(const uint8_t* data, size_t size);    // HF config.json + model.safetensors, load_llama
 
 // The same bytes with every CRC recomputed wherever the layout lets the field be found (the
 // targets run both, so the parser behind the checksums is searched too; tests craft headers with it).
@@ -41,7 +43,7 @@ int run_raw_and_repaired(const uint8_t* data, size_t size, void (*run)(const std
 std::filesystem::path as_file(std::span<const uint8_t> bytes, const char* suffix);
 // Another per-process file name (for write-back round trips); `suffix` starts with ".".
 std::filesystem::path scratch_path(const char* suffix);
-// Removes this process's files of as_file() and scratch_path().
+// Removes this process's files (and folders) of as_file() and scratch_path().
 void remove_scratch_files();
 
 }  // namespace fq::fuzz
