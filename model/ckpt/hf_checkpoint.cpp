@@ -103,7 +103,15 @@ class HfCheckpoint final : public ICheckpoint {
     if (shapes.count(fmt::format("model.layers.{}.input_layernorm.weight", m_config.layers))) {
       fail("{}: has more layers than num_hidden_layers {}", m_path, m_config.layers);
     }
-    // model/llm reads seq_len and the head size from the shape of llama2.c's RoPE table.
+    // model/llm reads seq_len and the head size from the shape of llama2.c's RoPE table. It is
+    // computed, not read: its size must be one the weights file justifies (a real model's table is
+    // a tiny fraction of its weights), else a few bytes of config.json could ask for gigabytes.
+    const uint64_t table_bytes = 2 * sizeof(float) * static_cast<uint64_t>(m_config.seq_len) * static_cast<uint64_t>(hs / 2);
+    if (table_bytes > fs::file_size(weights_file)) {
+      fail("{}: key 'max_position_embeddings' = {} with head size {} implies RoPE tables of {} bytes, more than "
+           "{} of {} bytes holds", config_file.string(), m_config.seq_len, hs, table_bytes, m_path,
+           fs::file_size(weights_file));
+    }
     m_tensors.push_back({"freq_cis_real", {m_config.seq_len, hs / 2}});
     m_tensors.push_back({"freq_cis_imag", {m_config.seq_len, hs / 2}});
     if (!m_config.tied) {
