@@ -49,6 +49,8 @@ HfConfig read_config(const fs::path& file) {
     j = nlohmann::json::parse(ss.str());
   } catch (const nlohmann::json::parse_error& e) {
     fail("{}: offset {}: not JSON: {}", file.string(), e.byte, e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number beyond a double
+    fail("{}: not JSON: {}", file.string(), e.what());
   }
   const std::string f = file.string();
   if (!j.is_object()) fail("{}: not a JSON object", f);

@@ -5,12 +5,9 @@
 // the LLaMA weights loader that `evaluate` and `quantize` feed it to, load_llama(), runs on it.
 #include "fuzz/targets.h"
 
-#include "model/ckpt/checkpoint.h"
 #include "model/ckpt/hf_checkpoint.h"
 #include "model/core/error.h"
 #include "model/llm/llama.h"
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
@@ -32,12 +29,7 @@ int hf_config(const uint8_t* data, size_t size) {
   std::filesystem::rename(as_file({data + at + config, size - at - config}, ".safetensors"), dir / "model.safetensors");
   try {
     const auto ckpt = open_model_checkpoint(dir);
-    for (const auto& t : ckpt->tensors()) {
-      uint64_t elems = 1;
-      for (const int64_t d : t.shape) elems *= static_cast<uint64_t>(d);
-      const auto values = ckpt->load(t.name);
-      if (values.size() != elems) broken(fmt::format("tensor '{}' loaded {} values for {}", t.name, values.size(), elems));
-    }
+    load_every_tensor(*ckpt);
     const auto w = llm::load_llama(*ckpt);
     if (w.layers.size() != static_cast<size_t>(w.config.n_layers)) broken("load_llama: layer count differs from config");
   } catch (const Error&) {

@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+namespace fq {
+class ICheckpoint;
+}
+
 namespace fq::fuzz {
 
 int qfile(const uint8_t* data, size_t size);        // .q: read, decode, CRCs repaired, write back
@@ -30,6 +34,10 @@ int hf_config(const uint8_t* data, size_t size);    // HF config.json + model.sa
 // targets run both, so the parser behind the checksums is searched too; tests craft headers with it).
 std::vector<uint8_t> qfile_with_crcs_repaired(std::vector<uint8_t> bytes);
 std::vector<uint8_t> mem_with_crcs_repaired(std::vector<uint8_t> bytes);
+
+// Loads every tensor of a checkpoint: the value count must equal the shape's (fuzz_llama2c,
+// fuzz_safetensors, fuzz_hf_config).
+void load_every_tensor(const ICheckpoint& ckpt);
 
 // Runs `run` on the bytes, then on repair(bytes) when that differs.
 int run_raw_and_repaired(const uint8_t* data, size_t size, void (*run)(const std::vector<uint8_t>&),
