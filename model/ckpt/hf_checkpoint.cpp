@@ -125,11 +125,14 @@ class HfCheckpoint final : public ICheckpoint {
       fail("{}: model.embed_tokens.weight is [{}], config.json says [{}, {}]", m_path, fmt::format("{}", fmt::join(emb, ", ")),
            m_config.vocab, d);
     }
-    for (const auto& [name, rows] : {std::pair{"q_proj", d}, std::pair{"k_proj", hs * m_config.kv_heads}}) {
-      const auto& s = shapes.at(fmt::format("model.layers.0.self_attn.{}.weight", name));
-      if (s != std::vector<int64_t>{rows, d}) {
-        fail("{}: model.layers.0.self_attn.{}.weight is [{}], config.json implies [{}, {}]", m_path, name,
-             fmt::format("{}", fmt::join(s, ", ")), rows, d);
+    // Every layer's: load() un-permutes these rows by the config's head layout.
+    for (int l = 0; l < m_config.layers; ++l) {
+      for (const auto& [name, rows] : {std::pair{"q_proj", d}, std::pair{"k_proj", hs * m_config.kv_heads}}) {
+        const auto& s = shapes.at(fmt::format("model.layers.{}.self_attn.{}.weight", l, name));
+        if (s != std::vector<int64_t>{rows, d}) {
+          fail("{}: model.layers.{}.self_attn.{}.weight is [{}], config.json implies [{}, {}]", m_path, l, name,
+               fmt::format("{}", fmt::join(s, ", ")), rows, d);
+        }
       }
     }
   }
