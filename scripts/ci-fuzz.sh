@@ -13,7 +13,7 @@ seconds=${FQ_FUZZ_SECONDS:-15}
 runs=${FQ_FUZZ_RUNS:--1}
 work=${FQ_FUZZ_WORK:-build-fuzz}  # artifacts/ and corpus/ go here
 readers=("$@")
-[ ${#readers[@]} -gt 0 ] || readers=(qfile llama2c safetensors arch costs topology tir mem tokenizer)
+[ ${#readers[@]} -gt 0 ] || readers=(qfile llama2c safetensors arch costs topology tir mem tokenizer sweep_csv hf_config)
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

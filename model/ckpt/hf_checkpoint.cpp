@@ -49,6 +49,8 @@ HfConfig read_config(const fs::path& file) {
     j = nlohmann::json::parse(ss.str());
   } catch (const nlohmann::json::parse_error& e) {
     fail("{}: offset {}: not JSON: {}", file.string(), e.byte, e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number beyond a double
+    fail("{}: not JSON: {}", file.string(), e.what());
   }
   const std::string f = file.string();
   if (!j.is_object()) fail("{}: not a JSON object", f);
@@ -103,7 +105,15 @@ class HfCheckpoint final : public ICheckpoint {
     if (shapes.count(fmt::format("model.layers.{}.input_layernorm.weight", m_config.layers))) {
       fail("{}: has more layers than num_hidden_layers {}", m_path, m_config.layers);
     }
-    // model/llm reads seq_len and the head size from the shape of llama2.c's RoPE table.
+    // model/llm reads seq_len and the head size from the shape of llama2.c's RoPE table. It is
+    // computed, not read: its size must be one the weights file justifies (a real model's table is
+    // a tiny fraction of its weights), else a few bytes of config.json could ask for gigabytes.
+    const uint64_t table_bytes = 2 * sizeof(float) * static_cast<uint64_t>(m_config.seq_len) * static_cast<uint64_t>(hs / 2);
+    if (table_bytes > fs::file_size(weights_file)) {
+      fail("{}: key 'max_position_embeddings' = {} with head size {} implies RoPE tables of {} bytes, more than "
+           "{} of {} bytes holds", config_file.string(), m_config.seq_len, hs, table_bytes, m_path,
+           fs::file_size(weights_file));
+    }
     m_tensors.push_back({"freq_cis_real", {m_config.seq_len, hs / 2}});
     m_tensors.push_back({"freq_cis_imag", {m_config.seq_len, hs / 2}});
     if (!m_config.tied) {
@@ -115,11 +125,14 @@ class HfCheckpoint final : public ICheckpoint {
       fail("{}: model.embed_tokens.weight is [{}], config.json says [{}, {}]", m_path, fmt::format("{}", fmt::join(emb, ", ")),
            m_config.vocab, d);
     }
-    for (const auto& [name, rows] : {std::pair{"q_proj", d}, std::pair{"k_proj", hs * m_config.kv_heads}}) {
-      const auto& s = shapes.at(fmt::format("model.layers.0.self_attn.{}.weight", name));
-      if (s != std::vector<int64_t>{rows, d}) {
-        fail("{}: model.layers.0.self_attn.{}.weight is [{}], config.json implies [{}, {}]", m_path, name,
-             fmt::format("{}", fmt::join(s, ", ")), rows, d);
+    // Every layer's: load() un-permutes these rows by the config's head layout.
+    for (int l = 0; l < m_config.layers; ++l) {
+      for (const auto& [name, rows] : {std::pair{"q_proj", d}, std::pair{"k_proj", hs * m_config.kv_heads}}) {
+        const auto& s = shapes.at(fmt::format("model.layers.{}.self_attn.{}.weight", l, name));
+        if (s != std::vector<int64_t>{rows, d}) {
+          fail("{}: model.layers.{}.self_attn.{}.weight is [{}], config.json implies [{}, {}]", m_path, l, name,
+               fmt::format("{}", fmt::join(s, ", ")), rows, d);
+        }
       }
     }
   }

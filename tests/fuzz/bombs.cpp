@@ -8,6 +8,7 @@
 #include "model/arch/arch_config.h"
 #include "model/arch/workload.h"
 #include "model/ckpt/checkpoint.h"
+#include "model/ckpt/hf_checkpoint.h"
 #include "model/core/error.h"
 #include "model/cost/cost_model.h"
 #include "model/golden/random_layer.h"
@@ -17,6 +18,7 @@
 #include "sim/workload_input.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <sys/resource.h>
 
 #include <cstring>
@@ -187,6 +189,25 @@ TEST_CASE("arch and costs YAML: nested aliases (billion laughs) are refused with
   }
   CHECK_THROWS_WITH(fq::parse_arch(y, "laughs.yaml"), Contains("laughs.yaml: unknown key 'a0'"));
   CHECK_THROWS_WITH(fq::cost::parse_cost_tables(y, "laughs.yaml"), Contains("laughs.yaml"));
+}
+
+TEST_CASE("HF checkpoint: a max_position_embeddings whose RoPE tables the weights file cannot justify is refused",
+          "[bombs]") {
+  // The fuzz seed's tiny model (dim 8, 3.8 KB) with one head of 8 and 2^24 positions: 512 MB of
+  // computed RoPE tables before the fix.
+  const auto seed = read(FQ_SOURCE_DIR "/tests/fuzz/hf_config/seeds/tied-f32.bin");
+  const auto n = get<uint32_t>(seed, 0);
+  auto config = nlohmann::json::parse(seed.begin() + 4, seed.begin() + 4 + n);
+  config["max_position_embeddings"] = 1 << 24;
+  config["num_attention_heads"] = config["num_key_value_heads"] = 1;
+  const auto d = dir() / "hf";
+  fs::create_directories(d);
+  write("hf/config.json", config.dump());
+  write("hf/model.safetensors", std::vector<uint8_t>(seed.begin() + 4 + n, seed.end()));
+  CHECK_THROWS_WITH(fq::open_model_checkpoint(d),
+                    Contains("config.json: key 'max_position_embeddings' = 16777216 with head size 8 implies RoPE tables "
+                             "of 536870912 bytes, more than") &&
+                        Contains("model.safetensors of 3497 bytes holds"));
 }
 
 TEST_CASE("peak resident memory of every bomb above stays small", "[bombs]") {

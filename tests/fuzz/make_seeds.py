@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Regenerates the seed corpora tests/fuzz/<reader>/seeds/ (docs/verification.md "Fuzzing").
 
-usage: tests/fuzz/make_seeds.py BIN_DIR   (BIN_DIR: a normal build's bin/, for quantize and compile)
+usage: tests/fuzz/make_seeds.py BIN_DIR   (BIN_DIR: a normal build's bin/, for quantize, compile and sweep)
 
-Small valid files of every format, written by fqsim's own tools where one exists (.q, .tir, .mem)
+Small valid files of every format, written by fqsim's own tools where one exists (.q, .tir, .mem, sweep CSV)
 and by the formats' definitions otherwise (llama2.c .bin, safetensors). The output is deterministic:
 rerunning it gives the same bytes.
 """
@@ -53,6 +53,36 @@ def safetensors(path, tensors, metadata=None):
     h = json.dumps(header, separators=(",", ":")).encode()
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + data)
+
+
+def safetensors_bytes(path_tmp, tensors):
+    safetensors(path_tmp, tensors)
+    with open(path_tmp, "rb") as f:
+        return f.read()
+
+
+def hf_input(path, tmp, dim, hidden, layers, heads, kv_heads, vocab, seq, tied, dtype):
+    """A Hugging Face directory as fuzz_hf_config takes it: u32 length, config.json, model.safetensors."""
+    rng = np.random.default_rng(dim * 100 + layers * 10 + kv_heads)
+    kv_dim = dim * kv_heads // heads
+    t = [("model.embed_tokens.weight", (vocab, dim))]
+    for layer in range(layers):
+        p = "model.layers.%d." % layer
+        t += [(p + "input_layernorm.weight", (dim,)), (p + "self_attn.q_proj.weight", (dim, dim)),
+              (p + "self_attn.k_proj.weight", (kv_dim, dim)), (p + "self_attn.v_proj.weight", (kv_dim, dim)),
+              (p + "self_attn.o_proj.weight", (dim, dim)), (p + "post_attention_layernorm.weight", (dim,)),
+              (p + "mlp.gate_proj.weight", (hidden, dim)), (p + "mlp.down_proj.weight", (dim, hidden)),
+              (p + "mlp.up_proj.weight", (hidden, dim))]
+    t += [("model.norm.weight", (dim,))] + ([] if tied else [("lm_head.weight", (vocab, dim))])
+    weights = safetensors_bytes(os.path.join(tmp, "hf.safetensors"),
+                                [(name, dtype, rng.standard_normal(shape)) for name, shape in t])
+    config = json.dumps({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": dim,
+                         "intermediate_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+                         "num_key_value_heads": kv_heads, "vocab_size": vocab, "max_position_embeddings": seq,
+                         "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu",
+                         "tie_word_embeddings": tied}, separators=(",", ":")).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<I", len(config)) + config + weights)
 
 
 def run(*args, cwd=None):
@@ -130,6 +160,27 @@ def main():
                 f.write(struct.pack("<i", max(len(p) for p in pieces)))
                 for i, p in enumerate(pieces):
                     f.write(struct.pack("<fi", -float(i) if i >= 259 else 0.0, len(p)) + p)
+        # sweep CSVs as `sweep --out` writes them (ok rows; invalid rows with quoted reasons; one
+        # swept key), then one cut mid-row and one resumed after a crash (the cut row kept).
+        d = seeds("sweep_csv")
+        for name, arch, sets, gemm in [("rows-cols", "int8", ["array.rows=4,8", "array.cols=4,8"], "4,8,16"),
+                                       ("invalid", "fineq", ["pe.window=fixed,tile", "array.rows=2,1000000"], "4,8,16"),
+                                       ("dataflow", "int8", ["dataflow=ws,os"], "2,4,8")]:
+            out = os.path.join(d, name + ".csv")
+            run(os.path.join(bin_dir, "sweep"), "--arch", "configs/%s.yaml" % arch,
+                *[x for kv in sets for x in ("--set", kv)], "--gemm", gemm, "--jobs", "1", "--no-plots",
+                "--out", out, cwd=SRC)
+        with open(os.path.join(d, "rows-cols.csv"), "rb") as f:
+            text = f.read()
+        with open(os.path.join(d, "cut.csv"), "wb") as f:
+            f.write(text[:len(text) - 40])
+        with open(os.path.join(d, "resumed.csv"), "wb") as f:
+            f.write(text[:len(text) - 40] + text[text.index(b"\n") + 1:])
+        # Hugging Face directories: tied F32, untied BF16 with grouped-query attention, F16.
+        d = seeds("hf_config")
+        hf_input(os.path.join(d, "tied-f32.bin"), tmp, 8, 12, 1, 2, 2, 6, 4, True, "F32")
+        hf_input(os.path.join(d, "untied-gqa-bf16.bin"), tmp, 8, 16, 2, 2, 1, 5, 3, False, "BF16")
+        hf_input(os.path.join(d, "f16.bin"), tmp, 4, 4, 1, 1, 1, 3, 2, True, "F16")
     finally:
         shutil.rmtree(tmp)
 

@@ -21,6 +21,7 @@ constexpr Target kTargets[] = {
     {"qfile", fq::fuzz::qfile}, {"llama2c", fq::fuzz::llama2c}, {"safetensors", fq::fuzz::safetensors},
     {"arch", fq::fuzz::arch},   {"costs", fq::fuzz::costs},     {"topology", fq::fuzz::topology},
     {"tir", fq::fuzz::tir},     {"mem", fq::fuzz::mem},         {"tokenizer", fq::fuzz::tokenizer},
+    {"sweep_csv", fq::fuzz::sweep_csv}, {"hf_config", fq::fuzz::hf_config},
 };
 
 }  // namespace

@@ -43,7 +43,7 @@ void remove_scratch_files() {
   const std::string prefix = scratch_path("").filename().string() + ".";  // suffixes start with "."
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(scratch_path("").parent_path(), ec)) {
-    if (e.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(e.path(), ec);
+    if (e.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove_all(e.path(), ec);
   }
 }
 

@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+namespace fq {
+class ICheckpoint;
+}
+
 namespace fq::fuzz {
 
 int qfile(const uint8_t* data, size_t size);        // .q: read, decode, CRCs repaired, write back
@@ -23,11 +27,17 @@ int topology(const uint8_t* data, size_t size);     // SCALE-Sim topology CSV
 int tir(const uint8_t* data, size_t size);          // .tir: parse, verify, print, reparse
 int mem(const uint8_t* data, size_t size);          // .mem: read, CRCs repaired, write back
 int tokenizer(const uint8_t* data, size_t size);    // llama2.c tokenizer: parse, encode, decode
+int sweep_csv(const uint8_t* data, size_t size);    // sweep CSV resume: parse, re-serialise, reparse
+int hf_config(const uint8_t* data, size_t size);    // HF config.json + model.safetensors, load_llama
 
 // The same bytes with every CRC recomputed wherever the layout lets the field be found (the
 // targets run both, so the parser behind the checksums is searched too; tests craft headers with it).
 std::vector<uint8_t> qfile_with_crcs_repaired(std::vector<uint8_t> bytes);
 std::vector<uint8_t> mem_with_crcs_repaired(std::vector<uint8_t> bytes);
+
+// Loads every tensor of a checkpoint: the value count must equal the shape's (fuzz_llama2c,
+// fuzz_safetensors, fuzz_hf_config).
+void load_every_tensor(const ICheckpoint& ckpt);
 
 // Runs `run` on the bytes, then on repair(bytes) when that differs.
 int run_raw_and_repaired(const uint8_t* data, size_t size, void (*run)(const std::vector<uint8_t>&),
@@ -41,7 +51,7 @@ int run_raw_and_repaired(const uint8_t* data, size_t size, void (*run)(const std
 std::filesystem::path as_file(std::span<const uint8_t> bytes, const char* suffix);
 // Another per-process file name (for write-back round trips); `suffix` starts with ".".
 std::filesystem::path scratch_path(const char* suffix);
-// Removes this process's files of as_file() and scratch_path().
+// Removes this process's files (and folders) of as_file() and scratch_path().
 void remove_scratch_files();
 
 }  // namespace fq::fuzz
