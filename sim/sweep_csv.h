@@ -26,7 +26,9 @@ struct SweepCsv {
 // quote is left open or a quoted cell is followed by anything but a comma.
 std::optional<std::vector<std::string>> split_csv_line(std::string_view line);
 
-// `text` is the whole file. Its first line must equal `header`, else fq::Error naming `origin`.
+// `text` is the whole file. Its first line must equal `header`, else fq::Error naming `origin`;
+// a file without a newline that is a prefix of `header` (a writer killed inside the header line)
+// holds no rows.
 // A row is kept when it ends in a newline (no '\r'), has as many cells as the header and its
 // status cell (the one after the `keys` swept values) is `ok` or `invalid`.
 SweepCsv parse_sweep_csv(std::string_view text, std::string_view header, size_t keys, const std::string& origin);

@@ -3,7 +3,8 @@
 // `status` column (as `sweep` builds it: the swept keys, then status); then the file is parsed
 // and every kept row checked: header's cell count, a status of ok/invalid, the same cells from
 // its own line, and the same cells and point key after re-serialising it; the re-serialised file
-// parses to the same rows with none dropped. Another header is refused with fq::Error.
+// parses to the same rows with none dropped. Another header is refused with fq::Error (a file cut
+// inside its first line, a prefix of the header, is no rows instead: sim/sweep_csv.h).
 #include "fuzz/targets.h"
 
 #include "model/core/error.h"
@@ -53,9 +54,12 @@ int sweep_csv(const uint8_t* data, size_t size) {
   } catch (const Error& e) {
     broken(fmt::format("the file's own first line was refused as its header: {}", e.what()));
   }
+  // Another header is refused, except that a file without a complete first line is a header cut
+  // by a killed writer whenever it is a prefix of the expected one: then it holds no rows.
   try {
-    (void)sim::parse_sweep_csv(text, header + "x", keys, "fuzz.csv");
-    broken("another header was accepted");
+    const auto other = sim::parse_sweep_csv(text, header + "x", keys, "fuzz.csv");
+    if (text.find('\n') != std::string_view::npos) broken("another header was accepted");
+    if (!other.rows.empty() || other.dropped != 0) broken("a cut header gave rows");
   } catch (const Error&) {
   }
   if (!columns || columns->size() <= keys) {
