@@ -3,14 +3,8 @@
 # bad input. Args: BIN_DIR MODELS_DIR SOURCE_DIR.
 set -uo pipefail
 bin=$1 src=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/../support/cli.sh"
 py=/usr/bin/python3
-failures=0
-check() {
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
 "$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --arch "$src/configs/int4.yaml" \
   --out "$work/c" >"$work/out.txt" 2>&1
 check "exit 0" test $? -eq 0

@@ -3,25 +3,8 @@
 # (one clear message, non-zero exit, no output file). Args: BIN_DIR MODELS_DIR SOURCE_DIR.
 set -uo pipefail
 bin=$1 models=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/../support/cli.sh"
 # expect_error NAME PATTERN OUTFILE -- CMD...: non-zero exit, stderr matches, OUTFILE absent
-expect_error() {
-  local name=$1 pattern=$2 out=$3; shift 4
-  "$@" >"$work/stdout" 2>"$work/stderr"
-  local rc=$?
-  check "$name: non-zero exit" test $rc -ne 0
-  check "$name: message" grep -qE "$pattern" "$work/stderr"
-  check "$name: one line" test "$(wc -l <"$work/stderr")" -eq 1
-  check "$name: no output file" test ! -e "$out"
-  check "$name: no temporary file" test -z "$(ls "$work" | grep '\.tmp$')"
-  [ $rc -ne 0 ] && grep -qE "$pattern" "$work/stderr" || cat "$work/stderr"
-}
 
 # --- synthetic layers -------------------------------------------------------------------------
 "$bin/quantize" --synthetic gemm:N=30,K=100 --seed 3 --method rtn --bits 4 --out "$work/g4.q" >"$work/q.txt"

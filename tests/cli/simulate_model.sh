@@ -4,23 +4,7 @@
 # and bad input (one clear message, non-zero exit, no output file). Args: BIN_DIR MODELS_DIR.
 set -uo pipefail
 bin=$1 models=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
-expect_error() {  # expect_error NAME PATTERN OUTFILE -- CMD...
-  local name=$1 pattern=$2 out=$3; shift 4
-  "$@" >"$work/stdout" 2>"$work/stderr"
-  local rc=$?
-  check "$name: non-zero exit" test $rc -ne 0
-  check "$name: message" grep -qE "$pattern" "$work/stderr"
-  check "$name: one line" test "$(wc -l <"$work/stderr")" -eq 1
-  check "$name: no output file" test ! -e "$out"
-  [ $rc -ne 0 ] && grep -qE "$pattern" "$work/stderr" || cat "$work/stderr"
-}
+source "$(dirname "$0")/../support/cli.sh"
 
 ckpt="$models/tinyllamas/stories260K.bin" tok="$models/tinyllamas/tok512.bin"
 if [ ! -f "$ckpt" ] || [ ! -f "$tok" ]; then

@@ -3,13 +3,7 @@
 # resuming, and bad input. Args: BIN_DIR MODELS_DIR SOURCE_DIR.
 set -uo pipefail
 bin=$1 src=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/../support/cli.sh"
 cd "$work"
 "$bin/sweep" --arch "$src/configs/int8.yaml" --gemm 16,64,64 --set array.rows=4,8,16 --set array.cols=4,8 \
   --set buffers.weight_bytes=48,65536 --out s.csv --jobs 2 >out.txt 2>&1

@@ -7,13 +7,7 @@
 # Args: BIN_DIR MODELS_DIR SOURCE_DIR; FQ_KILLS=N sets the number of kills (default 10).
 set -uo pipefail
 bin=$1 src=$3 kills=${FQ_KILLS:-10}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/../support/cli.sh"
 ms_now() { date +%s%3N; }
 cd "$work"
 args=(--arch "$src/configs/int8.yaml" --gemm 64,512,512 --set array.rows=4,8,12,16,24,32 --set array.cols=4,8,16,32

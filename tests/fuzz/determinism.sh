@@ -5,7 +5,7 @@
 # the check below fails if one appears. Args: BIN_DIR SOURCE_DIR
 set -uo pipefail
 bin=$1 src=$2
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../support/cli.sh"
 # same NAME FILE...: each FILE.t1 (1 thread), FILE.t2 (2 threads) and FILE.r2 (a rerun with 2)
 # exists and all three are identical.
 same() {

@@ -8,7 +8,7 @@
 # Args: BIN_DIR SOURCE_DIR [KILLS (default 12 per command)]
 set -uo pipefail
 bin=$1 src=$2 kills=${3:-12}
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../support/cli.sh"
 ms_now() { date +%s%3N; }
 
 # kill_loop NAME "OUTPUT..." OLD_DIR NEW_DIR -- CMD...: OLD_DIR and NEW_DIR hold the previous and

@@ -45,7 +45,7 @@ fq::sim::ModelReport run(const Preset& p, const std::string& engine, std::option
   fq::sim::ModelRunOptions o;
   o.engine = engine;
   o.fault = fault;
-  return fq::sim::run_model(arch, costs, model, "stories260K.bin", kPrompt, kGenerate, o);
+  return fq::sim::run_model(arch, costs, model, fq::test::stories260k().filename().string(), kPrompt, kGenerate, o);
 }
 
 }  // namespace
