@@ -8,8 +8,8 @@ namespace fq::compiler {
 namespace {
 
 using ir::Buffer;
-using ir::OpId;
 using ir::Opcode;
+using ir::OpId;
 using ir::TileOp;
 
 Slot& of(BufferHistory& h, Buffer b) { return h[static_cast<size_t>(b)]; }
@@ -21,7 +21,9 @@ void fold_slot(Slot& history, const Slot& s, const ir::TileProgram& program) {
     if (id != kNoOp && (into == kNoOp || id > into)) into = id;
   };
   later(history.writer, s.writer);
-  if (s.writer != kNoOp) later(history.readers[static_cast<size_t>(ir::unit_of(program.op(s.writer).opcode))], s.writer);
+  if (s.writer != kNoOp) {
+    later(history.readers[static_cast<size_t>(ir::unit_of(program.op(s.writer).opcode))], s.writer);
+  }
   for (size_t u = 0; u < s.readers.size(); ++u) later(history.readers[u], s.readers[u]);
 }
 
@@ -229,9 +231,9 @@ void GemmLowering::finish(std::initializer_list<const SlotRing*> out_rings) {
 void lower_gemm(ir::TileProgram& program, uint32_t gemm, const Mapping& mapping, BufferHistory& history) {
   GemmLowering g(program, gemm, mapping, history);
   switch (mapping.order) {
-    case LoopOrder::kMnk: lower_mnk(g); return;
-    case LoopOrder::kNkm: lower_nkm(g); return;
-    case LoopOrder::kOs: lower_os(g); return;
+    case LoopOrder::kMnk: return lower_mnk(g);
+    case LoopOrder::kNkm: return lower_nkm(g);
+    case LoopOrder::kOs: return lower_os(g);
   }
   fail("compile: gemm '{}' has a mapping with no lowering", program.gemms[gemm].name);
 }

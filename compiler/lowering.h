@@ -86,8 +86,7 @@ class GemmLowering {
   void os_matmul(Slot& a, Slot& w, Slot& acc, int64_t m0, int64_t mc, int64_t n0, int64_t nt, int64_t k0, int64_t kc);
   // Scale loads, dequantisation and the two stores of one (m, n) output tile. `acc` and `y` are
   // the hazard slots holding the accumulators and the outputs (the same slot when they share one).
-  void epilogue(Slot& acc, uint32_t acc_addr, Slot& y, uint32_t y_addr, int64_t m0, int64_t mc, int64_t n0,
-                int64_t nt);
+  void epilogue(Slot& acc, uint32_t acc_addr, Slot& y, uint32_t y_addr, int64_t m0, int64_t mc, int64_t n0, int64_t nt);
 
   // Hands every slot's accesses back to the buffer histories for the next GEMM.
   void finish(std::initializer_list<const SlotRing*> out_rings);

@@ -2,6 +2,7 @@
 
 #include "model/core/error.h"
 #include "model/ir/tile_program.h"
+#include "model/timing/timing.h"
 
 #include <fmt/format.h>
 
@@ -20,6 +21,23 @@ int k_step(HwFormat format) { return format == HwFormat::kFineqR ? 3 : 8 / std::
 
 // Largest K extent of a weight-stationary tile.
 int k_tile(const ArchConfig& arch, HwFormat format) { return arch.rows / k_step(format) * k_step(format); }
+
+// The tiles of one loop dimension: `count` tiles of `size`, the last one `last` extents long.
+struct Extent {
+  int64_t count, size, last;
+};
+Extent extent(int64_t total, int64_t tile) {
+  const int64_t count = ceil_div(total, tile);
+  return {count, tile, total - (count - 1) * tile};
+}
+struct Extents {
+  Extent m, n, k;
+};
+// Sum of f(extent) over the tiles of one dimension.
+template <class F>
+int64_t sum_over(const Extent& e, F f) {
+  return (e.count - 1) * f(e.size) + f(e.last);
+}
 
 // Fills buffer use, legality and the cost model of one candidate mapping.
 Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFormat format, Mapping mp) {
@@ -48,24 +66,43 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
 
   const int64_t w_bytes = N * ((nK - 1) * weight_row_bytes(format, kt) + weight_row_bytes(format, K - (nK - 1) * kt));
   const int64_t s_reads = nM * N * 2 + nN * M * 4;
-  const int64_t W = beat_estimate(arch);
-  const int64_t matmul_cycles = W * (nN * nK * M + nM * nN * K + nM * nK * N - nM * nN * nK);
   if (mp.order == LoopOrder::kOs) {
     mp.dram_read_bytes = nM * w_bytes + nN * M * K + s_reads;
-    mp.compute_cycles = matmul_cycles;
     mp.ops = nM * nN * nK * 3 + nM * nN * 5;
   } else if (mp.order == LoopOrder::kMnk) {
     mp.dram_read_bytes = nM * w_bytes + (mp.a_resident ? M * K : nN * M * K) + s_reads;
-    mp.compute_cycles = nM * nN * K + matmul_cycles;
     mp.ops = nM * nN * nK * (mp.a_resident ? 3 : 4) + nM * nN * 5 + (mp.a_resident ? nM : 0);
   } else {
     mp.dram_read_bytes = w_bytes + nN * M * K + s_reads;
-    mp.compute_cycles = nN * K + matmul_cycles;
     mp.ops = nN * nK * 2 + nN * nK * nM * 2 + nN * nM * 5;
   }
   mp.dram_write_bytes = 8 * M * N;
-  mp.dram_cycles = ceil_div(std::max(mp.dram_read_bytes, mp.dram_write_bytes), arch.dram_bytes_per_cycle) +
-                   arch.dram_latency_cycles;
+
+  // Compute: the array's ops back to back, each as long as the timing contract says
+  // (model/timing: the fast engine's per-op closed forms), with the beat of beat_estimate().
+  const Extents e{extent(M, mc), extent(N, nt), extent(K, kt)};
+  const int64_t W = beat_estimate(arch);
+  const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
+  if (mp.order == LoopOrder::kOs) {
+    mp.compute_cycles = sum_over(e.m, [&](int64_t m) {
+      return sum_over(e.n, [&](int64_t n) {
+        return sum_over(
+            e.k, [&](int64_t k) { return static_cast<int64_t>(timing::os_matmul_cycles(arch, u(m), u(k), u(n))); });
+      });
+    });
+  } else {
+    const int64_t preloads = mp.order == LoopOrder::kMnk ? e.m.count * e.n.count : e.n.count;  // per K tile
+    mp.compute_cycles =
+        preloads * sum_over(e.k, [&](int64_t k) { return static_cast<int64_t>(timing::preload_cycles(arch, u(k))); }) +
+        e.n.count * e.k.count *
+            sum_over(e.m, [&](int64_t m) { return W * static_cast<int64_t>(timing::matmul_beats(arch, u(m))); });
+  }
+  // DRAM: the busier channel moving its bytes at full width, plus one latency. Deliberately not
+  // rounded per DMA row (timing::dma_transfer_cycles per op): with the max/sum rule below that
+  // rounding changes choices both ways (docs/compiler.md "Cost model and choice").
+  mp.dram_cycles =
+      static_cast<int64_t>(timing::dma_transfer_cycles(arch, 1, u(std::max(mp.dram_read_bytes, mp.dram_write_bytes)))) +
+      arch.dram_latency_cycles;
   const bool overlapped = mp.w_slots == 2 && mp.a_slots == 2 && mp.o_slots == 2;
   mp.est_cycles = overlapped ? std::max(mp.compute_cycles, mp.dram_cycles) : mp.compute_cycles + mp.dram_cycles;
   c.mapping = mp;
@@ -169,8 +206,8 @@ GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n
     for (int mc = 1; mc < m; mc *= 2) chunks.push_back(mc);
     chunks.push_back(m);
     for (int mc : chunks) {
-      for (const auto& [order, resident] : {std::pair{LoopOrder::kMnk, false}, std::pair{LoopOrder::kMnk, true},
-                                            std::pair{LoopOrder::kNkm, false}}) {
+      for (const auto& [order, resident] :
+           {std::pair{LoopOrder::kMnk, false}, std::pair{LoopOrder::kMnk, true}, std::pair{LoopOrder::kNkm, false}}) {
         Mapping mp;
         mp.order = order;
         mp.a_resident = resident;
@@ -188,10 +225,11 @@ GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n
   }
   if (plan.chosen < 0) {
     const Candidate& smallest = plan.candidates.front();
-    fail("gemm '{}' (M={} N={} K={}, {}): no mapping fits the buffers; the smallest candidate ({} order, kt={} "
-         "nt={} mc={}): {}",
-         name, m, n, k, format_name(format), to_string(smallest.mapping.order), smallest.mapping.kt,
-         smallest.mapping.nt, smallest.mapping.mc, smallest.reason);
+    fail(
+        "gemm '{}' (M={} N={} K={}, {}): no mapping fits the buffers; the smallest candidate ({} order, kt={} "
+        "nt={} mc={}): {}",
+        name, m, n, k, format_name(format), to_string(smallest.mapping.order), smallest.mapping.kt, smallest.mapping.nt,
+        smallest.mapping.mc, smallest.reason);
   }
   return plan;
 }
