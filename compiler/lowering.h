@@ -8,6 +8,7 @@
 #include "compiler/mapper.h"
 #include "model/ir/tile_program.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <initializer_list>
@@ -102,6 +103,13 @@ class GemmLowering {
   SlotRing m_wring, m_aring, m_sring;
   Emitter m_em;
 };
+
+// Calls f(start, extent) for the tiles of `tile` along [0, total), the last one possibly shorter:
+// one loop of a loop nest.
+template <class F>
+void for_tiles(int64_t total, int64_t tile, F f) {
+  for (int64_t x0 = 0; x0 < total; x0 += tile) f(x0, std::min(tile, total - x0));
+}
 
 // The lowering of each loop order (compiler/lower_<order>.cpp).
 void lower_mnk(GemmLowering& g);

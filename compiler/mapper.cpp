@@ -187,35 +187,30 @@ GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n
          arch.rows, format_name(format), format == HwFormat::kFineqR ? "cluster" : "byte");
   }
   const int nt = std::min(arch.cols, n);
+  auto add = [&](LoopOrder order, bool resident, int k_extent, int mc) {
+    Mapping mp;
+    mp.order = order;
+    mp.a_resident = resident;
+    mp.kt = k_extent;
+    mp.nt = nt;
+    mp.mc = mc;
+    plan.candidates.push_back(evaluate(arch, m, n, k, format, mp));
+  };
   if (arch.dataflow == Dataflow::kOutputStationary) {
     // Output stationary: an mc x nt output tile per array pass; the search varies the K chunk.
     std::vector<int> kcs;
     for (int kc = k_step(format); kc < k; kc *= 2) kcs.push_back(kc);
     kcs.push_back(k);
-    for (int kc : kcs) {
-      Mapping mp;
-      mp.order = LoopOrder::kOs;
-      mp.kt = kc;
-      mp.nt = nt;
-      mp.mc = std::min(arch.rows, m);
-      plan.candidates.push_back(evaluate(arch, m, n, k, format, mp));
-    }
+    for (int kc : kcs) add(LoopOrder::kOs, false, kc, std::min(arch.rows, m));
   }
   if (arch.dataflow == Dataflow::kWeightStationary) {
     std::vector<int> chunks;
     for (int mc = 1; mc < m; mc *= 2) chunks.push_back(mc);
     chunks.push_back(m);
     for (int mc : chunks) {
-      for (const auto& [order, resident] :
-           {std::pair{LoopOrder::kMnk, false}, std::pair{LoopOrder::kMnk, true}, std::pair{LoopOrder::kNkm, false}}) {
-        Mapping mp;
-        mp.order = order;
-        mp.a_resident = resident;
-        mp.kt = kt;
-        mp.nt = nt;
-        mp.mc = mc;
-        plan.candidates.push_back(evaluate(arch, m, n, k, format, mp));
-      }
+      add(LoopOrder::kMnk, false, kt, mc);
+      add(LoopOrder::kMnk, true, kt, mc);
+      add(LoopOrder::kNkm, false, kt, mc);
     }
   }
   for (size_t i = 0; i < plan.candidates.size(); ++i) {
