@@ -4,6 +4,7 @@
 // Usage: bench_compile [ARCH.yaml] [WORKLOAD.yaml] [TOKENS]   (defaults: configs/fineq.yaml,
 //        traces/llama2-7b.yaml, 2048; run from the repository root)
 #include "compiler/compiler.h"
+#include "model/arch/pe_model.h"
 #include "model/arch/workload.h"
 #include "model/core/fp16.h"
 #include "model/ir/tir_text.h"
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   try {
     const auto arch = fq::load_arch(arch_path);
     const auto shapes = fq::load_workload(workload, tokens);
-    const auto format = arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
+    const auto format = fq::pe_model(arch).weight_format(arch);
     uint64_t state = 1;
     std::vector<fq::QTensor> tensors(shapes.size());
     std::vector<std::vector<int8_t>> acts(shapes.size());

@@ -10,6 +10,7 @@
 //   grid:    the three presets with array.rows 9..66 x array.cols 8..64 x dram.bytes_per_cycle
 //            4, 32, 128 (int8 also os), and small buffers, on the test and stories260K shapes
 #include "compiler/compiler.h"
+#include "model/arch/pe_model.h"
 #include "model/core/error.h"
 #include "model/golden/random_layer.h"
 #include "sim/fast/fast_engine.h"
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
     for (const ArchPoint& p : which == "presets" ? presets() : grid()) {
       const auto arch = fq::load_arch("configs/" + p.file, p.sets);
       const auto format =
-          arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
+          fq::pe_model(arch).weight_format(arch);
       for (const auto& [m, n, k] : shapes) {
         const fq::QTensor w = fq::random_qtensor("g", format, n, k, 7);
         const fq::QuantizedActs acts = fq::random_acts(m, k, 8);

@@ -9,6 +9,7 @@
 //   scalesim  the 64 x 1024 x 1024 WS INT8 GEMM on 32 x 32 (SCALE-Sim v2 takes ~15 s), both engines
 // Usage: bench_sim [systemc|fast7b|scalesim|all]   (run from the repository root)
 #include "compiler/compiler.h"
+#include "model/arch/pe_model.h"
 #include "model/arch/workload.h"
 #include "model/golden/random_layer.h"
 #include "sim/cycle/cycle_machine.h"
@@ -42,7 +43,7 @@ struct Layer {
 };
 
 fq::HwFormat format_of(const fq::ArchConfig& arch) {
-  return arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
+  return fq::pe_model(arch).weight_format(arch);
 }
 
 void compile(Layer& l, const fq::ArchConfig& arch) {
@@ -84,7 +85,7 @@ void bench_systemc() {
       if (!(core.timeline() == tl) || !(mem == mem2)) fmt::print("  ** CORE AND SYSTEMC DISAGREE **\n");
       const auto cyc = static_cast<double>(stats.cycles_simulated);
       fmt::print("{:<10} {:>7} {:>10} {:>8.3f} {:>11.3f} {:>14.3f} {:>8.3f} {:>14.3f} {:>13.0f}\n",
-                 arch.pe_kind == fq::PeKind::kTemporal ? "temporal" : "int8 mac", fmt::format("{}x{}", rows, size),
+                 fq::pe_model(arch).describe(arch), fmt::format("{}x{}", rows, size),
                  tl.total_cycles, sc_s, cyc / sc_s / 1e6, static_cast<double>(stats.pe_cycles) / sc_s / 1e9, core_s,
                  static_cast<double>(core.pe_cycles_stepped()) / core_s / 1e9,
                  (sc_s - core_s) / cyc * 1e9);

@@ -20,7 +20,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int main() {
   using namespace fq;
   using namespace fq::ir;
-  ArchConfig arch = test::ir_arch(PeKind::kTemporal, Dataflow::kWeightStationary, 24, 24);
+  ArchConfig arch = test::ir_arch("temporal", Dataflow::kWeightStationary, 24, 24);
   const test::Tiling tiling{.mt = 128, .nt = 24, .kt = 24};
   test::size_buffers(arch, HwFormat::kFineqR, tiling);
   TileProgram program;

@@ -1,5 +1,7 @@
 #include "compiler/mapper.h"
 
+#include "model/arch/pe_model.h"
+
 #include "model/core/error.h"
 #include "model/ir/tile_program.h"
 #include "model/timing/timing.h"
@@ -159,16 +161,13 @@ SlotBytes slot_bytes(const Mapping& mp, HwFormat format, int64_t K) {
   return s;
 }
 
-int64_t beat_estimate(const ArchConfig& arch) { return arch.pe_kind == PeKind::kTemporal ? 4 : 1; }
+int64_t beat_estimate(const ArchConfig& arch) { return pe_model(arch).beat_estimate(arch); }
 
 void check_pe_format(const ArchConfig& arch, const std::string& gemm, HwFormat format) {
-  if (arch.pe_kind == PeKind::kTemporal && format != HwFormat::kFineqR) {
-    fail("gemm '{}': temporal PEs run fineq_r weights only, but the tensor is {} (use a mac preset)", gemm,
-         format_name(format));
-  }
-  if (arch.pe_kind == PeKind::kMac && (format == HwFormat::kFineqR || format_int_bits(format) != arch.weight_bits)) {
-    fail("gemm '{}': mac PEs with pe.weight_bits {} cannot run {} weights", gemm, arch.weight_bits,
-         format_name(format));
+  const PeModel& pe = pe_model(arch);
+  if (!pe.runs(arch, format)) {
+    fail("gemm '{}': {} PEs run {} weights only, but the tensor is {} (use a preset whose PEs run it)", gemm,
+         arch.pe_kind, format_name(pe.weight_format(arch)), format_name(format));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "sim/report.h"
 
+#include "model/arch/pe_model.h"
 #include "model/core/atomic_file.h"
 
 #include <fmt/format.h>
@@ -148,7 +149,7 @@ Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timi
   r.utilisation = tl.total_cycles == 0 ? 0 : static_cast<double>(tl.actions.useful_macs) / (static_cast<double>(tl.total_cycles) * pes);
   array_stalls(p, arch, tl, r);
   window_histogram(p, tl, r);
-  r.pulses_per_pe_beat = arch.pe_kind == PeKind::kTemporal && tl.actions.pe_beats > 0
+  r.pulses_per_pe_beat = pe_model(arch).work() == PeModel::Work::kPulses && tl.actions.pe_beats > 0
                              ? static_cast<double>(tl.actions.pe_pulses) / static_cast<double>(tl.actions.pe_beats)
                              : 0;
   r.energy_pj = costs.energy_pj(tl.actions, tl.total_cycles);
@@ -191,8 +192,9 @@ Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timi
 std::string to_text(const Report& r) {
   const ArchConfig& a = r.arch;
   std::string s;
-  const std::string pe = a.pe_kind == PeKind::kTemporal ? fmt::format("temporal PEs, {} window", to_string(a.window))
-                                                         : fmt::format("INT{} MAC PEs", a.weight_bits);
+  const PeModel& pe_kind = pe_model(a);
+  const bool pulses = pe_kind.work() == PeModel::Work::kPulses;
+  const std::string pe = pe_kind.describe(a);
   s += fmt::format("{} on {} ({}): {} x {} {}, {}, {} timing, {} MHz, {} nm {} V; engine {}, {} ops\n", r.workload,
                    a.name, r.fingerprint, a.rows, a.cols, pe, to_string(a.dataflow), to_string(a.timing), a.clock_mhz,
                    a.tech_node_nm, a.vdd_v, r.engine, r.ops);
@@ -219,7 +221,7 @@ std::string to_text(const Report& r) {
                      x.buf_write_bytes[b]);
   }
   s += "\n";
-  if (a.pe_kind == PeKind::kTemporal) {
+  if (pulses) {
     s += fmt::format("PEs: {} pulses, {} idle PE-cycles, {} PE-beats, {} decoder bytes\n", x.pe_pulses,
                      x.pe_idle_cycles, x.pe_beats, x.decoder_bytes);
   } else {
@@ -228,7 +230,7 @@ std::string to_text(const Report& r) {
   s += "beat windows (W: weight tiles, matmuls, array cycles):";
   for (const auto& b : r.window_histogram) s += fmt::format("  W={}: {} / {} / {}", b.w, b.tiles, b.matmuls, b.array_cycles);
   s += r.window_histogram.empty() ? " none\n" : "\n";
-  if (r.arch.pe_kind == PeKind::kTemporal) s += fmt::format("pulses per PE-beat: {:.4f}\n", r.pulses_per_pe_beat);
+  if (pulses) s += fmt::format("pulses per PE-beat: {:.4f}\n", r.pulses_per_pe_beat);
   s += fmt::format("\nenergy {} (configs/costs.yaml; source: table, scaled or derived)\n", si(r.energy_pj.total * 1e-12, "J"));
   for (const auto& item : r.energy_pj.items) {
     s += fmt::format("  {:<18} {:>12} {:>5.1f}%  {}\n", item.name, si(item.value * 1e-12, "J"),
@@ -257,9 +259,10 @@ nlohmann::json to_json(const Report& r) {
                {"fingerprint", r.fingerprint},
                {"rows", r.arch.rows},
                {"cols", r.arch.cols},
-               {"pe_kind", to_string(r.arch.pe_kind)},
-               {"window", r.arch.pe_kind == PeKind::kTemporal ? to_string(r.arch.window) : "none"},
-               {"weight_bits", r.arch.pe_kind == PeKind::kMac ? r.arch.weight_bits : 0},
+               {"pe_kind", r.arch.pe_kind},
+               {"window", pe_model(r.arch).uses_window(r.arch) ? to_string(r.arch.window) : "none"},
+               {"weight_format", format_name(pe_model(r.arch).weight_format(r.arch))},
+               {"weight_bits", format_int_bits(pe_model(r.arch).weight_format(r.arch))},
                {"dataflow", to_string(r.arch.dataflow)},
                {"timing", to_string(r.arch.timing)},
                {"clock_mhz", r.arch.clock_mhz},

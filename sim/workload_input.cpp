@@ -1,5 +1,6 @@
 #include "sim/workload_input.h"
 
+#include "model/arch/pe_model.h"
 #include "model/arch/workload.h"
 #include "model/core/error.h"
 #include "model/core/params.h"
@@ -14,9 +15,7 @@
 namespace fq::sim {
 namespace {
 
-HwFormat pe_format(const ArchConfig& arch) {
-  return arch.pe_kind == PeKind::kTemporal ? HwFormat::kFineqR : int_format(arch.weight_bits);
-}
+HwFormat pe_format(const ArchConfig& arch) { return pe_model(arch).weight_format(arch); }
 
 int parse_dim(const std::string& text, const std::string& what, const std::string& where) {
   Params p(where);

@@ -1,5 +1,6 @@
 #include "model/arch/arch_config.h"
 
+#include "model/arch/pe_model.h"
 #include "model/core/error.h"
 
 #include <fmt/format.h>
@@ -67,6 +68,14 @@ E parse_enum(const std::string& s, std::initializer_list<std::pair<const char*, 
   bad(fmt::format("must be one of {}, got '{}'", known, s));
 }
 
+// "one of the registered PE kinds: temporal (...); mac (...); ..."
+std::string kind_description() {
+  std::string s = "a registered PE kind:";
+  for (const PeModel* m : pe_models()) s += fmt::format(" {} ({});", m->name(), m->summary());
+  s.pop_back();
+  return s;
+}
+
 constexpr int64_t kMaxBufferBytes = int64_t{1} << 32;
 
 const std::vector<KeySpec>& schema() {
@@ -80,11 +89,12 @@ const std::vector<KeySpec>& schema() {
        [](ArchConfig& a, const std::string& s) { a.rows = static_cast<int>(parse_int(s, 1, 1024)); }},
       {"array.cols", "PE columns: the N extent of a weight-stationary tile, 1..1024", true,
        [](ArchConfig& a, const std::string& s) { a.cols = static_cast<int>(parse_int(s, 1, 1024)); }},
-      {"pe.kind", "temporal (FineQ-R, spec section 5) or mac (INT8 x INTb multiply-accumulate)", true,
+      {"pe.kind", kind_description(), true,
        [](ArchConfig& a, const std::string& s) {
-         a.pe_kind = parse_enum<PeKind>(s, {{"temporal", PeKind::kTemporal}, {"mac", PeKind::kMac}});
+         if (find_pe_model(s) == nullptr) bad(fmt::format("must be one of {}, got '{}'", pe_model_names(), s));
+         a.pe_kind = s;
        }},
-      {"pe.window", "beat window of temporal PEs: fixed (W = 4) or tile (W = max |q| of the tile); temporal only", false,
+      {"pe.window", "beat window: fixed or tile (W = the tile's widest weight); temporal, and bitserial on FineQ-R", false,
        [](ArchConfig& a, const std::string& s) {
          a.window = parse_enum<BeatWindow>(s, {{"fixed", BeatWindow::kFixed}, {"tile", BeatWindow::kTile}});
        }},
@@ -93,6 +103,12 @@ const std::vector<KeySpec>& schema() {
          const int64_t v = parse_int(s, 2, 8);
          if (v != 8 && v != 4 && v != 3 && v != 2) bad(fmt::format("must be 8, 4, 3 or 2, got {}", v));
          a.weight_bits = static_cast<int>(v);
+       }},
+      {"pe.format", "weight format of bitserial PEs: fineq_r, int8, int4, int3 or int2; bitserial only", false,
+       [](ArchConfig& a, const std::string& s) {
+         a.pe_format = parse_enum<HwFormat>(s, {{"fineq_r", HwFormat::kFineqR}, {"int8", HwFormat::kInt8},
+                                                {"int4", HwFormat::kInt4}, {"int3", HwFormat::kInt3},
+                                                {"int2", HwFormat::kInt2}});
        }},
       {"dataflow", "ws (weight stationary, every PE kind) or os (output stationary, mac only)", true,
        [](ArchConfig& a, const std::string& s) {
@@ -213,24 +229,21 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
     }
   }
   auto where = [&](const char* path) { return values.count(path) ? values.at(path).where : std::string("default"); };
-  if (arch.pe_kind == PeKind::kTemporal) {
-    if (values.count("pe.weight_bits")) {
-      fail("{}: key 'pe.weight_bits' ({}) applies to mac PEs only; temporal PEs run FineQ-R weights", origin,
-           where("pe.weight_bits"));
-    }
-    if (!values.count("pe.window")) fail("{}: missing key 'pe.window' (fixed or tile) for temporal PEs", origin);
-  } else {
-    if (values.count("pe.window")) {
-      fail("{}: key 'pe.window' ({}) applies to temporal PEs only", origin, where("pe.window"));
-    }
-    if (!values.count("pe.weight_bits")) fail("{}: missing key 'pe.weight_bits' (8, 4, 3 or 2) for mac PEs", origin);
-    arch.window = BeatWindow::kFixed;
+  const PeModel& pe = pe_model(arch);
+  PeKeys keys;
+  for (const auto& [path, scalar] : values) {
+    if (path.rfind("pe.", 0) == 0 && path != "pe.kind") keys.given.emplace_back(path, scalar.where);
   }
-  if (arch.dataflow == Dataflow::kOutputStationary && arch.pe_kind != PeKind::kMac) {
-    fail("{}: key 'dataflow' ({}): os (output stationary) needs mac PEs; temporal PEs are weight stationary", origin,
-         where("dataflow"));
+  try {
+    pe.configure(arch, keys);
+  } catch (const Error& e) {
+    fail("{}: {}", origin, e.what());
   }
-  if (arch.timing == TimingModel::kScaleSim && arch.pe_kind != PeKind::kMac) {
+  if (arch.dataflow == Dataflow::kOutputStationary && !pe.output_stationary()) {
+    fail("{}: key 'dataflow' ({}): os (output stationary) needs mac PEs; {} PEs are weight stationary", origin,
+         where("dataflow"), arch.pe_kind);
+  }
+  if (arch.timing == TimingModel::kScaleSim && !pe.scalesim_timing()) {
     fail("{}: key 'timing' ({}): scalesim models SCALE-Sim's one-cycle MAC PEs; it needs pe.kind: mac", origin,
          where("timing"));
   }
@@ -247,12 +260,8 @@ ArchConfig load_arch(const std::string& path, const std::vector<std::string>& ov
 
 std::string to_yaml(const ArchConfig& a) {
   std::string s = fmt::format("name: {}\narray:\n  rows: {}\n  cols: {}\npe:\n  kind: {}\n", a.name, a.rows, a.cols,
-                              to_string(a.pe_kind));
-  if (a.pe_kind == PeKind::kTemporal) {
-    s += fmt::format("  window: {}\n", to_string(a.window));
-  } else {
-    s += fmt::format("  weight_bits: {}\n", a.weight_bits);
-  }
+                              a.pe_kind);
+  s += pe_model(a).yaml_keys(a);
   s += fmt::format(
       "dataflow: {}\ntiming: {}\nbuffers:\n  weight_bytes: {}\n  act_bytes: {}\n  out_bytes: {}\n  scale_bytes: {}\n"
       "dram:\n  bytes_per_cycle: {}\n  latency_cycles: {}\n"
@@ -280,7 +289,6 @@ std::vector<std::pair<std::string, std::string>> arch_key_paths() {
   return out;
 }
 
-const char* to_string(PeKind kind) { return kind == PeKind::kMac ? "mac" : "temporal"; }
 const char* to_string(BeatWindow window) { return window == BeatWindow::kTile ? "tile" : "fixed"; }
 const char* to_string(Dataflow dataflow) { return dataflow == Dataflow::kOutputStationary ? "os" : "ws"; }
 const char* to_string(TimingModel timing) { return timing == TimingModel::kScaleSim ? "scalesim" : "default"; }

@@ -4,6 +4,8 @@
 // The fingerprint covers every field that changes what a compiled program means or how it runs.
 #pragma once
 
+#include "model/quant/encoded_matrix.h"
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -11,8 +13,7 @@
 
 namespace fq {
 
-enum class PeKind { kTemporal, kMac };            // `pe.kind`: temporal | mac
-enum class BeatWindow { kFixed, kTile };          // `pe.window`: fixed | tile (temporal only)
+enum class BeatWindow { kFixed, kTile };          // `pe.window`: fixed | tile (temporal, bitserial FineQ-R)
 enum class Dataflow { kWeightStationary, kOutputStationary };  // `dataflow`: ws | os (os: mac only)
 enum class TimingModel { kDefault, kScaleSim };   // `timing`: default | scalesim
 
@@ -20,9 +21,10 @@ struct ArchConfig {
   std::string name;                 // `name`
   int rows = 0;                     // `array.rows`: PE rows (the K dimension of a weight tile)
   int cols = 0;                     // `array.cols`: PE columns (the N dimension)
-  PeKind pe_kind = PeKind::kTemporal;
+  std::string pe_kind = "temporal";  // `pe.kind`: a registered PE model (model/arch/pe_model.h)
   BeatWindow window = BeatWindow::kFixed;
   int weight_bits = 8;              // `pe.weight_bits`: mac only, 8 | 4 | 3 | 2
+  HwFormat pe_format = HwFormat::kFineqR;  // `pe.format`: bitserial only, fineq_r | int8 | int4 | int3 | int2
   Dataflow dataflow = Dataflow::kWeightStationary;
   TimingModel timing = TimingModel::kDefault;
   int64_t weight_bytes = 0;         // `buffers.weight_bytes`: weight buffer (encoded codes)
@@ -49,7 +51,6 @@ std::string fingerprint(const ArchConfig& arch);
 // Every key path with a one-line description (range and unit), for `--list-params`.
 std::vector<std::pair<std::string, std::string>> arch_key_paths();
 
-const char* to_string(PeKind kind);
 const char* to_string(BeatWindow window);
 const char* to_string(Dataflow dataflow);
 const char* to_string(TimingModel timing);

@@ -17,6 +17,17 @@
 namespace fq::cost {
 namespace {
 
+// The cost model's tables as the PE models see them.
+class Prices final : public PriceBook {
+ public:
+  explicit Prices(const CostModel& m) : m_m(m) {}
+  Price energy(const std::string& logic) const override { return m_m.logic_energy(logic); }
+  Price area(const std::string& logic) const override { return m_m.logic_area(logic); }
+
+ private:
+  const CostModel& m_m;
+};
+
 const char* const kLogicNames[] = {"add_int32", "add_int8", "mult_int8", "mult_fp32", "register_bit"};
 
 std::string line_of(const YAML::Node& n) { return fmt::format("line {}", n.Mark().line + 1); }
@@ -114,11 +125,11 @@ SynthTable parse_synth_table(const std::string& yaml_text, const std::string& or
     if (d.role != "pe" && d.role != "decoder" && d.role != "array") {
       fail("{}: '{}.role' ({}) must be pe, decoder or array, not '{}'", origin, path, line_of(e["role"]), d.role);
     }
-    const auto kind = get<std::string>(e, "kind", origin, path);
-    if (kind != "temporal" && kind != "mac") {
-      fail("{}: '{}.kind' ({}) must be temporal or mac, not '{}'", origin, path, line_of(e["kind"]), kind);
+    d.kind = get<std::string>(e, "kind", origin, path);
+    if (find_pe_model(d.kind) == nullptr) {
+      fail("{}: '{}.kind' ({}) must be a PE kind ({}), not '{}'", origin, path, line_of(e["kind"]), pe_model_names(),
+           d.kind);
     }
-    d.kind = kind == "mac" ? PeKind::kMac : PeKind::kTemporal;
     d.weight_bits = get<int>(e, "weight_bits", origin, path);
     d.rows = get<int>(e, "rows", origin, path);
     d.cols = get<int>(e, "cols", origin, path);
@@ -349,29 +360,15 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
                        fmt::format("{:.0f} {} x {:.4g} pJ; {}", count, what, per.value, per.source)});
     b.total += v;
   };
-  const bool temporal = m_arch.pe_kind == PeKind::kTemporal;
-  const Scaled add32 = logic_energy("add_int32");
+  const PeModel& pe = pe_model(m_arch);
   const Scaled reg = logic_energy("register_bit");
-  if (temporal) {
-    add("pe_pulses", static_cast<double>(a.pe_pulses), add32, "PE pulses (one 32-bit add each)");
-    // Every PE-cycle with data compares the beat phase with |q|: taken as 3 register bits clocked.
-    add("pe_phase_compare", static_cast<double>(a.pe_pulses + a.pe_idle_cycles), {3 * reg.value, reg.source, reg.scaled},
-        "PE-cycles with data (3-bit phase compare, approximated as 3 register bits)");
-  } else {
-    const Scaled mult = logic_energy("mult_int8");
-    const double bits = m_arch.weight_bits;
-    add("pe_macs", static_cast<double>(a.pe_macs),
-        {mult.value * bits / 8.0 + add32.value,
-         mult.source + " scaled linearly to 8 x " + std::to_string(m_arch.weight_bits) + " bits, plus " + add32.source,
-         true},
-        "PE multiply-accumulates");
-  }
+  pe.energy_terms(m_arch, {a.pe_pulses, a.pe_idle_cycles, a.pe_macs, a.pe_idle_beats}, Prices(*this), add);
   add("pe_registers", static_cast<double>(a.pe_beats), {40 * reg.value, reg.source, reg.scaled},
       "PE-beats with data (8-bit activation and 32-bit partial sum registers passed on)");
-  const double wbits = temporal ? 4 : m_arch.weight_bits;
+  const double wbits = pe.weight_register_bits(m_arch);
   add("weight_load", static_cast<double>(a.weight_writes), {wbits * reg.value, reg.source, reg.scaled},
       fmt::format("weights written into PE registers ({} bits each)", wbits));
-  if (temporal) {
+  if (pe.weight_format(m_arch) == HwFormat::kFineqR) {
     add("decoder", static_cast<double>(a.decoder_bytes), logic_energy("add_int8"),
         "code bytes decoded (an 8-bit add as the decoder's stand-in)");
   }
@@ -420,7 +417,7 @@ const SynthDesign* CostModel::synth_array() const {
   double best_dist = 0;
   for (const auto& d : m_t.synth->designs) {
     if (d.role != "array" || d.kind != m_arch.pe_kind) continue;
-    if (d.kind == PeKind::kMac && d.weight_bits != m_arch.weight_bits) continue;
+    if (d.weight_bits != pe_model(m_arch).synth_weight_bits(m_arch)) continue;
     const double rc = static_cast<double>(d.rows) * d.cols;
     const double dist = std::abs(std::log(rc) - want);
     // Ties go to the larger array: its per-PE share of the skew and deskew registers is closer
@@ -449,7 +446,8 @@ Breakdown CostModel::area_um2() const {
     b.items.push_back({name, v, source, detail, stale});
     b.total += v;
   };
-  const bool temporal = m_arch.pe_kind == PeKind::kTemporal;
+  const PeModel& pe = pe_model(m_arch);
+  const bool fineq = pe.weight_format(m_arch) == HwFormat::kFineqR;  // cluster decoders feed the array
   const double pes = static_cast<double>(m_arch.rows) * m_arch.cols;
   // One NAND2 gate equivalent at the arch's node.
   const double ge_scale = scale_factor(m_t.nand2_node_nm, false);
@@ -462,8 +460,9 @@ Breakdown CostModel::area_um2() const {
   if (m_t.pe_source == PeAreaSource::kSynthesis) {
     fallback = !m_t.synth ? "no synthesis cache loaded; from the tables: "
                           : fmt::format("{} has no {} array; from the tables: ", m_t.synth->origin,
-                                        temporal ? std::string("temporal")
-                                                 : fmt::format("mac {}-bit", m_arch.weight_bits));
+                                        pe.synth_weight_bits(m_arch) == 0
+                                            ? m_arch.pe_kind
+                                            : fmt::format("{} {}-bit", m_arch.pe_kind, pe.synth_weight_bits(m_arch)));
   }
 
   if (const SynthDesign* arr = synth_array()) {
@@ -474,27 +473,12 @@ Breakdown CostModel::area_um2() const {
                     pes, pe_ge, arr->name, arr->ge, arr->rows * arr->cols, m_arch.rows, m_arch.cols, ge_detail,
                     m_t.synth->yosys, m_t.synth->liberty, stale_note(*arr)),
         arr->stale);
-  } else if (temporal) {
-    const Scaled add32 = logic_area("add_int32");
-    const Scaled reg = logic_area("register_bit");
-    // Adder, 8-bit activation, 32-bit partial sum, two 4-bit weight registers, 3-bit counter.
-    const double pe = add32.value + (8 + 32 + 8 + 3) * reg.value;
-    add("pe_array", pes * pe, "derived",
-        fmt::format("{}{} PEs x {:.4g} um2 (32-bit adder: {}; 51 register bits: {})", fallback, pes, pe, add32.source,
-                    reg.source));
   } else {
-    const Scaled add32 = logic_area("add_int32");
-    const Scaled reg = logic_area("register_bit");
-    const Scaled mult = logic_area("mult_int8");
-    const double bits = m_arch.weight_bits;
-    const double pe = mult.value * bits / 8.0 + add32.value + (8 + 32 + 2 * bits) * reg.value;
-    add("pe_array", pes * pe, "derived",
-        fmt::format("{}{} PEs x {:.4g} um2 (8x{} multiplier, linear in width: {}; 32-bit adder: {}; {} "
-                    "register bits: {})",
-                    fallback, pes, pe, m_arch.weight_bits, mult.source, add32.source, 40 + 2 * m_arch.weight_bits,
-                    reg.source));
+    const TableArea t = pe.table_area(m_arch, Prices(*this));
+    add("pe_array", pes * t.um2_per_pe, "derived",
+        fmt::format("{}{} PEs x {:.4g} um2 ({})", fallback, pes, t.um2_per_pe, t.detail));
   }
-  if (temporal) {
+  if (fineq) {
     if (const SynthDesign* dec = synth_decoder()) {
       add("decoders", m_arch.cols * dec->ge * ge_um2, "synthesis",
           fmt::format("{} cluster decoders x {:.1f} GE ({}) x {}; {}, {}{}", m_arch.cols, dec->ge, dec->name, ge_detail,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "model/arch/arch_config.h"
+#include "model/arch/pe_model.h"
 #include "model/timing/timing.h"
 
 #include <map>
@@ -45,8 +46,8 @@ struct NodeScale {
 struct SynthDesign {
   std::string name;
   std::string role;  // pe, decoder or array
-  PeKind kind = PeKind::kTemporal;
-  int weight_bits = 0;  // mac only
+  std::string kind = "temporal";  // a registered PE kind (model/arch/pe_model.h)
+  int weight_bits = 0;  // the PE model's synth_weight_bits(): INTb weights b, FineQ-R 0
   int rows = 1, cols = 1;
   double ge = 0;  // NAND2 gate equivalents
   std::vector<std::string> files;
@@ -116,14 +117,12 @@ class CostModel {
   Breakdown energy_pj(const timing::ActionCounts& actions, uint64_t cycles) const;
   Breakdown area_um2() const;
 
+  // A logic primitive of the tables (add_int32, ...) at the arch's node and Vdd.
+  Price logic_energy(const std::string& name) const;
+  Price logic_area(const std::string& name) const;
+
  private:
-  struct Scaled {
-    double value = 0;
-    std::string source;
-    bool scaled = false;  // a factor other than 1 was applied
-  };
-  Scaled logic_energy(const std::string& name) const;
-  Scaled logic_area(const std::string& name) const;
+  using Scaled = Price;
   double scale_factor(int from_node, bool energy) const;
   // Read energy per byte (writes assumed equal) and area of an SRAM of `bytes` at the arch's node.
   Scaled sram_pj_per_byte(int64_t bytes) const;

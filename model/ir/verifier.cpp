@@ -1,5 +1,7 @@
 #include "model/ir/verifier.h"
 
+#include "model/arch/pe_model.h"
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -18,8 +20,7 @@ constexpr int kDram = kNumBuffers;  // address spaces: the four buffers, then DR
 constexpr int kNumSpaces = kNumBuffers + 1;
 
 const char* space_name(int space) { return space == kDram ? "dram" : buffer_name(static_cast<Buffer>(space)); }
-// The arch's YAML spellings (arch_config.h), kept local so that the IR library needs only the struct.
-const char* pe_kind_name(PeKind kind) { return kind == PeKind::kMac ? "mac" : "temporal"; }
+// The arch's YAML spelling (arch_config.h), kept local so that the IR library needs only the struct.
 const char* dataflow_name(Dataflow d) { return d == Dataflow::kOutputStationary ? "os" : "ws"; }
 
 // End of the 2-D region addr + (rows - 1) * stride + bytes; false on 64-bit overflow.
@@ -139,15 +140,11 @@ class Checker {
                       m_fp);
     }
     if (!is_token(m_p.arch_name)) program_problem("name", "arch name '{}' is not a token", m_p.arch_name);
-    if (m_arch.dataflow == Dataflow::kOutputStationary && m_arch.pe_kind != PeKind::kMac) {
+    if (m_arch.dataflow == Dataflow::kOutputStationary && !pe_model(m_arch).output_stationary()) {
       program_problem("dataflow", "output-stationary dataflow needs mac PEs");
     }
   }
 
-  bool format_runs_here(HwFormat f) const {
-    if (m_arch.pe_kind == PeKind::kTemporal) return f == HwFormat::kFineqR;
-    return f != HwFormat::kFineqR && format_int_bits(f) == m_arch.weight_bits;
-  }
 
   void gemm_rules() {
     struct Region {
@@ -165,10 +162,9 @@ class Checker {
       const bool format_ok = format_int_bits(d.format) != 0 || d.format == HwFormat::kFineqR;
       if (!format_ok) {
         gemm_problem(g, "gemm-format", "invalid weight format {}", static_cast<int>(d.format));
-      } else if (!format_runs_here(d.format)) {
-        gemm_problem(g, "gemm-format", "{} weights do not run on {} PEs{}", format_name(d.format),
-                     pe_kind_name(m_arch.pe_kind),
-                     m_arch.pe_kind == PeKind::kMac ? fmt::format(" with weight_bits {}", m_arch.weight_bits) : "");
+      } else if (const PeModel& pe = pe_model(m_arch); !pe.runs(m_arch, d.format)) {
+        gemm_problem(g, "gemm-format", "{} weights do not run on {} ({} weights)", format_name(d.format),
+                     pe.describe(m_arch), format_name(pe.weight_format(m_arch)));
       }
       if (d.m == 0 || d.n == 0 || d.k == 0) {
         gemm_problem(g, "gemm-shape", "M, N, K = {}, {}, {} must be positive", d.m, d.n, d.k);

@@ -14,21 +14,6 @@ namespace {
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 bool scalesim(const ArchConfig& arch) { return arch.timing == TimingModel::kScaleSim; }
 
-ClusterMagnitudes make_cluster_magnitudes() {
-  ClusterMagnitudes t;
-  for (int b = 0; b < 256; ++b) {
-    const auto q = decode_cluster(static_cast<uint8_t>(b));
-    int mx = 0, sum = 0;
-    for (int8_t v : q) {
-      mx = std::max(mx, std::abs(int{v}));
-      sum += std::abs(int{v});
-    }
-    t.max[static_cast<size_t>(b)] = static_cast<uint8_t>(mx);
-    t.sum[static_cast<size_t>(b)] = static_cast<uint8_t>(sum);
-  }
-  return t;
-}
-
 }  // namespace
 
 ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
@@ -72,58 +57,12 @@ uint64_t dequant_cycles(const ArchConfig& arch, uint64_t m, uint64_t n) {
   return m * ceil_div(n, static_cast<uint64_t>(arch.cols)) + 2;
 }
 
-const ClusterMagnitudes& cluster_magnitudes() {
-  static const ClusterMagnitudes table = make_cluster_magnitudes();
-  return table;
+TileStats tile_stats(const ArchConfig& arch, HwFormat format, std::span<const uint8_t> wbuf, uint64_t src,
+                     uint64_t stride, uint32_t k, uint32_t n) {
+  return pe_model(arch).tile_stats(arch, format, wbuf, src, stride, k, n);
 }
 
-TileStats tile_stats(HwFormat format, std::span<const uint8_t> wbuf, uint64_t src, uint64_t stride, uint32_t k,
-                     uint32_t n) {
-  TileStats s;
-  s.k = k;
-  s.n = n;
-  if (format == HwFormat::kFineqR) {
-    const auto& lut = cluster_magnitudes();
-    const uint32_t full = k / 3, rest = k % 3;
-    for (uint32_t j = 0; j < n; ++j) {
-      const uint8_t* row = wbuf.data() + src + uint64_t{j} * stride;
-      uint32_t mx = s.max_mag;
-      uint64_t sum = 0;
-      for (uint32_t c = 0; c < full; ++c) {
-        mx = std::max<uint32_t>(mx, lut.max[row[c]]);
-        sum += lut.sum[row[c]];
-      }
-      if (rest != 0) {  // the unused positions of a split last cluster are not in the tile
-        const auto q = decode_cluster(row[full]);
-        for (uint32_t i = 0; i < rest; ++i) {
-          const auto mag = static_cast<uint32_t>(std::abs(int{q[i]}));
-          mx = std::max(mx, mag);
-          sum += mag;
-        }
-      }
-      s.max_mag = mx;
-      s.sum_mag += sum;
-    }
-    return s;
-  }
-  const int bits = format_int_bits(format);
-  std::vector<int8_t> w(k);
-  for (uint32_t j = 0; j < n; ++j) {
-    unpack_int_row({wbuf.data() + src + uint64_t{j} * stride, ir::weight_row_bytes(format, k)}, bits, w);
-    for (int8_t v : w) {
-      const auto mag = static_cast<uint32_t>(std::abs(int{v}));
-      s.max_mag = std::max(s.max_mag, mag);
-      s.sum_mag += mag;
-    }
-  }
-  return s;
-}
-
-uint32_t tile_beat(const ArchConfig& arch, const TileStats& stats) {
-  if (arch.pe_kind == PeKind::kMac) return 1;
-  if (arch.window == BeatWindow::kFixed) return 4;
-  return std::max<uint32_t>(1, stats.max_mag);
-}
+uint32_t tile_beat(const ArchConfig& arch, const TileStats& stats) { return pe_model(arch).beat(arch, stats); }
 
 void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, const ir::TileOp& op,
                       uint32_t beat, const TileStats& tile, ActionCounts& out) {
@@ -154,13 +93,11 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
       if (op.acc) out.buf_read_bytes[bi(Buffer::kObuf)] += 4 * m * tile.n;
       out.pe_beats += m * R * C;
       out.useful_macs += m * kn;
-      if (arch.pe_kind == PeKind::kTemporal) {
-        out.pe_pulses += m * tile.sum_mag;
-        out.pe_idle_cycles += m * R * C * beat - m * tile.sum_mag;
-      } else {
-        out.pe_macs += m * kn;
-        out.pe_idle_beats += m * (R * C - kn);
-      }
+      const PeActions pe = pe_model(arch).matmul_actions(arch, tile, m, beat);
+      out.pe_pulses += pe.pulses;
+      out.pe_idle_cycles += pe.idle_cycles;
+      out.pe_macs += pe.macs;
+      out.pe_idle_beats += pe.idle_beats;
       break;
     }
     case ir::Opcode::kOsMatmul: {

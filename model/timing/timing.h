@@ -6,6 +6,7 @@
 #pragma once
 
 #include "model/arch/arch_config.h"
+#include "model/arch/pe_model.h"
 #include "model/ir/tile_program.h"
 
 #include <array>
@@ -35,8 +36,8 @@ struct ActionCounts {
   std::array<uint64_t, ir::kNumBuffers> buf_read_bytes{};   // indexed by ir::Buffer
   std::array<uint64_t, ir::kNumBuffers> buf_write_bytes{};
   uint64_t decoder_bytes = 0;     // FineQ-R code bytes through the cluster decoder
-  uint64_t pe_pulses = 0;         // temporal: add cycles (|q| per PE per beat with data)
-  uint64_t pe_idle_cycles = 0;    // temporal: PE-cycles holding data without adding
+  uint64_t pe_pulses = 0;         // pulse kinds: add cycles (temporal |q|, bitserial popcount |q| per PE-beat)
+  uint64_t pe_idle_cycles = 0;    // pulse kinds: PE-cycles holding data without adding
   uint64_t pe_macs = 0;           // mac: PE-beats inside the stationary/output tile
   uint64_t pe_idle_beats = 0;     // mac: PE-beats holding data outside the tile
   uint64_t pe_beats = 0;          // PE-beats holding data (operand registers passed on)
@@ -73,22 +74,11 @@ uint64_t os_matmul_cycles(const ArchConfig& arch, uint64_t m, uint64_t k, uint64
 // dequant duration (default: m * ceil(n / C) + 2; scalesim: 0).
 uint64_t dequant_cycles(const ArchConfig& arch, uint64_t m, uint64_t n);
 
-// Per FineQ-R code byte: the largest |q| and the sum of |q| of its three weights.
-struct ClusterMagnitudes {
-  std::array<uint8_t, 256> max{};
-  std::array<uint8_t, 256> sum{};
-};
-const ClusterMagnitudes& cluster_magnitudes();
-
-// Statistics of one stationary tile read from wbuf the way `preload` reads it.
-struct TileStats {
-  uint32_t k = 0, n = 0;  // extents of the tile
-  uint32_t max_mag = 0;  // largest |q|
-  uint64_t sum_mag = 0;  // sum of |q| over the k x n tile
-};
-TileStats tile_stats(HwFormat format, std::span<const uint8_t> wbuf, uint64_t src, uint64_t stride, uint32_t k,
-                     uint32_t n);
-// The beat length W of the matmuls that use a tile (fineq-spec.md §5).
+// Statistics of one stationary tile read from wbuf the way `preload` reads it, and the beat of
+// the matmuls that use it: the arch's PE model decides what they are (model/arch/pe_model.h).
+using fq::TileStats;
+TileStats tile_stats(const ArchConfig& arch, HwFormat format, std::span<const uint8_t> wbuf, uint64_t src,
+                     uint64_t stride, uint32_t k, uint32_t n);
 uint32_t tile_beat(const ArchConfig& arch, const TileStats& stats);
 
 // Action counts of one op given its beat and tile statistics (identical in every engine).

@@ -4,6 +4,7 @@
 // is spent, TOPS/W, and their ratios to a baseline, as CSV and a gnuplot bar chart
 // (docs/compare.md).
 #include "sim/apps/compile_workload.h"
+#include "model/arch/pe_model.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
@@ -79,14 +80,17 @@ double array_area_um2(const fq::cost::Breakdown& area) {
   return a;
 }
 
+// The PE model's description without commas (a CSV field).
 std::string pe_text(const fq::ArchConfig& arch) {
-  return arch.pe_kind == fq::PeKind::kTemporal ? fmt::format("temporal {}x{} {}", arch.rows, arch.cols, to_string(arch.window))
-                                               : fmt::format("INT{} MAC {}x{}", arch.weight_bits, arch.rows, arch.cols);
+  std::string pe = fq::pe_model(arch).describe(arch);
+  std::replace(pe.begin(), pe.end(), ',', ' ');
+  pe.erase(std::unique(pe.begin(), pe.end(), [](char a, char b) { return a == ' ' && b == ' '; }), pe.end());
+  return fmt::format("{} {}x{}", pe, arch.rows, arch.cols);
 }
 
 // Candidate shapes for --equal-area, each with the largest array area that does not exceed
 // `budget`: both dimensions scaled by one factor, only the rows scaled, only the columns scaled. A
-// temporal array's rows stay a multiple of 3 (whole FineQ-R clusters).
+// FineQ-R array's rows stay a multiple of 3 (whole clusters).
 std::vector<fq::ArchConfig> equal_area_shapes(const fq::ArchConfig& arch, const fq::cost::CostTables& tables,
                                               double budget) {
   const auto area_of = [&](int r, int c) {
@@ -95,7 +99,7 @@ std::vector<fq::ArchConfig> equal_area_shapes(const fq::ArchConfig& arch, const 
     a.cols = c;
     return array_area_um2(fq::cost::CostModel(tables, a).area_um2());
   };
-  const int step = arch.pe_kind == fq::PeKind::kTemporal ? 3 : 1;
+  const int step = fq::pe_model(arch).weight_format(arch) == fq::HwFormat::kFineqR ? 3 : 1;
   std::vector<fq::ArchConfig> out;
   const auto add = [&](int r, int c) {
     if (r < step || c < 1 || r > 1024 || c > 1024 || area_of(r, c) > budget) return;
@@ -141,7 +145,7 @@ Row run_one(const fq::ArchConfig& arch, const std::string& basis, const fq::sim:
   r.rows = arch.rows;
   r.cols = arch.cols;
   r.pe = pe_text(arch);
-  const fq::HwFormat want = arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
+  const fq::HwFormat want = fq::pe_model(arch).weight_format(arch);
   r.weights = "layer";
   for (size_t g = 0; g < w.weights.size(); ++g) {
     if (w.weights[g].matrix.format != want) {

@@ -207,7 +207,7 @@ int run(int argc, char** argv) {
   fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
   const auto& p = layer.program;
   fmt::print("{} on {} ({}x{} {}): {} ops, engines {}\n", w.description, arch.name, arch.rows, arch.cols,
-             to_string(arch.pe_kind), p.size(), engines_text);
+             arch.pe_kind, p.size(), engines_text);
 
   std::vector<EngineRun> runs;
   for (const auto& e : engines) {

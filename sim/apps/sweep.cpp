@@ -3,6 +3,7 @@
 // a CSV (docs/sweep.md) and gnuplot plots beside it.
 #include "sim/apps/compile_workload.h"
 #include "sim/apps/sweep_core.h"
+#include "model/arch/pe_model.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
 #include "model/core/error.h"
@@ -99,7 +100,7 @@ size_t evaluate_points(const Sweep& s, const cost::CostTables& tables, const std
   std::mutex workload_mutex;
   std::map<std::string, std::shared_ptr<const fq::sim::Workload>> workloads;
   auto workload_for = [&](const fq::ArchConfig& arch) {
-    const std::string key = arch.pe_kind == fq::PeKind::kTemporal ? "fineq_r" : fmt::format("int{}", arch.weight_bits);
+    const std::string key = fq::format_name(fq::pe_model(arch).weight_format(arch));
     std::lock_guard<std::mutex> lock(workload_mutex);
     auto& w = workloads[key];
     if (!w) w = std::make_shared<const fq::sim::Workload>(fq::sim::make_workload(s.request, arch));

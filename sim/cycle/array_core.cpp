@@ -20,16 +20,16 @@ using ir::TileOp;
 // compiled twice (AVX2 and baseline x86-64, picked at run time) so that they vectorise well on
 // any x86-64 machine without building for the host's CPU.
 
-// One cycle of every PE: add the activation (by sign) while the phase is below |q|. Returns the
-// number of additions.
+// One cycle of every PE: add the operand shifted left by `shift` when bit `phase` of the PE's
+// mask is set (the PE model's CycleWeight). Returns the number of additions.
 __attribute__((target_clones("avx2", "default"))) int32_t pe_cycle(int32_t* __restrict ps,
-                                                                    const int32_t* __restrict mag,
+                                                                    const int32_t* __restrict mask,
                                                                     const int32_t* __restrict av, size_t n,
-                                                                    int32_t phase) {
+                                                                    int32_t phase, int32_t shift) {
   int32_t adds = 0;
   for (size_t x = 0; x < n; ++x) {
-    const int32_t on = phase < mag[x] ? 1 : 0;
-    ps[x] += on & 1 ? av[x] : 0;
+    const int32_t on = (mask[x] >> phase) & 1;
+    ps[x] += on ? static_cast<int32_t>(static_cast<uint32_t>(av[x]) << shift) : 0;
     adds += on;
   }
   return adds;
@@ -39,27 +39,30 @@ struct Sums {
   int32_t valid_all = 0, valid1 = 0, due_all = 0, due1 = 0;
 };
 
-// The operands of one beat: each PE's |q| (temporal) or tile flag (mac), and its signed
-// activation or product, from the weight set its data is tagged with; invalid PEs get 0.
+// The operands of one beat: each PE's mask and its signed activation or product, from the
+// weight set its data is tagged with, and the pulses due (popcount of the mask); invalid PEs
+// get 0.
 __attribute__((target_clones("avx2", "default"))) Sums beat_operands(
-    std::array<const int32_t*, 2> wmag, std::array<const int32_t*, 2> wmul, const int32_t* __restrict valid,
-    const int32_t* __restrict set, const int32_t* __restrict act, int32_t* __restrict mag, int32_t* __restrict ea,
-    size_t n) {
-  const int32_t* __restrict mag0 = wmag[0];
-  const int32_t* __restrict mag1 = wmag[1];
+    std::array<const int32_t*, 2> wmask, std::array<const int32_t*, 2> wmul, std::array<const int32_t*, 2> wdue,
+    const int32_t* __restrict valid, const int32_t* __restrict set, const int32_t* __restrict act,
+    int32_t* __restrict mask, int32_t* __restrict ea, size_t n) {
+  const int32_t* __restrict mask0 = wmask[0];
+  const int32_t* __restrict mask1 = wmask[1];
   const int32_t* __restrict mul0 = wmul[0];
   const int32_t* __restrict mul1 = wmul[1];
+  const int32_t* __restrict due0 = wdue[0];
+  const int32_t* __restrict due1 = wdue[1];
   Sums s;
   for (size_t x = 0; x < n; ++x) {
     const int32_t v = valid[x];
     const int32_t s1 = set[x];
-    const int32_t m = (s1 ? mag1[x] : mag0[x]) & -v;
-    mag[x] = m;
+    mask[x] = (s1 ? mask1[x] : mask0[x]) & -v;
+    const int32_t d = (s1 ? due1[x] : due0[x]) & -v;
     ea[x] = act[x] * (s1 ? mul1[x] : mul0[x]);
     s.valid_all += v;
     s.valid1 += v & s1;
-    s.due_all += m;
-    s.due1 += m & -s1;
+    s.due_all += d;
+    s.due1 += d & -s1;
   }
   return s;
 }
@@ -67,11 +70,13 @@ __attribute__((target_clones("avx2", "default"))) Sums beat_operands(
 }  // namespace
 
 ArrayCore::ArrayCore(UnitEnv env)
-    : m_env(env), R(static_cast<uint32_t>(env.arch.rows)), C(static_cast<uint32_t>(env.arch.cols)) {
+    : m_env(env), m_pe(pe_model(env.arch)), R(static_cast<uint32_t>(env.arch.rows)),
+      C(static_cast<uint32_t>(env.arch.cols)) {
   const size_t rc = size_t{R} * C;
   for (int s = 0; s < 2; ++s) {
-    m_wmag[static_cast<size_t>(s)].assign(rc, 0);
+    m_wmask[static_cast<size_t>(s)].assign(rc, 0);
     m_wmul[static_cast<size_t>(s)].assign(rc, 0);
+    m_wdue[static_cast<size_t>(s)].assign(rc, 0);
   }
   m_ring.resize(std::bit_ceil(size_t{R} + C));  // a power of two: slot_of() masks
   for (auto& slot : m_ring) {
@@ -82,7 +87,7 @@ ArrayCore::ArrayCore(UnitEnv env)
   m_avalid.assign(rc, 0);
   m_aset.assign(rc, 0);
   m_ps.assign(rc, 0);
-  m_eff_mag.assign(rc, 0);
+  m_eff_mask.assign(rc, 0);
   m_eff_a.assign(rc, 0);
 }
 
@@ -121,9 +126,8 @@ void ArrayCore::take(OpId id, uint64_t c) {
 
 void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
   const int set = 1 - m_active;
-  std::fill(m_wmag[static_cast<size_t>(set)].begin(), m_wmag[static_cast<size_t>(set)].end(), 0);
-  std::fill(m_wmul[static_cast<size_t>(set)].begin(), m_wmul[static_cast<size_t>(set)].end(), 0);
-  m_pre = {true, id, c, set, 0};
+  for (auto* w : {&m_wmask, &m_wmul, &m_wdue}) std::fill((*w)[static_cast<size_t>(set)].begin(), (*w)[static_cast<size_t>(set)].end(), 0);
+  m_pre = {true, id, c, set, TileStats{.k = op.k, .n = op.n}};
   m_set_k[static_cast<size_t>(set)] = op.k;
   m_set_n[static_cast<size_t>(set)] = op.n;
   m_set_gemm[static_cast<size_t>(set)] = m_env.log.gemm_of[id];
@@ -186,14 +190,16 @@ void ArrayCore::preload_row(const TileOp& op, uint32_t i) {
   const auto format = m_env.p.gemms[op.gemm].format;
   const uint64_t fresh = ir::weight_row_bytes(format, i + 1) - ir::weight_row_bytes(format, i);
   const int bits = format_int_bits(format);
-  auto& mag = m_wmag[static_cast<size_t>(m_pre.set)];
+  auto& mask = m_wmask[static_cast<size_t>(m_pre.set)];
   auto& mul = m_wmul[static_cast<size_t>(m_pre.set)];
-  const bool temporal = m_env.arch.pe_kind == PeKind::kTemporal;
+  auto& due = m_wdue[static_cast<size_t>(m_pre.set)];
   for (uint32_t j = 0; j < op.n; ++j) {
     const uint8_t* row = m_env.buf.at(Buffer::kWbuf, op.src + uint64_t{j} * op.src_stride);
     int8_t q = 0;
+    bool outlier = false;
     if (format == HwFormat::kFineqR) {
       q = decode_cluster(row[i / 3])[i % 3];
+      outlier = (row[i / 3] >> 6) != 0;
     } else {  // B-bit two's complement, packed LSB first (docs/isa.md "Data layouts")
       const uint64_t bit0 = uint64_t{i} * static_cast<uint64_t>(bits);
       uint32_t v = 0;
@@ -203,10 +209,11 @@ void ArrayCore::preload_row(const TileOp& op, uint32_t i) {
       }
       q = static_cast<int8_t>(static_cast<int32_t>(v << (32 - bits)) >> (32 - bits));
     }
-    const int32_t qi = q;
-    mag[size_t{i} * C + j] = temporal ? std::abs(qi) : 1;
-    mul[size_t{i} * C + j] = temporal ? (qi < 0 ? -1 : 1) : qi;
-    m_pre.max_mag = std::max<uint32_t>(m_pre.max_mag, static_cast<uint32_t>(std::abs(int{q})));
+    const CycleWeight w = m_pe.cycle_weight(q);
+    mask[size_t{i} * C + j] = w.mask;
+    mul[size_t{i} * C + j] = w.mul;
+    due[size_t{i} * C + j] = std::popcount(static_cast<uint32_t>(w.mask));
+    m_pe.tally(m_env.arch, m_pre.stats, q, outlier);
   }
   m_env.log.rd(m_pre.id, Buffer::kWbuf) += fresh * op.n;
   if (format == HwFormat::kFineqR) m_env.log.A(m_pre.id).decoder_bytes += fresh * op.n;
@@ -238,9 +245,7 @@ void ArrayCore::work_preload(uint64_t c) {
   const uint64_t i = c - m_pre.start - offset;
   if (i < op.k) preload_row(op, static_cast<uint32_t>(i));
   if (i + 1 == rows) {  // the last row is written: the tile's beat is known
-    timing::TileStats st;
-    st.max_mag = m_pre.max_mag;
-    m_set_beat[static_cast<size_t>(m_pre.set)] = timing::tile_beat(m_env.arch, st);
+    m_set_beat[static_cast<size_t>(m_pre.set)] = m_pe.beat(m_env.arch, m_pre.stats);
     m_env.log.beat[m_pre.id] = static_cast<uint8_t>(m_set_beat[static_cast<size_t>(m_pre.set)]);
     m_pending_complete = true;
     m_pre.busy = false;
@@ -331,9 +336,11 @@ void ArrayCore::work_stream(uint64_t c) {
   const uint64_t phase = (c - m_grid) % W;
   const size_t rc = size_t{R} * C;
   if (phase == 0) begin_beat(b);
-  // Every PE, every cycle: add the activation (by sign) while the pulse counter is below |q|.
+  // Every PE, every cycle: add the operand (shifted by the phase for bit-serial PEs) when the
+  // phase's bit of its mask is set.
   const auto ph = static_cast<int32_t>(phase);
-  m_pulses += static_cast<uint64_t>(pe_cycle(m_ps.data(), m_eff_mag.data(), m_eff_a.data(), rc, ph));
+  m_pulses += static_cast<uint64_t>(
+      pe_cycle(m_ps.data(), m_eff_mask.data(), m_eff_a.data(), rc, ph, m_pe.shift_by_phase() ? ph : 0));
   m_pe_cycles += rc;
   if (phase == W - 1) end_beat(b, c);
 }
@@ -378,26 +385,24 @@ void ArrayCore::begin_beat(uint64_t b) {
       }
     }
   }
-  // Operands of this beat: |q| and the signed activation (temporal), or the product (mac).
-  // Counted per weight set, i.e. per GEMM: the PE-beats with data, and the pulses (|q| each,
-  // temporal) or products (mac) they are due; work_stream() counts the pulses cycle by cycle.
-  const bool temporal = m_env.arch.pe_kind == PeKind::kTemporal;
+  // Operands of this beat: the mask and the signed activation (pulse kinds) or the product
+  // (mac). Counted per weight set, i.e. per GEMM: the PE-beats with data, and the pulses or
+  // products they are due; work_stream() counts the pulses cycle by cycle.
   const size_t rc = size_t{R} * C;
-  const Sums sums = beat_operands({m_wmag[0].data(), m_wmag[1].data()}, {m_wmul[0].data(), m_wmul[1].data()},
-                                  m_avalid.data(), m_aset.data(), m_act.data(), m_eff_mag.data(), m_eff_a.data(), rc);
+  const Sums sums = beat_operands({m_wmask[0].data(), m_wmask[1].data()}, {m_wmul[0].data(), m_wmul[1].data()},
+                                  {m_wdue[0].data(), m_wdue[1].data()}, m_avalid.data(), m_aset.data(), m_act.data(),
+                                  m_eff_mask.data(), m_eff_a.data(), rc);
   const std::array<uint64_t, 2> valid = {static_cast<uint64_t>(sums.valid_all - sums.valid1),
                                          static_cast<uint64_t>(sums.valid1)};
   const std::array<uint64_t, 2> due = {static_cast<uint64_t>(sums.due_all - sums.due1), static_cast<uint64_t>(sums.due1)};
   for (size_t s = 0; s < 2; ++s) {
     timing::ActionCounts& a = m_env.log.gacts[m_set_gemm[s]];
     a.pe_beats += valid[s];
-    if (temporal) {
-      a.pe_pulses += due[s];
-      a.pe_idle_cycles += valid[s] * m_grid_beat - due[s];
-    } else {
-      a.pe_macs += due[s];
-      a.pe_idle_beats += valid[s] - due[s];
-    }
+    const PeActions pe = m_pe.beat_actions(valid[s], due[s], m_grid_beat);
+    a.pe_pulses += pe.pulses;
+    a.pe_idle_cycles += pe.idle_cycles;
+    a.pe_macs += pe.macs;
+    a.pe_idle_beats += pe.idle_beats;
   }
 }
 

@@ -4,6 +4,7 @@
 // os.matmul (docs/architecture.md "Array"). The PE loops are the hot spot of the whole model.
 #pragma once
 
+#include "model/arch/pe_model.h"
 #include "sim/cycle/unit.h"
 
 #include <array>
@@ -46,7 +47,7 @@ class ArrayCore {
     ir::OpId id = 0;
     uint64_t start = 0;
     int set = 0;
-    uint32_t max_mag = 0;
+    TileStats stats;  // tallied row by row as the decoders write the weights
   };
   // The output-stationary array, stepped: operands enter skewed at the left and top edges, move
   // one PE right (activations) or down (weights) per cycle, every PE multiply-accumulates when
@@ -79,13 +80,15 @@ class ArrayCore {
   RowSlot& slot_of(uint64_t beat) { return m_ring[beat & (m_ring.size() - 1)]; }
 
   UnitEnv m_env;
+  const PeModel& m_pe;
   const uint32_t R, C;
   InOrder m_inorder;
   uint64_t m_pe_cycles = 0, m_pulses = 0;
 
-  // Weight register sets, R x C, held as what a PE uses: temporal: |q| and the sign (+1/-1);
-  // mac: 1 inside the tile (0 outside) and q. int32 throughout so the PE loops vectorise.
-  std::array<std::vector<int32_t>, 2> m_wmag, m_wmul;
+  // Weight register sets, R x C, held as what a PE uses: the PE model's CycleWeight (mask and
+  // multiplier; 0 outside the tile) and the pulses due per beat. int32 throughout so the PE
+  // loops vectorise.
+  std::array<std::vector<int32_t>, 2> m_wmask, m_wmul, m_wdue;
   std::array<uint32_t, 2> m_set_beat{}, m_set_k{}, m_set_n{}, m_set_gemm{};
   std::array<uint64_t, 2> m_set_rows{};  // issued rows that use the set and are not yet written
   int m_active = 0;
@@ -99,7 +102,7 @@ class ArrayCore {
   uint32_t m_grid_beat = 1;
   std::vector<RowSlot> m_ring;
   std::vector<int32_t> m_act, m_avalid, m_aset;  // per PE: activation, data valid, weight set
-  std::vector<int32_t> m_ps, m_eff_mag, m_eff_a;
+  std::vector<int32_t> m_ps, m_eff_mask, m_eff_a;
   OsArray m_os;
 };
 

@@ -35,7 +35,7 @@ struct ArrayState {
 class FastEngine {
  public:
   FastEngine(const ir::TileProgram& p, const ArchConfig& arch, const ir::MemoryImage& mem)
-      : m_p(p), m_arch(arch), m_mem(mem), m_wbuf(static_cast<size_t>(arch.weight_bytes)) {}
+      : m_p(p), m_arch(arch), m_pe(pe_model(arch)), m_mem(mem), m_wbuf(static_cast<size_t>(arch.weight_bytes)) {}
 
   timing::Timeline run(const std::function<void(uint64_t)>& progress) {
     timing::Timeline tl;
@@ -73,8 +73,8 @@ class FastEngine {
     const uint64_t L = static_cast<uint64_t>(m_arch.dram_latency_cycles);
     switch (op.opcode) {
       case Opcode::kDmaLoad: {
-        // Only temporal PEs' timing and pulses depend on data: the weight codes in wbuf.
-        if (op.buf == ir::Buffer::kWbuf && m_arch.pe_kind == PeKind::kTemporal) load_wbuf(op);
+        // Only some PE kinds' timing and pulses depend on data: the weight codes in wbuf.
+        if (op.buf == ir::Buffer::kWbuf && m_pe.reads_weights()) load_wbuf(op);
         if (scalesim()) {
           ot.finish = t;
         } else {
@@ -139,12 +139,8 @@ class FastEngine {
 
   void preload(const TileOp& op, uint64_t t, OpTime& ot, timing::ActionCounts& acts) {
     const auto format = m_p.gemms[op.gemm].format;
-    // MAC PEs run one-cycle beats and count products, not pulses: no need to read the tile.
-    timing::TileStats st;
-    st.k = op.k;
-    st.n = op.n;
-    if (m_arch.pe_kind == PeKind::kTemporal) st = timing::tile_stats(format, m_wbuf, op.src, op.src_stride, op.k, op.n);
-    const uint32_t beat = timing::tile_beat(m_arch, st);
+    const timing::TileStats st = m_pe.tile_stats(m_arch, format, m_wbuf, op.src, op.src_stride, op.k, op.n);
+    const uint32_t beat = m_pe.beat(m_arch, st);
     const int set = 1 - m_a.active;
     if (scalesim()) {
       ot.issue = std::max(t, m_a.serial_free);
@@ -197,6 +193,7 @@ class FastEngine {
 
   const ir::TileProgram& m_p;
   const ArchConfig& m_arch;
+  const PeModel& m_pe;
   const ir::MemoryImage& m_mem;
   std::vector<uint8_t> m_wbuf;
   const ir::Segment* m_seg = nullptr;  // the segment of the last weight load

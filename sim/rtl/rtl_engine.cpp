@@ -1,5 +1,6 @@
 #include "sim/rtl/rtl_engine.h"
 
+#include "model/arch/pe_model.h"
 #include "model/core/error.h"
 #include "model/ir/tir_text.h"
 
@@ -55,8 +56,8 @@ std::vector<fs::path> cache_folders(const RtlOptions& o) {
 
 std::vector<std::string> parameters(const ArchConfig& a) {
   return {fmt::format("-GROWS={}", a.rows), fmt::format("-GCOLS={}", a.cols),
-          fmt::format("-GKIND={}", a.pe_kind == PeKind::kTemporal ? 0 : 1),
-          fmt::format("-GWBITS={}", a.pe_kind == PeKind::kMac ? a.weight_bits : 8),
+          fmt::format("-GKIND={}", pe_model(a).rtl_kind()),
+          fmt::format("-GWBITS={}", pe_model(a).rtl_wbits(a)),
           fmt::format("-GWINDOW={}", a.window == BeatWindow::kTile ? 1 : 0), fmt::format("-GWBUF={}", a.weight_bytes),
           fmt::format("-GABUF={}", a.act_bytes), fmt::format("-GOBUF={}", a.out_bytes),
           fmt::format("-GSBUF={}", a.scale_bytes), fmt::format("-GDB={}", a.dram_bytes_per_cycle),
@@ -110,7 +111,7 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   fs::create_directories(tmp);
   if (o.status) {
     o.status(fmt::format("building the RTL runner for {}x{} {} (first use of this arch: a few minutes)", arch.rows,
-                         arch.cols, to_string(arch.pe_kind)));
+                         arch.cols, arch.pe_kind));
   }
   std::string cmd = "verilator --cc --exe --build -j 2 " + recipe() + " --top-module fq_top";
   for (const auto& a : args) cmd += fmt::format(" {}", a);

@@ -19,10 +19,10 @@ namespace fq::rtl {
 
 const std::vector<TopConfig>& top_configs() {
   static const std::vector<TopConfig> configs = {
-      {"t4x3", 4, 3, PeKind::kTemporal, 8, BeatWindow::kTile, 8, 5},
-      {"t6x2_fixed", 6, 2, PeKind::kTemporal, 8, BeatWindow::kFixed, 4, 0},
-      {"m4x4", 4, 4, PeKind::kMac, 8, BeatWindow::kFixed, 16, 12},
-      {"m4x3_b4", 4, 3, PeKind::kMac, 4, BeatWindow::kFixed, 2, 3},
+      {"t4x3", 4, 3, "temporal", 8, BeatWindow::kTile, 8, 5},
+      {"t6x2_fixed", 6, 2, "temporal", 8, BeatWindow::kFixed, 4, 0},
+      {"m4x4", 4, 4, "mac", 8, BeatWindow::kFixed, 16, 12},
+      {"m4x3_b4", 4, 3, "mac", 4, BeatWindow::kFixed, 2, 3},
   };
   return configs;
 }
@@ -62,7 +62,7 @@ namespace {
 template <typename V>
 CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const std::string& wave) {
   const ArchConfig arch = arch_of(t);
-  const HwFormat format = t.kind == PeKind::kTemporal ? HwFormat::kFineqR : int_format(t.bits);
+  const HwFormat format = t.kind == "temporal" ? HwFormat::kFineqR : int_format(t.bits);
   // Every configuration gets its own programs for the same seed numbers.
   uint64_t salt = 1469598103934665603ull;
   for (char ch : t.name) salt = (salt ^ static_cast<uint8_t>(ch)) * 1099511628211ull;
@@ -119,7 +119,7 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
       return r;
     }
     // PE-cycles holding data: temporal pulses plus idle cycles, MAC PE-beats.
-    const uint64_t want_valid = t.kind == PeKind::kTemporal
+    const uint64_t want_valid = t.kind == "temporal"
                                     ? fast.actions.pe_pulses + fast.actions.pe_idle_cycles
                                     : fast.actions.pe_beats;
     if (run.pe_valid_cycles != want_valid) {

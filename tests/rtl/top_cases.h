@@ -17,7 +17,7 @@ namespace fq::rtl {
 struct TopConfig {
   std::string name;
   int rows, cols;
-  PeKind kind;
+  std::string kind;
   int bits;
   BeatWindow window;
   int db, lat;

@@ -24,14 +24,18 @@ struct Hand {
 // GEMM M = 2, N = 2, K = 3 on a 3 x 2 weight-stationary array (R = 3, C = 2), DRAM 64 B/cycle,
 // latency 0. Ops: 0 load W, 1 load A, 2 preload, 3 matmul rows 0-1 into obuf 0, 4 matmul row 1
 // again into obuf 16 (same tile, streams behind op 3), 5 store op 3's rows.
-Hand ws_case(fq::PeKind kind, fq::BeatWindow window) {
+// `format`: the bitserial PE's pe.format (temporal PEs run FineQ-R, mac PEs INT8).
+Hand ws_case(const std::string& kind, fq::BeatWindow window, fq::HwFormat format = fq::HwFormat::kFineqR) {
   Hand h;
   h.arch = fq::test::base_arch(3, 2, kind);
   h.arch.window = window;
+  h.arch.pe_format = format;
   h.arch.dram_bytes_per_cycle = 64;
   h.arch.dram_latency_cycles = 0;
-  const auto format = kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::HwFormat::kInt8;
-  const uint32_t row_bytes = kind == fq::PeKind::kTemporal ? 1 : 3;
+  if (kind == "mac") format = fq::HwFormat::kInt8;
+  if (kind == "temporal") format = fq::HwFormat::kFineqR;
+  const bool fineq = format == fq::HwFormat::kFineqR;
+  const uint32_t row_bytes = fineq ? 1 : 3;
   fq::ir::GemmDesc g{.name = "g", .format = format, .m = 2, .n = 2, .k = 3};
   g.w_addr = h.memory.allocate("g.w", 2 * row_bytes);
   g.ws_addr = h.memory.allocate("g.ws", 4);
@@ -40,7 +44,7 @@ Hand ws_case(fq::PeKind kind, fq::BeatWindow window) {
   g.as_addr = h.memory.allocate("g.as", 8);
   g.acc_addr = h.memory.allocate("g.acc", 16);
   g.y_addr = h.memory.allocate("g.y", 16);
-  if (kind == fq::PeKind::kTemporal) {
+  if (fineq) {
     // Column 0: q = (1, -2, 1), column 1: q = (0, 1, -1): sum |q| = 6, max |q| = 2.
     h.memory.write_u8(g.w_addr, fq::pack_normal_cluster(1, -2, 1));
     h.memory.write_u8(g.w_addr + 1, fq::pack_normal_cluster(0, 1, -1));
@@ -96,7 +100,7 @@ void require_times(const fq::timing::Timeline& tl, const Times& expect) {
 }  // namespace
 
 TEST_CASE("hand-computed cycles: temporal PE, fixed window (W = 4)", "[sim][hand]") {
-  Hand h = ws_case(fq::PeKind::kTemporal, fq::BeatWindow::kFixed);
+  Hand h = ws_case("temporal", fq::BeatWindow::kFixed);
   const auto tl = run_both(h);
   // 0 load W: 2 rows x ceil(1/64) = 2 cycles from 0.        done 2
   // 1 load A: issues at 1 (one op per unit per cycle), channel free at 2, 2 rows.  done 4
@@ -119,7 +123,7 @@ TEST_CASE("hand-computed cycles: temporal PE, fixed window (W = 4)", "[sim][hand
 }
 
 TEST_CASE("hand-computed cycles: temporal PE, tile window (W = max |q| = 2)", "[sim][hand]") {
-  Hand h = ws_case(fq::PeKind::kTemporal, fq::BeatWindow::kTile);
+  Hand h = ws_case("temporal", fq::BeatWindow::kTile);
   const auto tl = run_both(h);
   // 3 matmul: 6 + (2 + 3 + 2 - 2) 2 = 16; 4 matmul: port free at 6 + 2 W = 10: 10 + 4 x 2 = 18.
   require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 16}, {10, 18}, {16, 18}});
@@ -129,7 +133,7 @@ TEST_CASE("hand-computed cycles: temporal PE, tile window (W = max |q| = 2)", "[
 }
 
 TEST_CASE("hand-computed cycles: INT8 MAC PE, weight stationary", "[sim][hand]") {
-  Hand h = ws_case(fq::PeKind::kMac, fq::BeatWindow::kFixed);
+  Hand h = ws_case("mac", fq::BeatWindow::kFixed);
   const auto tl = run_both(h);
   // 3 matmul: 6 + (2 + 3 + 2 - 2) = 11; 4 matmul: port free at 8: 8 + 4 = 12; store from 11 to 13.
   require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 11}, {8, 12}, {11, 13}});
@@ -142,7 +146,7 @@ TEST_CASE("hand-computed cycles: INT8 MAC PE, weight stationary", "[sim][hand]")
 
 TEST_CASE("hand-computed cycles: INT8 MAC PE, output stationary, DRAM latency and bandwidth", "[sim][hand]") {
   Hand h;
-  h.arch = fq::test::base_arch(2, 2, fq::PeKind::kMac);
+  h.arch = fq::test::base_arch(2, 2, "mac");
   h.arch.dataflow = fq::Dataflow::kOutputStationary;
   h.arch.dram_bytes_per_cycle = 2;
   h.arch.dram_latency_cycles = 5;
@@ -184,4 +188,57 @@ TEST_CASE("hand-computed cycles: INT8 MAC PE, output stationary, DRAM latency an
   // acc[0][0] = 1(-2) + 3(-1) + 5(0) = -5; acc[1][1] = 7(1) + 9(2) + 11(3) = 58.
   CHECK(h.memory.read_i32(g.acc_addr) == -5);
   CHECK(h.memory.read_i32(g.acc_addr + 12) == 58);
+}
+
+TEST_CASE("hand-computed cycles: bit-serial PE, FineQ-R tile without outlier clusters (W = 2)", "[sim][hand]") {
+  Hand h = ws_case("bitserial", fq::BeatWindow::kTile);
+  const auto tl = run_both(h);
+  // Two normal clusters: 2-bit codes, W = 2; the times are the temporal tile window's (W = 2).
+  require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 16}, {10, 18}, {16, 18}});
+  CHECK(tl.ops[3].beat == 2);
+  // Pulses: popcount |q| = (1 + 1 + 1) + (0 + 1 + 1) = 5 per row, 3 rows; idle = m R C W - pulses.
+  CHECK(tl.actions.pe_pulses == 15);
+  CHECK(tl.actions.pe_idle_cycles == (2 * 6 * 2 - 10) + (1 * 6 * 2 - 5));
+  CHECK(tl.actions.decoder_bytes == 2);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr) == 16);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 4) == -9);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 8) == 6);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 12) == 1);
+}
+
+TEST_CASE("hand-computed cycles: bit-serial PE, FineQ-R fixed window (W = 3)", "[sim][hand]") {
+  Hand h = ws_case("bitserial", fq::BeatWindow::kFixed);
+  const auto tl = run_both(h);
+  // 3 matmul: 6 + (2 + 3 + 2 - 2) 3 = 21; 4 matmul: port free at 6 + 2 W = 12: 12 + 4 x 3 = 24.
+  require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 21}, {12, 24}, {21, 23}});
+  CHECK(tl.total_cycles == 24);
+  CHECK(tl.actions.pe_pulses == 15);
+  CHECK(tl.actions.pe_idle_cycles == (2 * 6 * 3 - 10) + (1 * 6 * 3 - 5));
+}
+
+TEST_CASE("hand-computed cycles: bit-serial PE, FineQ-R tile with an outlier cluster (W = 3)", "[sim][hand]") {
+  Hand h = ws_case("bitserial", fq::BeatWindow::kTile);
+  // Column 1 becomes an outlier cluster, position 0 pruned: q = (0, 3, -4), 3-bit codes.
+  h.memory.write_u8(h.program.gemms[0].w_addr + 1, fq::pack_outlier_cluster(0, 3, -4));
+  const auto tl = run_both(h);
+  require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 21}, {12, 24}, {21, 23}});
+  CHECK(tl.ops[2].beat == 3);
+  // Pulses per row: (1 + 1 + 1) + popcount(0, 3, 4) = 3 + (0 + 2 + 1) = 6.
+  CHECK(tl.actions.pe_pulses == 18);
+  // Row 0 = (3, -4, 5): column 1 = 0 x 3 + 3 x -4 - 4 x 5 = -32; row 1 = (7, 0, -1): 0 + 0 + 4 = 4.
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 4) == -32);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 12) == 4);
+}
+
+TEST_CASE("hand-computed cycles: bit-serial PE, INT8 weights (W = 8)", "[sim][hand]") {
+  Hand h = ws_case("bitserial", fq::BeatWindow::kFixed, fq::HwFormat::kInt8);
+  const auto tl = run_both(h);
+  // 3 matmul: 6 + 5 x 8 = 46; 4 matmul: port free at 6 + 2 x 8 = 22: 22 + 4 x 8 = 54.
+  require_times(tl, {{0, 2}, {1, 4}, {2, 6}, {6, 46}, {22, 54}, {46, 48}});
+  CHECK(tl.ops[3].beat == 8);
+  CHECK(tl.actions.pe_pulses == 15);
+  CHECK(tl.actions.pe_idle_cycles == (2 * 6 * 8 - 10) + (1 * 6 * 8 - 5));
+  CHECK(tl.actions.decoder_bytes == 0);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr) == 16);
+  CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 4) == -9);
 }

@@ -56,7 +56,7 @@ TEST_CASE("scalesim timing reproduces SCALE-Sim's reported cycles", "[sim][scale
       {32, 32, 256, 1024, 1024, Dataflow::kOutputStationary, 278015},
   };
   for (const Row& row : table) {
-    fq::ArchConfig arch = fq::test::base_arch(row.rows, row.cols, fq::PeKind::kMac);
+    fq::ArchConfig arch = fq::test::base_arch(row.rows, row.cols, "mac");
     arch.dataflow = row.dataflow;
     arch.timing = fq::TimingModel::kScaleSim;
     arch.out_bytes = 1 << 20;

@@ -96,7 +96,7 @@ TEST_CASE("stall causes and per-GEMM cycles partition the total", "[sim][report]
 }
 
 TEST_CASE("energy and area at 45 nm, 0.9 V are the table values times the counts", "[sim][report]") {
-  fq::ArchConfig arch = fq::test::base_arch(4, 2, fq::PeKind::kTemporal);
+  fq::ArchConfig arch = fq::test::base_arch(4, 2, "temporal");
   arch.tech_node_nm = 45;
   arch.vdd_v = 0.9;
   arch.weight_bytes = 8 * 1024;  // a CACTI row: 6.1 pJ per 64-bit read at 45 nm
@@ -124,7 +124,7 @@ TEST_CASE("energy and area at 45 nm, 0.9 V are the table values times the counts
 }
 
 TEST_CASE("energy scales with the Stillmaker-Baas factor and (V/V0)^2", "[sim][report]") {
-  fq::ArchConfig arch = fq::test::base_arch(4, 2, fq::PeKind::kMac);
+  fq::ArchConfig arch = fq::test::base_arch(4, 2, "mac");
   arch.tech_node_nm = 28;
   arch.vdd_v = 0.8;
   const fq::cost::CostModel costs(tables(), arch);
@@ -139,15 +139,15 @@ TEST_CASE("energy scales with the Stillmaker-Baas factor and (V/V0)^2", "[sim][r
 TEST_CASE("the PE array and decoder areas are synthesis GE x NAND2 area x node factor", "[sim][report]") {
   struct Case {
     int rows, cols;
-    fq::PeKind kind;
+    std::string kind;
     int bits;
     int node;
     const char* design;
-  } cases[] = {{8, 8, fq::PeKind::kTemporal, 8, 28, "array_temporal_8x8"},
-               {4, 4, fq::PeKind::kMac, 8, 45, "array_mac_w8_4x4"},
-               {8, 8, fq::PeKind::kMac, 4, 22, "array_mac_w4_8x8"},
-               {33, 32, fq::PeKind::kTemporal, 8, 28, "array_temporal_16x16"},  // nearest synthesized size
-               {32, 32, fq::PeKind::kMac, 8, 28, "array_mac_w8_16x16"}};
+  } cases[] = {{8, 8, "temporal", 8, 28, "array_temporal_8x8"},
+               {4, 4, "mac", 8, 45, "array_mac_w8_4x4"},
+               {8, 8, "mac", 4, 22, "array_mac_w4_8x8"},
+               {33, 32, "temporal", 8, 28, "array_temporal_16x16"},  // nearest synthesized size
+               {32, 32, "mac", 8, 28, "array_mac_w8_16x16"}};
   for (const auto& c : cases) {
     INFO(c.design << " for " << c.rows << "x" << c.cols << " at " << c.node << " nm");
     fq::ArchConfig arch = fq::test::base_arch(c.rows, c.cols, c.kind);
@@ -161,7 +161,7 @@ TEST_CASE("the PE array and decoder areas are synthesis GE x NAND2 area x node f
     const int synth_pes = std::stoi(std::string(c.design).substr(std::string(c.design).rfind('x') + 1));
     const double per_pe_ge = cached_ge(c.design) / (synth_pes * synth_pes);
     CHECK(pe.value == Approx(c.rows * c.cols * per_pe_ge * ge_um2_at(c.node)));
-    if (c.kind == fq::PeKind::kTemporal) {
+    if (c.kind == "temporal") {
       const auto& dec = entry(area, "decoders");
       CHECK(dec.source == "synthesis");
       CHECK(dec.value == Approx(c.cols * cached_ge("cluster_decoder") * ge_um2_at(c.node)));
@@ -170,7 +170,7 @@ TEST_CASE("the PE array and decoder areas are synthesis GE x NAND2 area x node f
 }
 
 TEST_CASE("a PE kind the synthesis cache lacks falls back to the tables, saying so", "[sim][report]") {
-  fq::ArchConfig arch = fq::test::base_arch(4, 4, fq::PeKind::kMac);
+  fq::ArchConfig arch = fq::test::base_arch(4, 4, "mac");
   arch.weight_bits = 3;
   arch.tech_node_nm = 45;
   const auto area = fq::cost::CostModel(tables(), arch).area_um2();
@@ -199,7 +199,7 @@ TEST_CASE("synthesis of RTL changed since the cache is used but marked stale", "
   }
   fq::cost::CostTables ct = tables();
   ct.synth = t;
-  fq::ArchConfig arch = fq::test::base_arch(4, 4, fq::PeKind::kTemporal);
+  fq::ArchConfig arch = fq::test::base_arch(4, 4, "temporal");
   const auto area = fq::cost::CostModel(ct, arch).area_um2();
   CHECK(entry(area, "pe_array").source == "synthesis");
   CHECK(entry(area, "pe_array").stale);
@@ -209,7 +209,7 @@ TEST_CASE("synthesis of RTL changed since the cache is used but marked stale", "
 }
 
 TEST_CASE("leakage is area x cited density x time, logic and SRAM apart", "[sim][report]") {
-  const fq::ArchConfig arch = fq::test::base_arch(8, 8, fq::PeKind::kTemporal);
+  const fq::ArchConfig arch = fq::test::base_arch(8, 8, "temporal");
   const auto t = tables();
   const fq::cost::CostModel costs(t, arch);
   const auto area = costs.area_um2();

@@ -43,7 +43,7 @@ TEST_CASE("DRAM timing: latency, then one row after another at B bytes per cycle
 }
 
 TEST_CASE("DMA read core: beats from the DRAM's data cycle, B bytes per cycle", "[sim][core]") {
-  fq::ArchConfig arch = fq::test::base_arch(3, 2, fq::PeKind::kTemporal);
+  fq::ArchConfig arch = fq::test::base_arch(3, 2, "temporal");
   arch.dram_bytes_per_cycle = 4;
   arch.dram_latency_cycles = 5;
   Bench b(arch);
@@ -79,7 +79,7 @@ TEST_CASE("DMA read core: beats from the DRAM's data cycle, B bytes per cycle", 
 }
 
 TEST_CASE("DMA write core: beats at B bytes per cycle, finish at the last row's acknowledgement", "[sim][core]") {
-  fq::ArchConfig arch = fq::test::base_arch(3, 2, fq::PeKind::kTemporal);
+  fq::ArchConfig arch = fq::test::base_arch(3, 2, "temporal");
   arch.dram_bytes_per_cycle = 4;
   arch.dram_latency_cycles = 3;
   Bench b(arch);
@@ -107,7 +107,7 @@ TEST_CASE("DMA write core: beats at B bytes per cycle, finish at the last row's 
 }
 
 TEST_CASE("controller core: a head op is ready once each dependency is reported done", "[sim][core]") {
-  Bench b(fq::test::base_arch(3, 2, fq::PeKind::kTemporal));
+  Bench b(fq::test::base_arch(3, 2, "temporal"));
   b.p.add(TileOp{.opcode = Opcode::kDmaLoad, .rows = 1, .bytes = 1});
   b.p.add(TileOp{.opcode = Opcode::kDmaLoad, .buf = Buffer::kAbuf, .rows = 1, .bytes = 1});
   b.p.add(TileOp{.opcode = Opcode::kPreload, .k = 3, .n = 2}, {0});
@@ -139,7 +139,7 @@ TEST_CASE("controller core: a head op is ready once each dependency is reported 
 }
 
 TEST_CASE("in-order completion: done = max(finish, done of the previous op)", "[sim][core]") {
-  Bench b(fq::test::base_arch(3, 2, fq::PeKind::kTemporal));
+  Bench b(fq::test::base_arch(3, 2, "temporal"));
   for (int i = 0; i < 3; ++i) b.p.add(TileOp{.opcode = Opcode::kDmaLoad, .rows = 1, .bytes = 1});
   fq::sim::Ledger log(b.p);
   fq::sim::InOrder q;
@@ -157,7 +157,7 @@ TEST_CASE("in-order completion: done = max(finish, done of the previous op)", "[
 }
 
 TEST_CASE("array core: preload, beat grid and overlapped matmuls (temporal, W = 4)", "[sim][core]") {
-  fq::ArchConfig arch = fq::test::base_arch(3, 2, fq::PeKind::kTemporal);
+  fq::ArchConfig arch = fq::test::base_arch(3, 2, "temporal");
   arch.window = fq::BeatWindow::kFixed;
   Bench b(arch);
   b.p.add(TileOp{.opcode = Opcode::kPreload, .gemm = 0, .src = 0, .src_stride = 1, .k = 3, .n = 2});
@@ -216,7 +216,7 @@ TEST_CASE("array core: preload, beat grid and overlapped matmuls (temporal, W = 
 }
 
 TEST_CASE("epilogue core: C elements per cycle plus two stages, one dequant at a time", "[sim][core]") {
-  Bench b(fq::test::base_arch(3, 2, fq::PeKind::kTemporal));
+  Bench b(fq::test::base_arch(3, 2, "temporal"));
   // m = 2, n = 3 on C = 2: 2 x ceil(3/2) = 4 chunks + 2 stages.
   b.p.add(TileOp{.opcode = Opcode::kDequant, .gemm = 0, .src = 0, .src_stride = 12, .ws = 0, .as = 8, .dst = 64,
                  .dst_stride = 12, .m = 2, .n = 3});
@@ -250,7 +250,7 @@ TEST_CASE("epilogue core: C elements per cycle plus two stages, one dequant at a
 TEST_CASE("array core: the output-stationary array stepped (skewed operands, products, drain)", "[sim][core]") {
   for (const bool scalesim : {false, true}) {
     INFO((scalesim ? "scalesim" : "default"));
-    fq::ArchConfig arch = fq::test::base_arch(4, 4, fq::PeKind::kMac);
+    fq::ArchConfig arch = fq::test::base_arch(4, 4, "mac");
     arch.dataflow = fq::Dataflow::kOutputStationary;
     if (scalesim) arch.timing = fq::TimingModel::kScaleSim;
     Bench b(arch, fq::HwFormat::kInt8);

@@ -1,6 +1,7 @@
 #include "sim_cases.h"
 
 #include "model/arch/arch_config.h"
+#include "model/arch/pe_model.h"
 #include "model/core/error.h"
 
 #include <fmt/format.h>
@@ -10,7 +11,7 @@
 
 namespace fq::test {
 
-ArchConfig base_arch(int rows, int cols, PeKind kind) {
+ArchConfig base_arch(int rows, int cols, const std::string& kind) {
   ArchConfig a;
   a.name = "case";
   a.rows = rows;
@@ -53,8 +54,7 @@ compiler::CompiledLayer compile_with(const ArchConfig& arch, const std::vector<Q
 
 std::string SimCase::describe() const {
   std::string s = fmt::format("seed {}: {}x{} {} {} {} dram {}B/c lat {} wbuf {} abuf {} obuf {} |", seed, arch.rows,
-                              arch.cols, to_string(arch.pe_kind),
-                              arch.pe_kind == PeKind::kTemporal ? to_string(arch.window) : "",
+                              arch.cols, arch.pe_kind, pe_model(arch).describe(arch),
                               to_string(arch.dataflow), arch.dram_bytes_per_cycle, arch.dram_latency_cycles,
                               arch.weight_bytes, arch.act_bytes, arch.out_bytes);
   for (size_t g = 0; g < weights.size(); ++g) {
@@ -69,7 +69,7 @@ SimCase random_case(uint64_t seed) {
   SimCase c;
   c.seed = seed;
   const bool temporal = pick(0, 1) == 0;
-  c.arch = base_arch(temporal ? pick(3, 12) : pick(1, 10), pick(1, 10), temporal ? PeKind::kTemporal : PeKind::kMac);
+  c.arch = base_arch(temporal ? pick(3, 12) : pick(1, 10), pick(1, 10), temporal ? "temporal" : "mac");
   if (temporal) {
     c.arch.window = pick(0, 1) == 0 ? BeatWindow::kFixed : BeatWindow::kTile;
   } else {
@@ -106,6 +106,23 @@ SimCase random_case(uint64_t seed) {
       if (scale > 20) throw;
     }
   }
+}
+
+SimCase as_bitserial(const SimCase& c) {
+  SimCase b = c;
+  b.arch.pe_kind = "bitserial";
+  b.arch.pe_format = c.weights.front().matrix.format;
+  if (b.arch.pe_format != HwFormat::kFineqR) {
+    b.arch.window = BeatWindow::kFixed;
+    // A weight-stationary K tile holds whole bytes of packed weights (os cases had no such rule).
+    const int bits = format_int_bits(b.arch.pe_format);
+    b.arch.rows = std::max(b.arch.rows, bits == 8 ? 1 : bits == 3 ? 8 : 8 / bits);
+  }
+  b.arch.dataflow = Dataflow::kWeightStationary;
+  b.arch.timing = TimingModel::kDefault;
+  std::mt19937_64 rng(c.seed ^ 0xb175e41a11ull);
+  b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
+  return b;
 }
 
 }  // namespace fq::test

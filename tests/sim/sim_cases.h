@@ -21,11 +21,15 @@ struct SimCase {
   std::string describe() const;
 };
 
-ArchConfig base_arch(int rows, int cols, PeKind kind);
+ArchConfig base_arch(int rows, int cols, const std::string& kind);
 // Compiles `weights` x `acts` on `arch` with the candidate `pick` chooses among the legal ones
 // (an index taken modulo their count); pick < 0 keeps the compiler's choice.
 compiler::CompiledLayer compile_with(const ArchConfig& arch, const std::vector<QTensor>& weights,
                                      const std::vector<QuantizedActs>& acts, int64_t pick);
 SimCase random_case(uint64_t seed);
+// The same weights and activations on a bit-serial array of the same shape, buffers and DRAM:
+// FineQ-R cases keep their window, INTb cases run pe.format intb (weight stationary, default
+// timing); recompiled with a mapping picked from the seed.
+SimCase as_bitserial(const SimCase& c);
 
 }  // namespace fq::test

@@ -14,7 +14,7 @@ namespace fq::test {
 
 inline constexpr const char* kTestFingerprint = "0123456789abcdef";
 
-inline ArchConfig ir_arch(PeKind pe, Dataflow dataflow, int rows, int cols, int weight_bits = 8) {
+inline ArchConfig ir_arch(const std::string& pe, Dataflow dataflow, int rows, int cols, int weight_bits = 8) {
   ArchConfig a;
   a.name = "ir_test";
   a.rows = rows;

@@ -32,12 +32,12 @@ SCENARIO("the presets load with their documented values", "[arch]") {
   CHECK(fineq.name == "fineq");
   CHECK(fineq.rows == 33);
   CHECK(fineq.cols == 32);
-  CHECK(fineq.pe_kind == fq::PeKind::kTemporal);
+  CHECK(fineq.pe_kind == "temporal");
   CHECK(fineq.window == fq::BeatWindow::kTile);
   CHECK(fineq.dataflow == fq::Dataflow::kWeightStationary);
   const auto int8 = fq::load_arch(preset("int8.yaml"));
   const auto int4 = fq::load_arch(preset("int4.yaml"));
-  CHECK(int8.pe_kind == fq::PeKind::kMac);
+  CHECK(int8.pe_kind == "mac");
   CHECK(int8.weight_bits == 8);
   CHECK(int4.weight_bits == 4);
   CHECK(int8.rows == 32);

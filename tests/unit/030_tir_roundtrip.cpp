@@ -187,7 +187,7 @@ SCENARIO("Random programs round trip exactly", "[ir][tir]") {
 
 SCENARIO("A scheduled program round trips through a stream and a file", "[ir][tir]") {
   GIVEN("a double-buffered schedule of about 20 k ops (text larger than the 1 MiB read block)") {
-    ArchConfig arch = test::ir_arch(PeKind::kTemporal, Dataflow::kWeightStationary, 6, 8);
+    ArchConfig arch = test::ir_arch("temporal", Dataflow::kWeightStationary, 6, 8);
     const test::Tiling tiling{.mt = 8, .nt = 8, .kt = 6};
     test::size_buffers(arch, HwFormat::kFineqR, tiling);
     TileProgram p;

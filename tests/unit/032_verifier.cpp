@@ -26,7 +26,7 @@ struct Built {
 // Two fineq_r GEMMs with residual tiles in M, N and K on a 6 x 8 temporal ws array.
 Built ws_fineq() {
   Built b;
-  b.arch = test::ir_arch(PeKind::kTemporal, Dataflow::kWeightStationary, 6, 8);
+  b.arch = test::ir_arch("temporal", Dataflow::kWeightStationary, 6, 8);
   const test::Tiling t{.mt = 8, .nt = 8, .kt = 6};
   test::size_buffers(b.arch, HwFormat::kFineqR, t);
   b.program.arch_fingerprint = kFp;
@@ -40,7 +40,7 @@ Built ws_fineq() {
 // INT4 weights on an 8 x 8 mac array, output stationary.
 Built os_int4() {
   Built b;
-  b.arch = test::ir_arch(PeKind::kMac, Dataflow::kOutputStationary, 8, 8, 4);
+  b.arch = test::ir_arch("mac", Dataflow::kOutputStationary, 8, 8, 4);
   const test::Tiling t{.mt = 8, .nt = 8, .kt = 8};
   test::size_buffers(b.arch, HwFormat::kInt4, t);
   b.program.arch_fingerprint = kFp;
@@ -53,7 +53,7 @@ Built os_int4() {
 // INT3 weights on an 8 x 4 mac array, weight stationary (k tiles of 8 keep k0 * 3 byte aligned).
 Built ws_int3() {
   Built b;
-  b.arch = test::ir_arch(PeKind::kMac, Dataflow::kWeightStationary, 8, 4, 3);
+  b.arch = test::ir_arch("mac", Dataflow::kWeightStationary, 8, 4, 3);
   const test::Tiling t{.mt = 3, .nt = 4, .kt = 8};
   test::size_buffers(b.arch, HwFormat::kInt3, t);
   b.program.arch_fingerprint = kFp;
@@ -99,7 +99,7 @@ struct Mutation {
 // dequant to a separate region, store y and acc.
 Built handmade() {
   Built b;
-  b.arch = test::ir_arch(PeKind::kTemporal, Dataflow::kWeightStationary, 6, 8);
+  b.arch = test::ir_arch("temporal", Dataflow::kWeightStationary, 6, 8);
   b.program.arch_fingerprint = kFp;
   b.program.arch_name = "hand";
   const GemmDesc g = test::place_gemm(b.dram_bytes, "g", HwFormat::kFineqR, 4, 8, 6);
@@ -280,7 +280,7 @@ SCENARIO("Each rule violated by a minimal mutation is rejected, naming the op an
        [](Built& b) { b.program.gemms[1].format = HwFormat::kInt8; return std::string("gemm 1 (wo):"); },
        "gemm-format"},
       {"fineq_r weights on mac PEs", ws_fineq,
-       [](Built& b) { b.arch.pe_kind = PeKind::kMac; return std::string("gemm 0 (wq):"); }, "gemm-format"},
+       [](Built& b) { b.arch.pe_kind = "mac"; return std::string("gemm 0 (wq):"); }, "gemm-format"},
       {"int4 weights on 8-bit mac PEs", os_int4,
        [](Built& b) { b.arch.weight_bits = 8; return std::string("gemm 0 (w):"); }, "gemm-format"},
       {"K = 0", ws_fineq, [](Built& b) { b.program.gemms[1].k = 0; return std::string("gemm 1 (wo):"); }, "gemm-shape"},

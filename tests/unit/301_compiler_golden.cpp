@@ -1,5 +1,6 @@
 // The compiled program, run by the golden interpreter, equals the integer GEMM bit for bit.
 #include "compiler/compiler.h"
+#include "model/arch/pe_model.h"
 #include "model/core/error.h"
 #include "model/core/fp16.h"
 #include "model/golden/tile_interpreter.h"
@@ -13,7 +14,7 @@
 
 namespace {
 
-fq::ArchConfig small_arch(int rows, int cols, fq::PeKind kind, int weight_bits = 8) {
+fq::ArchConfig small_arch(int rows, int cols, const std::string& kind, int weight_bits = 8) {
   fq::ArchConfig a;
   a.name = "test";
   a.rows = rows;
@@ -124,7 +125,7 @@ void compile_and_check(const fq::ArchConfig& arch, const std::vector<fq::QTensor
 SCENARIO("golden interpreter on compiled programs equals the integer GEMM", "[compiler][golden]") {
   std::mt19937 rng(1234);
   GIVEN("FineQ-R layers of awkward shapes on a temporal array") {
-    const auto arch = small_arch(6, 4, fq::PeKind::kTemporal);
+    const auto arch = small_arch(6, 4, "temporal");
     for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{
              {1, 1, 1}, {1, 3, 1}, {3, 2, 2}, {5, 7, 4}, {4, 9, 13}, {17, 5, 29}, {2, 3, 64}, {9, 4, 172}}) {
       std::vector<fq::QTensor> t{random_tensor(rng, "g", fq::HwFormat::kFineqR, n, k)};
@@ -135,7 +136,7 @@ SCENARIO("golden interpreter on compiled programs equals the integer GEMM", "[co
   }
   GIVEN("INT4, INT3 and INT2 layers on MAC arrays of the same width") {
     for (int bits : {8, 4, 3, 2}) {
-      const auto arch = small_arch(9, 5, fq::PeKind::kMac, bits);
+      const auto arch = small_arch(9, 5, "mac", bits);
       for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {3, 6, 17}, {7, 11, 40}}) {
         std::vector<fq::QTensor> t{random_tensor(rng, "w", fq::int_format(bits), n, k)};
         std::vector<Acts> a{random_acts(rng, m, k)};
@@ -145,7 +146,7 @@ SCENARIO("golden interpreter on compiled programs equals the integer GEMM", "[co
     }
   }
   GIVEN("several GEMMs in one layer, and small buffers that force chunking of M") {
-    auto arch = small_arch(33, 8, fq::PeKind::kTemporal);
+    auto arch = small_arch(33, 8, "temporal");
     arch.act_bytes = 512;
     arch.out_bytes = 2048;
     std::vector<fq::QTensor> t{random_tensor(rng, "layers.0.wq", fq::HwFormat::kFineqR, 20, 64),
@@ -157,14 +158,15 @@ SCENARIO("golden interpreter on compiled programs equals the integer GEMM", "[co
 
 SCENARIO("every mapping the search considers lowers to a correct program", "[compiler][golden]") {
   std::mt19937 rng(99);
-  for (const auto& [kind, dataflow, bits] : {std::tuple{fq::PeKind::kTemporal, fq::Dataflow::kWeightStationary, 0},
-                                            std::tuple{fq::PeKind::kMac, fq::Dataflow::kWeightStationary, 4},
-                                            std::tuple{fq::PeKind::kMac, fq::Dataflow::kOutputStationary, 8}}) {
+  for (const auto& [kind, dataflow, bits] : {std::tuple{"temporal", fq::Dataflow::kWeightStationary, 0},
+                                            std::tuple{"bitserial", fq::Dataflow::kWeightStationary, 0},
+                                            std::tuple{"mac", fq::Dataflow::kWeightStationary, 4},
+                                            std::tuple{"mac", fq::Dataflow::kOutputStationary, 8}}) {
     auto arch = small_arch(6, 4, kind, bits == 0 ? 8 : bits);
     arch.dataflow = dataflow;
     arch.act_bytes = 256;
     arch.out_bytes = 1024;
-    const auto format = kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(bits);
+    const auto format = fq::pe_model(arch).weight_format(arch);
     // Two GEMMs share every buffer address, so the second must wait for the first (cross-GEMM hazards).
     std::vector<fq::QTensor> t{random_tensor(rng, "a", format, 9, 20), random_tensor(rng, "b", format, 5, 11)};
     std::vector<Acts> acts{random_acts(rng, 10, 20), random_acts(rng, 10, 11)};
@@ -196,7 +198,7 @@ SCENARIO("every mapping the search considers lowers to a correct program", "[com
 
 SCENARIO("impossible requests fail with a clear message", "[compiler]") {
   std::mt19937 rng(5);
-  auto arch = small_arch(6, 4, fq::PeKind::kTemporal);
+  auto arch = small_arch(6, 4, "temporal");
   WHEN("the weight buffer cannot hold one tile") {
     arch.weight_bytes = 4;
     THEN("the message names the buffer") {
@@ -208,9 +210,9 @@ SCENARIO("impossible requests fail with a clear message", "[compiler]") {
     THEN("the message names both") {
       CHECK_THROWS_WITH(fq::compiler::plan_gemm(arch, "g", 4, 8, 30, fq::HwFormat::kInt4),
                         Catch::Contains("temporal") && Catch::Contains("int4"));
-      auto mac = small_arch(6, 4, fq::PeKind::kMac, 8);
+      auto mac = small_arch(6, 4, "mac", 8);
       CHECK_THROWS_WITH(fq::compiler::plan_gemm(mac, "g", 4, 8, 30, fq::HwFormat::kFineqR),
-                        Catch::Contains("weight_bits 8") && Catch::Contains("fineq_r"));
+                        Catch::Contains("int8") && Catch::Contains("fineq_r"));
     }
   }
   WHEN("activations and weights disagree on K") {
@@ -222,7 +224,7 @@ SCENARIO("impossible requests fail with a clear message", "[compiler]") {
     }
   }
   WHEN("the array has fewer rows than a FineQ-R cluster") {
-    auto tiny = small_arch(2, 4, fq::PeKind::kTemporal);
+    auto tiny = small_arch(2, 4, "temporal");
     THEN("the message names array.rows") {
       CHECK_THROWS_WITH(fq::compiler::plan_gemm(tiny, "g", 1, 1, 9, fq::HwFormat::kFineqR),
                         Catch::Contains("array.rows = 2"));
@@ -232,7 +234,7 @@ SCENARIO("impossible requests fail with a clear message", "[compiler]") {
 
 SCENARIO("the golden interpreter refuses a program compiled for another architecture", "[compiler][golden]") {
   std::mt19937 rng(8);
-  const auto arch = small_arch(6, 4, fq::PeKind::kTemporal);
+  const auto arch = small_arch(6, 4, "temporal");
   std::vector<fq::QTensor> t{random_tensor(rng, "g", fq::HwFormat::kFineqR, 4, 9)};
   Acts a = random_acts(rng, 2, 9);
   std::vector<fq::compiler::GemmInput> in{{&t[0], a.view()}};

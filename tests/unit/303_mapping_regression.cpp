@@ -8,6 +8,7 @@
 // means the search or the lowering changed: justify it with fast-engine cycles (docs/compiler.md
 // "Cost model and choice") or undo it.
 #include "compiler/compiler.h"
+#include "model/arch/pe_model.h"
 #include "model/arch/arch_config.h"
 #include "model/ir/tir_text.h"
 #include "support/paths.h"
@@ -56,7 +57,7 @@ fq::ArchConfig arch_of(const std::string& label) {
 }
 
 fq::HwFormat format_of(const fq::ArchConfig& arch) {
-  return arch.pe_kind == fq::PeKind::kTemporal ? fq::HwFormat::kFineqR : fq::int_format(arch.weight_bits);
+  return fq::pe_model(arch).weight_format(arch);
 }
 
 // Zero operands of the right sizes: the program depends on shapes only.

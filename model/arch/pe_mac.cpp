@@ -1,0 +1,84 @@
+// Multiply-accumulate PE (rtl/fq_pe_mac.v): INT8 activation x INTb weight (b = 8, 4, 3, 2), one
+// beat of one cycle per activation. The baseline of the comparisons; the only kind that also
+// runs output-stationary and SCALE-Sim's timing.
+#include "model/arch/pe_model.h"
+
+#include <fmt/format.h>
+
+namespace fq {
+namespace {
+
+class MacPe final : public PeModel {
+ public:
+  std::string_view name() const override { return "mac"; }
+  std::string_view summary() const override {
+    return "multiply-accumulate (INT8 x INTb, b = pe.weight_bits), one product per beat of one cycle";
+  }
+  void configure(ArchConfig& arch, const PeKeys& keys) const override {
+    keys.forbid("pe.window", "applies to temporal and bitserial PEs only");
+    keys.forbid("pe.format", "applies to bitserial PEs only; mac PEs take pe.weight_bits");
+    keys.require("pe.weight_bits", "8, 4, 3 or 2", "mac");
+    arch.window = BeatWindow::kFixed;
+  }
+  std::string yaml_keys(const ArchConfig& arch) const override {
+    return fmt::format("  weight_bits: {}\n", arch.weight_bits);
+  }
+  std::string describe(const ArchConfig& arch) const override { return fmt::format("INT{} MAC PEs", arch.weight_bits); }
+  bool uses_window(const ArchConfig&) const override { return false; }
+  bool output_stationary() const override { return true; }
+  bool scalesim_timing() const override { return true; }
+
+  HwFormat weight_format(const ArchConfig& arch) const override { return int_format(arch.weight_bits); }
+  int weight_register_bits(const ArchConfig& arch) const override { return arch.weight_bits; }
+  int rtl_kind() const override { return 1; }
+  int rtl_wbits(const ArchConfig& arch) const override { return arch.weight_bits; }
+
+  Work work() const override { return Work::kMacs; }
+  // One-cycle beats and a product per PE inside the tile whatever the weights: no need to read them.
+  bool reads_weights() const override { return false; }
+  void tally(const ArchConfig&, TileStats&, int8_t, bool) const override {}
+  TileStats tile_stats(const ArchConfig&, HwFormat, std::span<const uint8_t>, uint64_t, uint64_t, uint32_t k,
+                       uint32_t n) const override {
+    return {.k = k, .n = n};
+  }
+  uint32_t beat(const ArchConfig&, const TileStats&) const override { return 1; }
+  uint32_t beat_estimate(const ArchConfig&) const override { return 1; }
+  PeActions matmul_actions(const ArchConfig& arch, const TileStats& s, uint64_t m, uint32_t) const override {
+    const uint64_t rc = static_cast<uint64_t>(arch.rows) * static_cast<uint64_t>(arch.cols);
+    const uint64_t kn = uint64_t{s.k} * s.n;
+    return {.macs = m * kn, .idle_beats = m * (rc - kn)};
+  }
+  PeActions beat_actions(uint64_t valid, uint64_t due, uint32_t) const override {
+    return {.macs = due, .idle_beats = valid - due};
+  }
+  CycleWeight cycle_weight(int8_t q) const override { return {.mask = 1, .mul = q}; }
+
+  void energy_terms(const ArchConfig& arch, const PeActions& a, const PriceBook& prices, const EnergyTerm& add) const override {
+    const Price add32 = prices.energy("add_int32");
+    const Price mult = prices.energy("mult_int8");
+    const double bits = arch.weight_bits;
+    add("pe_macs", static_cast<double>(a.macs),
+        {mult.value * bits / 8.0 + add32.value,
+         mult.source + " scaled linearly to 8 x " + std::to_string(arch.weight_bits) + " bits, plus " + add32.source,
+         true},
+        "PE multiply-accumulates");
+  }
+  TableArea table_area(const ArchConfig& arch, const PriceBook& prices) const override {
+    const Price add32 = prices.area("add_int32");
+    const Price reg = prices.area("register_bit");
+    const Price mult = prices.area("mult_int8");
+    const double bits = arch.weight_bits;
+    return {mult.value * bits / 8.0 + add32.value + (8 + 32 + 2 * bits) * reg.value,
+            fmt::format("8x{} multiplier, linear in width: {}; 32-bit adder: {}; {} register bits: {}", arch.weight_bits,
+                        mult.source, add32.source, 40 + 2 * arch.weight_bits, reg.source)};
+  }
+};
+
+}  // namespace
+
+const PeModel& mac_pe_model() {
+  static const MacPe model;
+  return model;
+}
+
+}  // namespace fq
