@@ -124,7 +124,8 @@ class PeModel {
   virtual bool shift_by_phase() const { return false; }
 
   // ---- cost ----
-  // The PE terms of the energy breakdown (registers, weight loads, decoders are shared).
+  // The PE terms of the energy breakdown, each named pe_* (compare files them under "array");
+  // registers, weight loads and decoders are shared terms the cost model adds.
   virtual void energy_terms(const ArchConfig& arch, const PeActions& a, const PriceBook& prices,
                             const EnergyTerm& add) const = 0;
   virtual TableArea table_area(const ArchConfig& arch, const PriceBook& prices) const = 0;

@@ -22,6 +22,18 @@ got = float([r for r in csv.DictReader(open(sys.argv[2])) if r["arch"] == "fineq
 sys.exit(0 if abs(got / want - 1) < 1e-3 else print(f"array_ratio {got}, synthesis gives {want}") or 1)
 PY
 check "plot" test -s "$work/c.png" -a -s "$work/c.gp"
+# The bit-serial peer on the same codes: random FineQ-R weights have outlier clusters in every tile,
+# so W = 3 against the temporal array's W = 4 (max |q| = 4): fewer cycles, and every weight bit
+# that is set is one pulse.
+"$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --arch "$src/configs/bitserial.yaml" \
+  --out "$work/b" >"$work/b.txt" 2>&1
+check "bitserial: exit 0" test $? -eq 0
+check "bitserial: a row" grep -qE '^bitserial +equal PEs +bit-serial PEs FineQ-R tile window 33x32' "$work/b.txt"
+check "bitserial: fewer cycles than temporal on the same codes" $py - "$work/b.csv" <<'PY'
+import csv, sys
+r = {x["arch"]: x for x in csv.DictReader(open(sys.argv[1]))}
+sys.exit(0 if int(r["bitserial"]["cycles"]) < int(r["fineq"]["cycles"]) else 1)
+PY
 # Prefill and decode, at equal PEs and at equal array area.
 "$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --arch "$src/configs/int4.yaml" \
   --tokens 16,1 --equal-area --out "$work/e" >"$work/e.txt" 2>&1
