@@ -1,5 +1,5 @@
-// The whole stories260K model on the accelerator (sim/model_run.h): on the FineQ, INT8 and INT4
-// presets, with the fast engine and the SystemC model, prefill and greedy decoding give the golden
+// The whole stories260K model on the accelerator (sim/model_run.h): on the FineQ, INT8, INT4 and
+// bit-serial presets, with the fast engine and the SystemC model, prefill and greedy decoding give the golden
 // integer path's tokens and logits bit for bit, both engines give the same cycles and energy, each
 // (layer, linear, M) program is compiled once, the KV traffic follows its formula (so decode steps
 // get slower with the context), the splits add up, and an injected fault is named.
@@ -52,7 +52,10 @@ fq::sim::ModelReport run(const Preset& p, const std::string& engine, std::option
 
 SCENARIO("stories260K through the accelerator equals the golden integer path on every preset and engine",
          "[model_run]") {
-  const Preset presets[] = {{"fineq.yaml", "fineq", nullptr}, {"int8.yaml", "rtn", "8"}, {"int4.yaml", "rtn", "4"}};
+  const Preset presets[] = {{"fineq.yaml", "fineq", nullptr},
+                            {"int8.yaml", "rtn", "8"},
+                            {"int4.yaml", "rtn", "4"},
+                            {"bitserial.yaml", "fineq", nullptr}};
   for (const Preset& p : presets) {
     INFO(p.arch);
     const auto fast = run(p, "fast");
