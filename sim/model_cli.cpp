@@ -25,7 +25,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: simulate --model CKPT --arch ARCH.yaml [--set KEY=VALUE ...]
                 (--method NAME [--OPTION VALUE ...] | --layer LAYER.q) [--tokenizer TOK.bin]
                 (--prompt "TEXT" | --prompt-tokens ID,ID,...) --generate G
-                [--engine fast|systemc|rtl] [--json OUT.json] [--costs COSTS.yaml] [--no-compare] [--cache DIR]
+                [--engine fast|systemc|rtl] [--classifier host|accel] [--json OUT.json] [--costs COSTS.yaml]
+                [--no-compare] [--cache DIR]
        simulate --model synthetic:llama2-7b|synthetic:llama2-13b --arch ARCH.yaml --method NAME [...]
                 --prompt-length P --generate G [--seed S] [--cache DIR] [--json OUT.json]
 
@@ -49,6 +50,9 @@ evaluate's dequantized-weight inference (docs/model.md, docs/report-schema.md).
 --engine               fast (default; timing only, outputs from the golden GEMM), systemc
                        (computes every output, checked against the golden GEMM) or rtl (the
                        Verilog through Verilator, likewise; builds a runner per arch: minutes)
+--classifier WHERE     host (default: the FP32 classifier on the host side) or accel: the classifier
+                       quantized with the same method (or the .q's 'output' tensor) runs on the
+                       accelerator too, one program of M = 1 per pass (the next token's logits)
 --json OUT.json        the report as JSON (schema fqsim.model-report/1)
 --no-compare           skip the dequantized-weight comparison
 --cache DIR            keep the quantized layers in DIR (one .q per layer, keyed by the checkpoint's
@@ -135,6 +139,11 @@ int simulate_model_command(int argc, char** argv) {
   const auto prompt_ids = cl.value("prompt-tokens");
   const auto prompt_length = cl.value("prompt-length");
   const auto cache = cl.value("cache");
+  const std::string classifier_where = cl.value("classifier").value_or("host");
+  if (classifier_where != "host" && classifier_where != "accel") {
+    fail("--classifier '{}': expected host or accel", classifier_where);
+  }
+  const bool classifier = classifier_where == "accel";
   Params numbers("simulate --model");
   numbers.set("generate", cl.required("generate"));
   numbers.set("seed", cl.value("seed").value_or("1"));
@@ -166,6 +175,7 @@ int simulate_model_command(int argc, char** argv) {
     if (!prompt_length) fail("--model {} needs --prompt-length N", model_path);
     if (!method) fail("--model {} needs --method (its weights exist only as a seed)", model_path);
     if (options.engine != "fast") fail("--model {} runs timing only, on the fast engine (--engine fast)", model_path);
+    if (classifier) fail("--classifier accel: --model {} is timed layer by layer from seeded codes and has no classifier codes", model_path);
     const int p = static_cast<int>(numbers.get_int("prompt-length", 1, 1, 1 << 20));
     const auto quantizer = make_quantizer(*method, method_options);
     if (quantizer->needs_calibration()) fail("--method {} needs calibration data, which a synthetic model has not", *method);
@@ -218,7 +228,7 @@ int simulate_model_command(int argc, char** argv) {
     }
     std::optional<llm::IntPathModel> model;
     if (layer) {
-      model = llm::int_path_from_tensors(fp32, read_qfile(*layer), *layer);
+      model = llm::int_path_from_tensors(fp32, read_qfile(*layer), *layer, classifier);
     } else if (cache) {
       const std::filesystem::path mp(model_path);
       const std::string identity = std::filesystem::is_directory(mp)
@@ -237,8 +247,9 @@ int simulate_model_command(int argc, char** argv) {
         model = llm::int_path_from_tensors(fp32, std::move(tensors), *cache);
         model->method = *method;
         model->options = described;
+        if (classifier) llm::quantize_classifier(*model, *method, method_options);
       } else {
-        model = llm::make_int_path(fp32, *method, method_options);
+        model = llm::make_int_path(fp32, *method, method_options, classifier);
         std::filesystem::create_directories(*cache);
         for (int l = 0; l < fp32.config.n_layers; ++l) {
           const auto first = model->linears.begin() + l * 7;
@@ -246,7 +257,7 @@ int simulate_model_command(int argc, char** argv) {
         }
       }
     } else {
-      model = llm::make_int_path(fp32, *method, method_options);
+      model = llm::make_int_path(fp32, *method, method_options, classifier);
     }
     report = run_model(arch, costs, *model, std::filesystem::path(model_path).filename().string(), prompt, generate,
                        options, tokenizer ? &*tokenizer : nullptr);

@@ -32,8 +32,10 @@ constexpr uint64_t kF32 = 4;
 // Host-side FP32 work of one token at position `pos` (docs/model.md "Host side"): the float
 // operations of model/llm's code outside the decoder linears, and the bytes it reads and writes
 // (parameters, the linears' INT8 inputs and scales written for the accelerator and the FP32
-// outputs read back); the KV cache is counted separately.
-void add_host_token(const llm::LlamaConfig& c, int pos, StepCost& s) {
+// outputs read back); the KV cache is counted separately. With the classifier on the accelerator
+// the host neither reads its FP32 weights nor multiplies them; it writes the INT8 input row of
+// the one token whose logits are computed (`logits`) and reads the logits back.
+void add_host_token(const llm::LlamaConfig& c, int pos, bool classifier_on_accel, bool logits, StepCost& s) {
   const double dim = c.dim, kv = c.kv_dim(), hs = c.head_size(), hidden = c.hidden_dim, ctx = pos + 1.0;
   const double rmsnorm = 4 * dim + 4;
   const double rope = 3 * (dim + kv);
@@ -42,11 +44,16 @@ void add_host_token(const llm::LlamaConfig& c, int pos, StepCost& s) {
   const double residual = 2 * dim;
   // INT8 per-token quantization of the four distinct linear inputs: |x| max, divide, round.
   const double act_quant = 3 * (3 * dim + hidden);
-  s.host_flops += c.n_layers * (2 * rmsnorm + rope + attention + swiglu + residual + act_quant) + rmsnorm +
-                  2.0 * c.vocab_size * dim;
+  s.host_flops += c.n_layers * (2 * rmsnorm + rope + attention + swiglu + residual + act_quant) + rmsnorm;
   uint64_t bytes = kF32 * static_cast<uint64_t>(c.dim);                                     // embedding row
   bytes += kF32 * static_cast<uint64_t>(c.dim) * static_cast<uint64_t>(2 * c.n_layers + 1);  // norm weights
-  bytes += kF32 * static_cast<uint64_t>(c.vocab_size) * static_cast<uint64_t>(c.dim);       // FP32 classifier
+  if (!classifier_on_accel) {
+    s.host_flops += 2.0 * c.vocab_size * dim;
+    bytes += kF32 * static_cast<uint64_t>(c.vocab_size) * static_cast<uint64_t>(c.dim);  // FP32 classifier
+  } else if (logits) {
+    s.host_flops += 3 * dim;  // the classifier input's INT8 quantization
+    bytes += static_cast<uint64_t>(c.dim) + kF32 + kF32 * static_cast<uint64_t>(c.vocab_size);
+  }
   for (const Linear which : kIntPathLinears) {
     bytes += static_cast<uint64_t>(c.n_layers) *
              (static_cast<uint64_t>(c.cols(which)) + kF32 + kF32 * static_cast<uint64_t>(c.rows(which)));
@@ -125,7 +132,7 @@ StepCost& begin_step(ModelReport& r, const ArchConfig& arch, const cost::CostMod
   if (!prefill) step = &r.decode.emplace_back();
   step->pos0 = pos0;
   step->tokens = rows;
-  for (int t = 0; t < rows; ++t) add_host_token(r.config, pos0 + t, *step);
+  for (int t = 0; t < rows; ++t) add_host_token(r.config, pos0 + t, r.classifier_on_accel, t == rows - 1, *step);
   add_kv_pass(arch, costs, r.config, pos0, rows, *step, prefill ? r.prefill_kv_cycles_by_layer : r.decode_kv_cycles_by_layer);
   return *step;
 }
@@ -156,7 +163,7 @@ class Accelerator {
   }
 
   bool linear(int layer, Linear which, int rows, std::span<const float> x, std::span<float> out) {
-    if (which == Linear::kCls) return false;  // FP32 on the host side
+    if (which == Linear::kCls) return m_model.classifier && classifier(rows, x, out);  // else FP32 on the host side
     const QTensor& w = m_model.linear(layer, which);
     const QuantizedActs a = quantize_activations(x, rows, w.matrix.cols);
     const std::vector<float> golden = dequant(int_gemm(a, w.matrix), a, w.matrix);
@@ -174,17 +181,7 @@ class Accelerator {
       }
       it = m_timed.emplace(key, std::move(t)).first;
     } else if (computes) {
-      compiler::CompiledLayer& p = *it->second.program;
-      const ir::GemmDesc& g = p.program.gemms.front();
-      p.memory.write(g.a_addr, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(a.q.data()), a.q.size()));
-      for (size_t m = 0; m < a.scales.size(); ++m) p.memory.write_f32(g.as_addr + 4 * m, a.scales[m]);
-      const timing::Timeline tl = run_engine(m_engine, p, m_arch, m_report.engine_runs);
-      if (!(tl == it->second.timeline)) {
-        fail("{} engine: the timing of {} (M = {}) changed with its activations ({} cycles, first run {}); the "
-             "timing contract says it cannot",
-             m_engine, w.name, rows, tl.total_cycles, it->second.timeline.total_cycles);
-      }
-      check_outputs(p, golden, layer, which);
+      rerun(it->second, a, golden, layer, which, rows, w.name);
       ++m_report.timing_reuses;
     } else {
       ++m_report.timing_reuses;
@@ -209,6 +206,57 @@ class Accelerator {
   void set_digests(llm::LinearDigests* d) { m_digests = d; }
 
  private:
+  // The classifier as one program of M = 1: only the last row's logits are used (the next token),
+  // so only that row goes through the accelerator, in the prefill as in decode; the other rows'
+  // logits, which model/llm computes and greedy decoding discards, are the golden path's.
+  bool classifier(int rows, std::span<const float> x, std::span<float> out) {
+    const QTensor& w = *m_model.classifier;
+    const auto dim = static_cast<size_t>(w.matrix.cols);
+    const std::vector<float> all = llm::int_linear(w, rows, x);
+    const QuantizedActs a = quantize_activations(x.subspan((static_cast<size_t>(rows) - 1) * dim, dim), 1, w.matrix.cols);
+    const std::vector<float> golden = dequant(int_gemm(a, w.matrix), a, w.matrix);
+    const auto key = std::make_tuple(-1, 7, 1);
+    auto it = m_timed.find(key);
+    const bool computes = m_engine != "fast";
+    if (it == m_timed.end()) {
+      Timed t = compile_and_time(m_arch, m_costs, m_engine, w, a, m_report.engine_runs);
+      ++m_report.programs_compiled;
+      if (computes) {
+        check_outputs(*t.program, golden, -1, Linear::kCls);
+      } else {
+        t.program.reset();
+      }
+      it = m_timed.emplace(key, std::move(t)).first;
+    } else {
+      if (computes) rerun(it->second, a, golden, -1, Linear::kCls, 1, w.name);
+      ++m_report.timing_reuses;
+    }
+    // The last row of the golden rows is the accelerator's row, bit for bit (rows are independent).
+    if (std::memcmp(all.data() + all.size() - golden.size(), golden.data(), golden.size() * sizeof(float)) != 0) {
+      fail("integer path: the classifier's last row differs between M = {} and M = 1", rows);
+    }
+    std::copy(all.begin(), all.end(), out.begin());
+    m_step->classifier += LinearCost{it->second.cycles, it->second.energy_pj, 1};
+    if (m_digests) m_digests->record(-1, Linear::kCls, rows, out);
+    return true;
+  }
+
+  // A cached program run again on new activations: same timing, outputs equal to golden.
+  void rerun(Timed& t, const QuantizedActs& a, const std::vector<float>& golden, int layer, Linear which, int rows,
+             const std::string& name) {
+    compiler::CompiledLayer& p = *t.program;
+    const ir::GemmDesc& g = p.program.gemms.front();
+    p.memory.write(g.a_addr, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(a.q.data()), a.q.size()));
+    for (size_t m = 0; m < a.scales.size(); ++m) p.memory.write_f32(g.as_addr + 4 * m, a.scales[m]);
+    const timing::Timeline tl = run_engine(m_engine, p, m_arch, m_report.engine_runs);
+    if (!(tl == t.timeline)) {
+      fail("{} engine: the timing of {} (M = {}) changed with its activations ({} cycles, first run {}); the "
+           "timing contract says it cannot",
+           m_engine, name, rows, tl.total_cycles, t.timeline.total_cycles);
+    }
+    check_outputs(p, golden, layer, which);
+  }
+
   // The engine's FP32 outputs against the golden integer GEMM's, bit for bit.
   void check_outputs(const compiler::CompiledLayer& p, const std::vector<float>& golden, int layer, Linear which) {
     const ir::GemmDesc& g = p.program.gemms.front();
@@ -257,6 +305,8 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
   r.method = model.method;
   r.method_options = model.options;
   r.engine = options.engine;
+  r.classifier_on_accel = model.classifier.has_value();
+  if (model.classifier) r.classifier_format = model.classifier->matrix.format;
   r.prompt_tokens = prompt;
 
   // The golden integer path, token by token.
@@ -290,8 +340,9 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
     const auto it = a.find(key);
     if (it == a.end() || it->second != digest) {
       const auto [pos, layer, idx] = key;
-      where = fmt::format("first at token position {}, layer {}, linear {}", pos, layer,
-                          llm::linear_name(kIntPathLinears[static_cast<size_t>(idx)]));
+      where = idx < 0 ? fmt::format("first at token position {}, the classifier", pos)
+                      : fmt::format("first at token position {}, layer {}, linear {}", pos, layer,
+                                    llm::linear_name(kIntPathLinears[static_cast<size_t>(idx)]));
       break;
     }
   }
@@ -467,8 +518,10 @@ std::string to_text(const ModelReport& r) {
                      r.kl_int_vs_dequantized, r.generated_tokens.size());
   }
   const double prefill_cycles = static_cast<double>(r.prefill.cycles());
-  s += fmt::format("prefill: {} tokens, {} cycles ({} linears, {} KV), {:.4g} s, {:.4g} uJ ({:.4g} uJ/token)\n",
-                   r.prefill.tokens, r.prefill.cycles(), r.prefill.linears.cycles, r.prefill.kv_cycles,
+  s += fmt::format("prefill: {} tokens, {} cycles ({} linears, {} classifier, {} KV), {:.4g} s, {:.4g} uJ ({:.4g} "
+                   "uJ/token)\n",
+                   r.prefill.tokens, r.prefill.cycles(), r.prefill.linears.cycles, r.prefill.classifier.cycles,
+                   r.prefill.kv_cycles,
                    seconds_of(r.arch, prefill_cycles), r.prefill.energy_pj() / 1e6,
                    r.prefill.energy_pj() / 1e6 / r.prefill.tokens);
   const double tps = d.cycles_per_token > 0 ? 1.0 / seconds_of(r.arch, d.cycles_per_token) : 0;
@@ -481,6 +534,12 @@ std::string to_text(const ModelReport& r) {
     s += fmt::format("  decode step at position {}: {} cycles ({} KV); at position {}: {} cycles ({} KV)\n", a.pos0,
                      a.cycles(), a.kv_cycles, b.pos0, b.cycles(), b.kv_cycles);
   }
+  s += r.classifier_on_accel
+           ? fmt::format("classifier: on the accelerator ({} codes, the last row of each pass: M = 1), {} cycles and "
+                         "{:.4g} uJ per call\n",
+                         format_name(r.classifier_format), r.decode.empty() ? 0 : r.decode.front().classifier.cycles,
+                         r.decode.empty() ? 0.0 : r.decode.front().classifier.energy_pj / 1e6)
+           : std::string("classifier: FP32 on the host side (--classifier accel runs it on the accelerator)\n");
   s += fmt::format("host side (FP32, not timed): prefill {:.4g} FLOPs and {:.4g} bytes per token; decode {:.4g} FLOPs "
                    "and {:.4g} bytes per token\n",
                    r.prefill.host_flops / r.prefill.tokens,
@@ -532,6 +591,7 @@ nlohmann::json to_json(const ModelReport& r) {
   j["prefill"] = {{"tokens", r.prefill.tokens},
                   {"cycles", r.prefill.cycles()},
                   {"linear_cycles", r.prefill.linears.cycles},
+                  {"classifier_cycles", r.prefill.classifier.cycles},
                   {"kv_cycles", r.prefill.kv_cycles},
                   {"time_s", seconds_of(r.arch, pc)},
                   {"energy_pj", r.prefill.energy_pj()},
@@ -541,6 +601,7 @@ nlohmann::json to_json(const ModelReport& r) {
     steps.push_back({{"position", s.pos0},
                      {"cycles", s.cycles()},
                      {"linear_cycles", s.linears.cycles},
+                     {"classifier_cycles", s.classifier.cycles},
                      {"kv_cycles", s.kv_cycles},
                      {"energy_pj", s.energy_pj()},
                      {"kv_read_bytes", s.kv_read_bytes}});
@@ -574,6 +635,18 @@ nlohmann::json to_json(const ModelReport& r) {
                        {"decode_energy_pj", dc.energy_pj}});
   }
   j["by_linear"] = linears;
+  if (r.classifier_on_accel) {
+    LinearCost dc;
+    for (const StepCost& st : r.decode) dc += st.classifier;
+    j["classifier"] = {{"where", "accel"},
+                       {"format", format_name(r.classifier_format)},
+                       {"prefill_cycles", r.prefill.classifier.cycles},
+                       {"prefill_energy_pj", r.prefill.classifier.energy_pj},
+                       {"decode_cycles", dc.cycles},
+                       {"decode_energy_pj", dc.energy_pj}};
+  } else {
+    j["classifier"] = {{"where", "host"}};
+  }
   j["host"] = {{"prefill_flops_per_token", r.prefill.host_flops / r.prefill.tokens},
                {"prefill_bytes_per_token", static_cast<double>(r.prefill.host_bytes) / r.prefill.tokens},
                {"decode_flops_per_token", d.host_flops_per_token},

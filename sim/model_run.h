@@ -47,13 +47,14 @@ struct LinearCost {
 struct StepCost {
   int pos0 = 0, tokens = 0;
   LinearCost linears;            // the decoder linears' programs
+  LinearCost classifier;         // the classifier's program (--classifier accel), else nothing
   uint64_t kv_cycles = 0;        // streaming the cached K and V from DRAM (docs/model.md)
   double kv_energy_pj = 0;
   uint64_t kv_read_bytes = 0, kv_write_bytes = 0;
   double host_flops = 0;         // FP32 operations on the host side
   uint64_t host_bytes = 0;       // bytes the host side reads and writes (docs/model.md)
-  uint64_t cycles() const { return linears.cycles + kv_cycles; }
-  double energy_pj() const { return linears.energy_pj + kv_energy_pj; }
+  uint64_t cycles() const { return linears.cycles + classifier.cycles + kv_cycles; }
+  double energy_pj() const { return linears.energy_pj + classifier.energy_pj + kv_energy_pj; }
 };
 
 // Fault injection for tests: flips the lowest bit of output column 0 of one linear at one token
@@ -86,6 +87,8 @@ struct ModelReport {
   std::vector<StepCost> decode;  // one per decode step, in order
   // [layer][linear_index]: prefill and the sum over decode steps.
   std::vector<std::array<LinearCost, 7>> prefill_by_linear, decode_by_linear;
+  bool classifier_on_accel = false;  // the classifier runs as a program (else FP32 on the host side)
+  HwFormat classifier_format = HwFormat::kFineqR;  // its codes, when on the accelerator
   std::vector<uint64_t> prefill_kv_cycles_by_layer, decode_kv_cycles_by_layer;
   uint64_t programs_compiled = 0, engine_runs = 0, timing_reuses = 0;
   // The same method in evaluate's dequantized-weight FP32 inference (activations INT8 per token).

@@ -61,7 +61,23 @@ const QTensor& IntPathModel::linear(int layer, Linear which) const {
   return linears.at(slot(weights.config, layer, which));
 }
 
-IntPathModel make_int_path(const LlamaWeights& fp32, const std::string& method, const Params& options) {
+void quantize_classifier(IntPathModel& m, const std::string& method, const Params& options) {
+  const auto quantizer = make_quantizer(method, options);
+  if (quantizer->needs_calibration()) {
+    fail("integer path: method '{}' needs calibration data; quantize it to a .q file and pass that", method);
+  }
+  const LlamaConfig& c = m.weights.config;
+  QTensor t;
+  t.name = tensor_name(-1, Linear::kCls);
+  t.method = method;
+  t.params = quantizer->describe();
+  t.matrix = quantizer->encode(m.weights.classifier, c.rows(Linear::kCls), c.cols(Linear::kCls));
+  check_hardware(t, c, Linear::kCls, fmt::format("integer path --method {}", method));
+  m.classifier = std::move(t);
+}
+
+IntPathModel make_int_path(const LlamaWeights& fp32, const std::string& method, const Params& options,
+                           bool classifier) {
   const auto quantizer = make_quantizer(method, options);
   if (quantizer->needs_calibration()) {
     fail("integer path: method '{}' needs calibration data; quantize it to a .q file and pass that", method);
@@ -83,10 +99,12 @@ IntPathModel make_int_path(const LlamaWeights& fp32, const std::string& method, 
       m.linears.push_back(std::move(t));
     }
   }
+  if (classifier) quantize_classifier(m, method, options);
   return m;
 }
 
-IntPathModel int_path_from_tensors(const LlamaWeights& fp32, std::vector<QTensor> tensors, const std::string& origin) {
+IntPathModel int_path_from_tensors(const LlamaWeights& fp32, std::vector<QTensor> tensors, const std::string& origin,
+                                   bool classifier) {
   const LlamaConfig& c = fp32.config;
   IntPathModel m;
   m.method = "qfile";
@@ -95,6 +113,12 @@ IntPathModel int_path_from_tensors(const LlamaWeights& fp32, std::vector<QTensor
   std::vector<bool> seen(m.linears.size(), false);
   for (QTensor& t : tensors) {
     const auto id = parse_tensor_name(t.name);
+    if (classifier && id && id->second == Linear::kCls) {
+      if (m.classifier) fail("{}: tensor '{}' appears twice", origin, t.name);
+      check_hardware(t, c, Linear::kCls, origin);
+      m.classifier = std::move(t);
+      continue;
+    }
     if (!id || id->first < 0 || id->first >= c.n_layers) {
       fail("{}: tensor '{}' is not a decoder linear of this {}-layer model", origin, t.name, c.n_layers);
     }
@@ -111,6 +135,7 @@ IntPathModel int_path_from_tensors(const LlamaWeights& fp32, std::vector<QTensor
            tensor_name(static_cast<int>(s / kIntPathLinears.size()), kIntPathLinears[s % kIntPathLinears.size()]));
     }
   }
+  if (classifier && !m.classifier) fail("{}: no tensor 'output' (the classifier's codes, for --classifier accel)", origin);
   return m;
 }
 
@@ -130,8 +155,8 @@ void LinearDigests::record(int layer, Linear which, int rows, std::span<const fl
 Hooks int_path_hooks(const IntPathModel& model, LinearDigests* digests) {
   Hooks h;
   h.linear = [&model, digests](int layer, Linear which, int rows, std::span<const float> x, std::span<float> out) {
-    if (which == Linear::kCls) return false;
-    const std::vector<float> y = int_linear(model.linear(layer, which), rows, x);
+    if (which == Linear::kCls && !model.classifier) return false;
+    const std::vector<float> y = int_linear(which == Linear::kCls ? *model.classifier : model.linear(layer, which), rows, x);
     std::copy(y.begin(), y.end(), out.begin());
     if (digests) digests->record(layer, which, rows, out);
     return true;
@@ -146,8 +171,10 @@ DequantizedModel dequantized_model(const IntPathModel& model) {
   for (int layer = 0; layer < c.n_layers; ++layer) {
     for (const Linear which : kIntPathLinears) d.weights.linear(layer, which) = dequantize(model.linear(layer, which).matrix);
   }
-  d.hooks.pre_linear = [](int, Linear which, std::span<float> x) {
-    if (which == Linear::kCls) return;
+  const bool cls = model.classifier.has_value();
+  if (cls) d.weights.classifier = dequantize(model.classifier->matrix);
+  d.hooks.pre_linear = [cls](int, Linear which, std::span<float> x) {
+    if (which == Linear::kCls && !cls) return;
     const auto q = quantize_activations(x, 1, static_cast<int>(x.size()));
     for (size_t i = 0; i < x.size(); ++i) x[i] = q.scales[0] * static_cast<float>(q.q[i]);
   };

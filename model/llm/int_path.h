@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <tuple>
@@ -38,15 +39,24 @@ struct IntPathModel {
   LlamaWeights weights;                        // FP32: embedding, norms, classifier (and the
                                                // original decoder linears, which it never multiplies)
   std::vector<QTensor> linears;                // [layer · 7 + linear_index], named "layers.L.wq" …
+  // The classifier's codes ("output") when it too runs on the integer path (simulate
+  // --classifier accel); empty: the FP32 classifier of `weights`, on the host side.
+  std::optional<QTensor> classifier;
 
   const QTensor& linear(int layer, Linear which) const;
 };
 
-// Quantizes the 7·n_layers decoder linears of `fp32` with `method` (registry options, e.g. bits).
-IntPathModel make_int_path(const LlamaWeights& fp32, const std::string& method, const Params& options);
+// Quantizes the 7·n_layers decoder linears of `fp32` with `method` (registry options, e.g. bits),
+// and the classifier as well when `classifier`.
+IntPathModel make_int_path(const LlamaWeights& fp32, const std::string& method, const Params& options,
+                           bool classifier = false);
+// The classifier of `m.weights` quantized with `method` and `options` into m.classifier.
+void quantize_classifier(IntPathModel& m, const std::string& method, const Params& options);
 // The decoder linears from a .q file's tensors (each "layers.L.wq" … exactly once, shapes as the
-// model's, a hardware format, one scale per row); extra tensors are an error naming them.
-IntPathModel int_path_from_tensors(const LlamaWeights& fp32, std::vector<QTensor> tensors, const std::string& origin);
+// model's, a hardware format, one scale per row), and the classifier ("output") when `classifier`
+// (then required); extra tensors are an error naming them.
+IntPathModel int_path_from_tensors(const LlamaWeights& fp32, std::vector<QTensor> tensors, const std::string& origin,
+                                   bool classifier = false);
 
 // The golden integer linear of `rows` input rows x [rows, w.cols]: y [rows, w.rows].
 std::vector<float> int_linear(const QTensor& w, int rows, std::span<const float> x);
@@ -65,7 +75,8 @@ class LinearDigests {
   std::map<Key, uint64_t> m_digests;
 };
 
-// Hooks whose `linear` runs int_linear() for every decoder linear (the classifier stays FP32) and,
+// Hooks whose `linear` runs int_linear() for every decoder linear (and the classifier when the model
+// has its codes; otherwise it stays FP32) and,
 // when `digests` is given, records each output.
 Hooks int_path_hooks(const IntPathModel& model, LinearDigests* digests = nullptr);
 

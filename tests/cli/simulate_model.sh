@@ -52,6 +52,20 @@ PY
 check "int4 with --prompt-tokens: exit 0" test $? -eq 0
 check "int4: no comparison with --no-compare" bash -c "! grep -q 'dequantized-weight' '$work/int4.txt'"
 
+"$bin/simulate" --model "$ckpt" --tokenizer "$tok" --arch "$src/configs/fineq.yaml" --method fineq \
+  --prompt "Once upon a time, there was a little girl" --generate 12 --classifier accel --json "$work/c.json" >/dev/null
+check "--classifier accel: exit 0" test $? -eq 0
+check "--classifier accel: golden tokens, the classifier's cycles in every pass" $py - "$work/r.json" "$work/c.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert b["generated_tokens"] == b["golden_tokens"]
+assert a["classifier"] == {"where": "host"} and b["classifier"]["where"] == "accel"
+assert b["classifier"]["format"] == "fineq_r"
+c = b["prefill"]["classifier_cycles"]
+assert c > 0 and all(s["classifier_cycles"] == c for s in b["decode"]["steps"])
+assert b["prefill"]["cycles"] == a["prefill"]["cycles"] + c
+PY
+
 out="$work/bad.json"
 fineq=(--model "$ckpt" --arch "$src/configs/fineq.yaml")
 expect_error "prompt without tokenizer" 'needs --tokenizer' "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --prompt hi --generate 4 --json "$out"
@@ -60,6 +74,8 @@ expect_error "generate 1" "generate" "$out" -- "$bin/simulate" "${fineq[@]}" --m
 expect_error "misspelt quantizer option" 'thresold' "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --thresold 3 --prompt-tokens 1 --generate 4 --json "$out"
 expect_error "token id outside the vocabulary" 'id 600 is outside' "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --prompt-tokens 1,600 --generate 4 --json "$out"
 expect_error "FineQ codes on a MAC array" 'layers.0.wq' "$out" -- "$bin/simulate" --model "$ckpt" --arch "$src/configs/int8.yaml" --method fineq --prompt-tokens 1 --generate 2 --json "$out"
+expect_error "bad classifier place" "classifier 'gpu'" "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --prompt-tokens 1 --generate 2 --classifier gpu --json "$out"
+expect_error "classifier codes missing from the .q" "no tensor 'output'" "$out" -- "$bin/simulate" "${fineq[@]}" --layer "$work/s.q" --prompt-tokens 1 --generate 2 --classifier accel --json "$out"
 expect_error "bad engine" "engine 'verilog'" "$out" -- "$bin/simulate" "${fineq[@]}" --method fineq --prompt-tokens 1 --generate 2 --engine verilog --json "$out"
 
 echo "$failures failure(s)"

@@ -36,12 +36,13 @@ struct Preset {
   const char* bits;  // rtn only
 };
 
-fq::sim::ModelReport run(const Preset& p, const std::string& engine, std::optional<fq::sim::InjectedFault> fault = {}) {
+fq::sim::ModelReport run(const Preset& p, const std::string& engine, std::optional<fq::sim::InjectedFault> fault = {},
+                         bool classifier = false) {
   const fq::ArchConfig arch = fq::load_arch(config(p.arch));
   const fq::cost::CostModel costs(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), arch);
   fq::Params opts("test");
   if (p.bits) opts.set("bits", p.bits);
-  const auto model = fq::llm::make_int_path(stories(), p.method, opts);
+  const auto model = fq::llm::make_int_path(stories(), p.method, opts, classifier);
   fq::sim::ModelRunOptions o;
   o.engine = engine;
   o.fault = fault;
@@ -81,6 +82,49 @@ SCENARIO("stories260K through the accelerator equals the golden integer path on 
     CHECK(fast.kl_int_vs_dequantized > 0);
     CHECK(fast.kl_int_vs_dequantized < 1e-2);
     CHECK(fast.dequantized_tokens.size() == kGenerate);
+  }
+}
+
+SCENARIO("--classifier accel: the classifier runs as one program of M = 1 per pass, tokens still golden",
+         "[model_run]") {
+  for (const Preset& p : {Preset{"int8.yaml", "rtn", "8"}, Preset{"fineq.yaml", "fineq", nullptr}}) {
+    INFO(p.arch);
+    const auto host = run(p, "fast");
+    const auto fast = run(p, "fast", {}, true);
+    const auto sc = run(p, "systemc", {}, true);
+    for (const auto* r : {&fast, &sc}) {
+      CHECK(r->classifier_on_accel);
+      CHECK(r->generated_tokens == r->golden_tokens);
+      CHECK(r->logits_identical);
+      CHECK(r->programs_compiled == 2 * 35 + 1);  // one classifier program serves every pass
+      CHECK(r->prefill.classifier.calls == 1);
+      CHECK(r->prefill.classifier.cycles > 0);
+      for (const auto& s : r->decode) {
+        CHECK(s.classifier.calls == 1);
+        CHECK(s.classifier.cycles == r->prefill.classifier.cycles);
+        CHECK(s.cycles() == s.linears.cycles + s.classifier.cycles + s.kv_cycles);
+      }
+      // The host no longer multiplies the 512 x 64 FP32 classifier for any token; it quantizes the
+      // last row's 64 inputs to INT8 (3 operations each).
+      CHECK(r->prefill.host_flops ==
+            host.prefill.host_flops - static_cast<double>(kPrompt.size()) * 2.0 * 512 * 64 + 3 * 64);
+    }
+    CHECK(fast.prefill.classifier.cycles == sc.prefill.classifier.cycles);
+    CHECK(fast.prefill.classifier.energy_pj == sc.prefill.classifier.energy_pj);
+    CHECK(fast.generated_tokens == sc.generated_tokens);
+    // The decoder linears are the same programs with or without it.
+    CHECK(fast.prefill.linears.cycles == host.prefill.linears.cycles);
+    CHECK(host.prefill.classifier.calls == 0);
+    const auto j = fq::sim::to_json(fast);
+    CHECK(j["classifier"]["where"] == "accel");
+    CHECK(j["classifier"]["prefill_cycles"] == fast.prefill.classifier.cycles);
+    CHECK(fq::sim::to_json(host)["classifier"]["where"] == "host");
+  }
+  THEN("a .q without the classifier's codes is refused for --classifier accel") {
+    fq::Params opts("test");
+    const auto model = fq::llm::make_int_path(stories(), "fineq", opts);
+    CHECK_THROWS_WITH(fq::llm::int_path_from_tensors(stories(), model.linears, "x.q", true),
+                      Catch::Contains("x.q") && Catch::Contains("'output'"));
   }
 }
 
