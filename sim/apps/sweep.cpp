@@ -200,30 +200,49 @@ void write_plots(const Sweep& s, const std::string& out_path) {
       g << fmt::format("plot '{}' using {} with linespoints title '{}'\n", out_path, using_xy(y), m);
     }
   }
-  // Energy vs latency, every valid point, and the Pareto front (no point both faster and cheaper).
+  // Energy vs latency, every valid point, and the Pareto front (no point both faster and cheaper),
+  // each front point labelled with its configuration; axes scaled to the data (logarithmic only
+  // when they span over 20x).
   const std::string front = base + "-pareto.dat";
+  double tmin = 1e300, tmax = -1e300, emin = 1e300, emax = -1e300;
   {
-    std::vector<std::pair<double, double>> pts;
+    struct Pt {
+      double t, e;
+      std::string label;
+    };
+    std::vector<Pt> pts;
     for (const auto& row : sim::parse_sweep_csv(read_text(out_path), s.header, s.axes.size(), out_path).rows) {
       if (row.cells[status_col - 1] != "ok") continue;
-      pts.emplace_back(std::stod(row.cells[col("time_s") - 1]), std::stod(row.cells[col("energy_pj") - 1]));
+      std::string label;
+      for (size_t i = 0; i < s.axes.size(); ++i) label += fmt::format("{}{}={}", i ? " " : "", s.axes[i].key, row.cells[i]);
+      pts.push_back({std::stod(row.cells[col("time_s") - 1]), std::stod(row.cells[col("energy_pj") - 1]), label});
     }
-    std::sort(pts.begin(), pts.end());
+    std::sort(pts.begin(), pts.end(), [](const Pt& a, const Pt& b) { return a.t < b.t || (a.t == b.t && a.e < b.e); });
     std::ofstream f(front);
     double best = 1e300;
-    for (const auto& [t, e] : pts) {
-      if (e < best) {
-        f << t << "," << e << "\n";
-        best = e;
+    for (const auto& p : pts) {
+      tmin = std::min(tmin, p.t), tmax = std::max(tmax, p.t), emin = std::min(emin, p.e), emax = std::max(emax, p.e);
+      if (p.e < best) {
+        f << fmt::format("{:.9g},{:.9g},\"{}\"\n", p.t, p.e, p.label);
+        best = p.e;
       }
     }
   }
-  g << fmt::format("set output '{}-pareto.png'\nset title 'energy vs latency (Pareto front)'\nunset logscale x\n"
-                   "set logscale xy\nset xlabel 'time (s)'\nset ylabel 'energy (pJ)'\n"
+  auto axis = [&](const char* name, double lo, double hi) {
+    if (lo > hi) return fmt::format("unset logscale {}\nset autoscale {}\n", name, name);
+    const bool log = lo > 0 && hi > 20 * lo;
+    const double pad = 0.06 * std::max(hi - lo, 1e-9 * std::abs(hi) + 1e-30);
+    return log ? fmt::format("set logscale {}\nset {}range [{:.6g}:{:.6g}]\n", name, name, lo / 1.15, hi * 1.15)
+               : fmt::format("unset logscale {}\nset {}range [{:.6g}:{:.6g}]\n", name, name, lo - pad, hi + pad);
+  };
+  g << fmt::format("set output '{}-pareto.png'\nset title 'energy vs latency (Pareto front labelled)'\n"
+                   "set xlabel 'time (s)'\nset ylabel 'energy (pJ)'\nset format x '%.4g'\nset format y '%.4g'\n{}{}"
                    "plot '{}' using {}:{} with points pt 7 title 'points', '{}' using 1:2 "
-                   "with linespoints lw 2 title 'Pareto front'\n",
-                   base, out_path, fmt::format(fmt::runtime(ok), col("time_s")),
-                   fmt::format(fmt::runtime(ok), col("energy_pj")), front);
+                   "with linespoints lw 2 title 'Pareto front', '{}' using 1:2:3 with labels offset 1,0.6 left "
+                   "font ',8' notitle\n",
+                   base, axis("x", tmin, tmax), axis("y", emin, emax), out_path,
+                   fmt::format(fmt::runtime(ok), col("time_s")), fmt::format(fmt::runtime(ok), col("energy_pj")), front,
+                   front);
   g.close();
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
     if (std::system(fmt::format("gnuplot '{}' > '{}.log' 2>&1", gp, base).c_str()) == 0) {
@@ -245,6 +264,9 @@ constexpr const char* kUsage = R"(usage: sweep --arch ARCH.yaml --set KEY=V1,V2,
              [--backend local|slurm] [--partition P] [--time-limit T] [--points-per-task K]
              [--max-parallel J] [--sbatch-arg ARG ...] [--work-dir DIR] [--no-wait] [--resume]
        sweep --merge DIR
+       sweep --model CKPT --tokenizer TOK.bin --text FILE --arch ARCH.yaml --set quant.method=M[,M...]
+             [--set quant.OPTION=V1,V2,...] [--set KEY=V1,V2,...] --out FILE.csv [--chunks N]
+             [--prompt-length P] [--generate G] [--seed S] [--costs COSTS.yaml] [--no-plots]
 
 Evaluates every combination of the --set values (any key of the architecture YAML, e.g.
 --set array.rows=8,16,32,64 --set array.cols=8,16,32,64 --set pe.window=fixed,tile) on the
@@ -260,7 +282,13 @@ sbatch as it is): the plan and the shards the tasks write go to DIR (default FIL
 filesystem the nodes share); sweep waits with progress on stderr, then merges the shards into the
 same CSV and plots. --no-wait returns after submitting; `sweep --merge DIR` waits and merges later.
 The points of a task that failed or was killed are reported with Slurm's state and left out; the
-same command with --resume submits only the missing points. Details: docs/sweep.md.
+same command with --resume submits only the missing points.
+
+--model is the co-design sweep: quantizer keys (quant.method and quant.OPTION, the quantizer's
+options) beside architecture keys; each point quantizes the model's decoder linears, measures
+the integer path's perplexity on the first N chunks of FILE (default 50), and times a prefill of
+P tokens (default 32) and G - 1 decode steps (default G = 32) on its arch. Columns, plots (the
+perplexity-energy Pareto front, labelled) and resuming: docs/sweep.md.
 )";
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -343,6 +371,7 @@ int run(int argc, char** argv) {
       s.axes.push_back(a);
     }
   }
+  if (cl.value("model")) return run_model_sweep(cl, s.arch_path, out_path, s.fixed, s.axes);
   fq::Params numbers("sweep");
   numbers.set("tokens", cl.value("tokens").value_or("16"));
   numbers.set("seed", cl.value("seed").value_or("1"));

@@ -3,6 +3,7 @@
 // so that a point's row is the same wherever it runs.
 #pragma once
 
+#include "model/core/cli.h"
 #include "model/core/progress.h"
 #include "model/cost/cost_model.h"
 #include "sim/workload_input.h"
@@ -60,5 +61,10 @@ struct SlurmOptions {
 int run_slurm(const Sweep& s, const std::string& out_path, const SlurmOptions& options);
 int run_merge(const std::string& work_dir);
 int run_slurm_task(const std::string& work_dir, int submission);
+
+// sweep_model.cpp: `sweep --model CKPT --tokenizer T --text FILE`, the co-design sweep of quant.*
+// keys beside architecture keys; reads its own options from `cl` (docs/sweep.md).
+int run_model_sweep(CommandLine& cl, const std::string& arch_path, const std::string& out_path,
+                    const std::vector<std::string>& fixed, const std::vector<Axis>& axes);
 
 }  // namespace fq::sweep
