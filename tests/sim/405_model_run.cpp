@@ -211,43 +211,54 @@ SCENARIO("a differing linear output stops the run naming the token, layer and li
 }
 
 SCENARIO("timing only: seeded activations give the real run's cycles and energy exactly", "[model_run]") {
-  const fq::ArchConfig arch = fq::load_arch(config("int4.yaml"));
-  const fq::cost::CostModel costs(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), arch);
-  fq::Params opts("test");
-  opts.set("bits", "4");
-  const auto model = fq::llm::make_int_path(stories(), "rtn", opts);
-  const auto real = run({"int4.yaml", "rtn", "4"}, "fast");
-  fq::sim::TimingOnlyModel tm;
-  tm.name = "stories260K codes";
-  tm.config = model.weights.config;
-  tm.method = "rtn";
-  std::vector<int> asked;
-  tm.layer_codes = [&](int l) {
-    asked.push_back(l);
-    return std::vector<fq::QTensor>(model.linears.begin() + l * 7, model.linears.begin() + l * 7 + 7);
-  };
-  const auto t = fq::sim::time_model(arch, costs, tm, 16, kGenerate, 99);
-  CHECK(asked == std::vector<int>{0, 1, 2, 3, 4});
-  CHECK(t.timing_only);
-  CHECK(t.prefill.cycles() == real.prefill.cycles());
-  CHECK(t.prefill.energy_pj() == Approx(real.prefill.energy_pj()).epsilon(1e-12));
-  CHECK(t.prefill.host_flops == real.prefill.host_flops);
-  REQUIRE(t.decode.size() == real.decode.size());
-  for (size_t i = 0; i < t.decode.size(); ++i) {
-    CHECK(t.decode[i].cycles() == real.decode[i].cycles());
-    CHECK(t.decode[i].pos0 == real.decode[i].pos0);
-  }
-  for (int l = 0; l < 5; ++l) {
-    for (int i = 0; i < 7; ++i) {
-      CHECK(t.decode_by_linear[static_cast<size_t>(l)][static_cast<size_t>(i)].cycles ==
-            real.decode_by_linear[static_cast<size_t>(l)][static_cast<size_t>(i)].cycles);
+  // MAC timing does not read the codes (one program per linear and M serves every layer, timed
+  // once); temporal and bit-serial timing does (the first layer's programs run again with each
+  // layer's codes written in): both must equal the real run, which compiles every (layer, linear, M).
+  for (const Preset& p : {Preset{"int4.yaml", "rtn", "4"}, Preset{"fineq.yaml", "fineq", nullptr},
+                          Preset{"bitserial.yaml", "fineq", nullptr}}) {
+    INFO(p.arch);
+    const fq::ArchConfig arch = fq::load_arch(config(p.arch));
+    const fq::cost::CostModel costs(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), arch);
+    fq::Params opts("test");
+    if (p.bits) opts.set("bits", p.bits);
+    const auto model = fq::llm::make_int_path(stories(), p.method, opts);
+    const auto real = run(p, "fast");
+    fq::sim::TimingOnlyModel tm;
+    tm.name = "stories260K codes";
+    tm.config = model.weights.config;
+    tm.method = p.method;
+    std::vector<int> asked;
+    tm.layer_codes = [&](int l) {
+      asked.push_back(l);
+      return std::vector<fq::QTensor>(model.linears.begin() + l * 7, model.linears.begin() + l * 7 + 7);
+    };
+    const auto t = fq::sim::time_model(arch, costs, tm, 16, kGenerate, 99);
+    CHECK(asked == std::vector<int>{0, 1, 2, 3, 4});
+    CHECK(t.timing_only);
+    CHECK(t.prefill.cycles() == real.prefill.cycles());
+    CHECK(t.prefill.energy_pj() == Approx(real.prefill.energy_pj()).epsilon(1e-12));
+    CHECK(t.prefill.host_flops == real.prefill.host_flops);
+    REQUIRE(t.decode.size() == real.decode.size());
+    for (size_t i = 0; i < t.decode.size(); ++i) {
+      CHECK(t.decode[i].cycles() == real.decode[i].cycles());
+      CHECK(t.decode[i].pos0 == real.decode[i].pos0);
     }
+    for (int l = 0; l < 5; ++l) {
+      for (int i = 0; i < 7; ++i) {
+        CHECK(t.prefill_by_linear[static_cast<size_t>(l)][static_cast<size_t>(i)].cycles ==
+              real.prefill_by_linear[static_cast<size_t>(l)][static_cast<size_t>(i)].cycles);
+        CHECK(t.decode_by_linear[static_cast<size_t>(l)][static_cast<size_t>(i)].cycles ==
+              real.decode_by_linear[static_cast<size_t>(l)][static_cast<size_t>(i)].cycles);
+      }
+    }
+    // 14 programs (7 linears at M = 16 and M = 1), compiled for the first layer only.
+    CHECK(t.programs_compiled == 14);
+    CHECK(t.engine_runs == (p.bits ? 14 : 70));
+    CHECK(t.timing_reuses == real.timing_reuses);
+    const auto j = fq::sim::to_json(t);
+    CHECK(j.at("timing_only") == true);
+    CHECK_FALSE(j.contains("generated_tokens"));
+    CHECK(fq::sim::to_text(t).find("timing only") != std::string::npos);
+    fq::test::require_error_mentions([&] { fq::sim::time_model(arch, costs, tm, 512, 2, 1); }, "seq_len 512");
   }
-  CHECK(t.programs_compiled == 70);
-  CHECK(t.timing_reuses == real.timing_reuses);
-  const auto j = fq::sim::to_json(t);
-  CHECK(j.at("timing_only") == true);
-  CHECK_FALSE(j.contains("generated_tokens"));
-  CHECK(fq::sim::to_text(t).find("timing only") != std::string::npos);
-  fq::test::require_error_mentions([&] { fq::sim::time_model(arch, costs, tm, 512, 2, 1); }, "seq_len 512");
 }
