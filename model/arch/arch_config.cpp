@@ -104,6 +104,9 @@ const std::vector<KeySpec>& schema() {
          if (v != 8 && v != 4 && v != 3 && v != 2) bad(fmt::format("must be 8, 4, 3 or 2, got {}", v));
          a.weight_bits = static_cast<int>(v);
        }},
+      {"pe.weight_sets", "weight register sets per PE, 1..8 (default 2): a preload may overwrite the set the "
+                         "tile weight_sets - 1 tiles back used once its data has left; ws dataflow, default timing", false,
+       [](ArchConfig& a, const std::string& s) { a.weight_sets = static_cast<int>(parse_int(s, 1, 8)); }},
       {"pe.format", "weight format of bitserial PEs: fineq_r, int8, int4, int3 or int2; bitserial only", false,
        [](ArchConfig& a, const std::string& s) {
          a.pe_format = parse_enum<HwFormat>(s, {{"fineq_r", HwFormat::kFineqR}, {"int8", HwFormat::kInt8},
@@ -232,7 +235,7 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
   const PeModel& pe = pe_model(arch);
   PeKeys keys;
   for (const auto& [path, scalar] : values) {
-    if (path.rfind("pe.", 0) == 0 && path != "pe.kind") keys.given.emplace_back(path, scalar.where);
+    if (path.rfind("pe.", 0) == 0 && path != "pe.kind" && path != "pe.weight_sets") keys.given.emplace_back(path, scalar.where);
   }
   try {
     pe.configure(arch, keys);
@@ -242,6 +245,11 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
   if (arch.dataflow == Dataflow::kOutputStationary && !pe.output_stationary()) {
     fail("{}: key 'dataflow' ({}): os (output stationary) needs mac PEs; {} PEs are weight stationary", origin,
          where("dataflow"), arch.pe_kind);
+  }
+  if (values.count("pe.weight_sets") && (arch.dataflow != Dataflow::kWeightStationary || arch.timing != TimingModel::kDefault)) {
+    fail("{}: key 'pe.weight_sets' ({}) applies to the weight-stationary dataflow with default timing (os.matmul and "
+         "SCALE-Sim's serialised folds use no weight sets)",
+         origin, where("pe.weight_sets"));
   }
   if (arch.timing == TimingModel::kScaleSim && !pe.scalesim_timing()) {
     fail("{}: key 'timing' ({}): scalesim models SCALE-Sim's one-cycle MAC PEs; it needs pe.kind: mac", origin,
@@ -262,6 +270,8 @@ std::string to_yaml(const ArchConfig& a) {
   std::string s = fmt::format("name: {}\narray:\n  rows: {}\n  cols: {}\npe:\n  kind: {}\n", a.name, a.rows, a.cols,
                               a.pe_kind);
   s += pe_model(a).yaml_keys(a);
+  // Written only when not the default, so the fingerprints of existing programs stay valid.
+  if (a.weight_sets != 2) s += fmt::format("  weight_sets: {}\n", a.weight_sets);
   s += fmt::format(
       "dataflow: {}\ntiming: {}\nbuffers:\n  weight_bytes: {}\n  act_bytes: {}\n  out_bytes: {}\n  scale_bytes: {}\n"
       "dram:\n  bytes_per_cycle: {}\n  latency_cycles: {}\n"

@@ -25,6 +25,7 @@ struct ArchConfig {
   BeatWindow window = BeatWindow::kFixed;
   int weight_bits = 8;              // `pe.weight_bits`: mac only, 8 | 4 | 3 | 2
   HwFormat pe_format = HwFormat::kFineqR;  // `pe.format`: bitserial only, fineq_r | int8 | int4 | int3 | int2
+  int weight_sets = 2;              // `pe.weight_sets`: weight register sets per PE, 1..8 (ws, default timing)
   Dataflow dataflow = Dataflow::kWeightStationary;
   TimingModel timing = TimingModel::kDefault;
   int64_t weight_bytes = 0;         // `buffers.weight_bytes`: weight buffer (encoded codes)

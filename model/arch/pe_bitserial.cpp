@@ -142,7 +142,7 @@ class BitSerialPe final : public PeModel {
     const Price reg = prices.area("register_bit");
     // Adder, 8-bit activation, 32-bit partial sum, two weight registers (sign and magnitude),
     // 3-bit phase; the shifter of the activation is a mux the tables do not price.
-    const int bits = 8 + 32 + 2 * weight_register_bits(arch) + 3;
+    const int bits = 8 + 32 + arch.weight_sets * weight_register_bits(arch) + 3;
     return {add32.value + bits * reg.value,
             fmt::format("32-bit adder: {}; {} register bits: {}; activation shifter not priced", add32.source, bits,
                         reg.source)};

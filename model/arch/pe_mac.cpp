@@ -68,9 +68,10 @@ class MacPe final : public PeModel {
     const Price reg = prices.area("register_bit");
     const Price mult = prices.area("mult_int8");
     const double bits = arch.weight_bits;
-    return {mult.value * bits / 8.0 + add32.value + (8 + 32 + 2 * bits) * reg.value,
+    const int regs = 40 + arch.weight_sets * arch.weight_bits;
+    return {mult.value * bits / 8.0 + add32.value + regs * reg.value,
             fmt::format("8x{} multiplier, linear in width: {}; 32-bit adder: {}; {} register bits: {}", arch.weight_bits,
-                        mult.source, add32.source, 40 + 2 * arch.weight_bits, reg.source)};
+                        mult.source, add32.source, regs, reg.source)};
   }
 };
 

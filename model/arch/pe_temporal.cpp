@@ -120,12 +120,12 @@ class TemporalPe final : public PeModel {
     add("pe_phase_compare", static_cast<double>(a.pulses + a.idle_cycles), {3 * reg.value, reg.source, reg.scaled},
         "PE-cycles with data (3-bit phase compare, approximated as 3 register bits)");
   }
-  TableArea table_area(const ArchConfig&, const PriceBook& prices) const override {
+  TableArea table_area(const ArchConfig& arch, const PriceBook& prices) const override {
     const Price add32 = prices.area("add_int32");
     const Price reg = prices.area("register_bit");
-    // Adder, 8-bit activation, 32-bit partial sum, two 4-bit weight registers, 3-bit counter.
-    return {add32.value + (8 + 32 + 8 + 3) * reg.value,
-            fmt::format("32-bit adder: {}; 51 register bits: {}", add32.source, reg.source)};
+    // Adder, 8-bit activation, 32-bit partial sum, the 4-bit weight registers, 3-bit counter.
+    const int bits = 8 + 32 + 4 * arch.weight_sets + 3;
+    return {add32.value + bits * reg.value, fmt::format("32-bit adder: {}; {} register bits: {}", add32.source, bits, reg.source)};
   }
 };
 

@@ -411,7 +411,8 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
 }
 
 const SynthDesign* CostModel::synth_array() const {
-  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth) return nullptr;
+  // The synthesized arrays hold two weight register sets per PE.
+  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth || m_arch.weight_sets != 2) return nullptr;
   const double want = std::log(static_cast<double>(m_arch.rows) * m_arch.cols);
   const SynthDesign* best = nullptr;
   double best_dist = 0;
@@ -459,7 +460,9 @@ Breakdown CostModel::area_um2() const {
   std::string fallback;
   if (m_t.pe_source == PeAreaSource::kSynthesis) {
     fallback = !m_t.synth ? "no synthesis cache loaded; from the tables: "
-                          : fmt::format("{} has no {} array; from the tables: ", m_t.synth->origin,
+               : m_arch.weight_sets != 2
+                   ? fmt::format("the synthesized arrays hold 2 weight sets, this one {}; from the tables: ", m_arch.weight_sets)
+                   : fmt::format("{} has no {} array; from the tables: ", m_t.synth->origin,
                                         pe.synth_weight_bits(m_arch) == 0
                                             ? m_arch.pe_kind
                                             : fmt::format("{} {}-bit", m_arch.pe_kind, pe.synth_weight_bits(m_arch)));

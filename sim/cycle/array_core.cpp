@@ -67,17 +67,35 @@ __attribute__((target_clones("avx2", "default"))) Sums beat_operands(
   return s;
 }
 
+// beat_operands() for any number of weight sets (pe.weight_sets != 2): the same values, with
+// the PE-beats with data and the pulses due counted per set.
+void beat_operands_n(const std::vector<std::vector<int32_t>>& wmask, const std::vector<std::vector<int32_t>>& wmul,
+                     const std::vector<std::vector<int32_t>>& wdue, const int32_t* valid, const int32_t* set,
+                     const int32_t* act, int32_t* mask, int32_t* ea, size_t n, std::vector<uint64_t>& valid_by_set,
+                     std::vector<uint64_t>& due_by_set) {
+  std::fill(valid_by_set.begin(), valid_by_set.end(), 0);
+  std::fill(due_by_set.begin(), due_by_set.end(), 0);
+  for (size_t x = 0; x < n; ++x) {
+    const int32_t v = valid[x];
+    const auto s = static_cast<size_t>(set[x]);
+    mask[x] = wmask[s][x] & -v;
+    const int32_t d = wdue[s][x] & -v;
+    ea[x] = act[x] * wmul[s][x];
+    valid_by_set[s] += static_cast<uint64_t>(v);
+    due_by_set[s] += static_cast<uint64_t>(d);
+  }
+}
+
 }  // namespace
 
 ArrayCore::ArrayCore(UnitEnv env)
     : m_env(env), m_pe(pe_model(env.arch)), R(static_cast<uint32_t>(env.arch.rows)),
       C(static_cast<uint32_t>(env.arch.cols)) {
   const size_t rc = size_t{R} * C;
-  for (int s = 0; s < 2; ++s) {
-    m_wmask[static_cast<size_t>(s)].assign(rc, 0);
-    m_wmul[static_cast<size_t>(s)].assign(rc, 0);
-    m_wdue[static_cast<size_t>(s)].assign(rc, 0);
-  }
+  const auto sets = static_cast<size_t>(env.arch.weight_sets);
+  for (auto* w : {&m_wmask, &m_wmul, &m_wdue}) w->assign(sets, std::vector<int32_t>(rc, 0));
+  for (auto* v : {&m_set_beat, &m_set_k, &m_set_n, &m_set_gemm}) v->assign(sets, 0);
+  m_set_rows.assign(sets, 0);
   m_ring.resize(std::bit_ceil(size_t{R} + C));  // a power of two: slot_of() masks
   for (auto& slot : m_ring) {
     slot.data.assign(R, 0);
@@ -98,12 +116,12 @@ bool ArrayCore::can_take(OpId id, uint64_t c) const {
       // It overwrites the free set: no data of that set may be left, and an earlier preload no
       // matmul has used yet must have finished.
       if (m_pending && !m_pending_complete) return false;
-      return scalesim ? m_rows_in_flight == 0 && !m_os.busy : m_set_rows[static_cast<size_t>(1 - m_active)] == 0;
+      return scalesim ? m_rows_in_flight == 0 && !m_os.busy : m_set_rows[static_cast<size_t>(preload_target())] == 0;
     case Opcode::kMatmul: {
       if (m_pending && !m_pending_complete) return false;
       if (m_stream_left != 0 || m_os.busy) return false;
       if (scalesim && (m_rows_in_flight != 0 || m_pre.busy)) return false;
-      const int set = m_pending ? 1 - m_active : m_active;
+      const int set = m_pending ? m_pending_set : m_active;
       const uint32_t W = m_set_beat[static_cast<size_t>(set)];
       // Data in flight: join the running beat grid with the same W, or wait for the array to empty.
       return m_rows_in_flight == 0 || (W == m_grid_beat && (c - m_grid) % W == 0);
@@ -124,8 +142,14 @@ void ArrayCore::take(OpId id, uint64_t c) {
   }
 }
 
+// The sets are used in turn; a second preload before any matmul overwrites the pending one.
+int ArrayCore::preload_target() const {
+  return m_pending ? m_pending_set : (m_active + 1) % static_cast<int>(m_set_rows.size());
+}
+
 void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
-  const int set = 1 - m_active;
+  const int set = preload_target();
+  m_pending_set = set;
   for (auto* w : {&m_wmask, &m_wmul, &m_wdue}) std::fill((*w)[static_cast<size_t>(set)].begin(), (*w)[static_cast<size_t>(set)].end(), 0);
   m_pre = {true, id, c, set, TileStats{.k = op.k, .n = op.n}};
   m_set_k[static_cast<size_t>(set)] = op.k;
@@ -136,7 +160,7 @@ void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
 }
 
 void ArrayCore::take_matmul(OpId id, const TileOp& op, uint64_t c) {
-  const int set = m_pending ? 1 - m_active : m_active;
+  const int set = m_pending ? m_pending_set : m_active;
   const uint32_t W = m_set_beat[static_cast<size_t>(set)];
   if (m_rows_in_flight == 0) {  // an empty array starts a new beat grid
     m_grid = c;
@@ -389,16 +413,23 @@ void ArrayCore::begin_beat(uint64_t b) {
   // (mac). Counted per weight set, i.e. per GEMM: the PE-beats with data, and the pulses or
   // products they are due; work_stream() counts the pulses cycle by cycle.
   const size_t rc = size_t{R} * C;
-  const Sums sums = beat_operands({m_wmask[0].data(), m_wmask[1].data()}, {m_wmul[0].data(), m_wmul[1].data()},
-                                  {m_wdue[0].data(), m_wdue[1].data()}, m_avalid.data(), m_aset.data(), m_act.data(),
-                                  m_eff_mask.data(), m_eff_a.data(), rc);
-  const std::array<uint64_t, 2> valid = {static_cast<uint64_t>(sums.valid_all - sums.valid1),
-                                         static_cast<uint64_t>(sums.valid1)};
-  const std::array<uint64_t, 2> due = {static_cast<uint64_t>(sums.due_all - sums.due1), static_cast<uint64_t>(sums.due1)};
-  for (size_t s = 0; s < 2; ++s) {
+  const size_t sets = m_set_rows.size();
+  if (sets == 2) {  // the vectorised path of the default
+    const Sums sums = beat_operands({m_wmask[0].data(), m_wmask[1].data()}, {m_wmul[0].data(), m_wmul[1].data()},
+                                    {m_wdue[0].data(), m_wdue[1].data()}, m_avalid.data(), m_aset.data(), m_act.data(),
+                                    m_eff_mask.data(), m_eff_a.data(), rc);
+    m_valid_by_set = {static_cast<uint64_t>(sums.valid_all - sums.valid1), static_cast<uint64_t>(sums.valid1)};
+    m_due_by_set = {static_cast<uint64_t>(sums.due_all - sums.due1), static_cast<uint64_t>(sums.due1)};
+  } else {
+    m_valid_by_set.resize(sets);
+    m_due_by_set.resize(sets);
+    beat_operands_n(m_wmask, m_wmul, m_wdue, m_avalid.data(), m_aset.data(), m_act.data(), m_eff_mask.data(),
+                    m_eff_a.data(), rc, m_valid_by_set, m_due_by_set);
+  }
+  for (size_t s = 0; s < sets; ++s) {
     timing::ActionCounts& a = m_env.log.gacts[m_set_gemm[s]];
-    a.pe_beats += valid[s];
-    const PeActions pe = m_pe.beat_actions(valid[s], due[s], m_grid_beat);
+    a.pe_beats += m_valid_by_set[s];
+    const PeActions pe = m_pe.beat_actions(m_valid_by_set[s], m_due_by_set[s], m_grid_beat);
     a.pe_pulses += pe.pulses;
     a.pe_idle_cycles += pe.idle_cycles;
     a.pe_macs += pe.macs;

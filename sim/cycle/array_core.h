@@ -75,6 +75,7 @@ class ArrayCore {
   // Writes n int32 results as row r of op's destination in obuf (added to it when op.acc).
   void store_row(ir::OpId id, const ir::TileOp& op, uint32_t r, const int32_t* v, uint32_t n);
   void work_stream(uint64_t c);
+  int preload_target() const;  // the set the next preload writes
   void begin_beat(uint64_t b);
   void end_beat(uint64_t b, uint64_t c);
   RowSlot& slot_of(uint64_t beat) { return m_ring[beat & (m_ring.size() - 1)]; }
@@ -88,10 +89,12 @@ class ArrayCore {
   // Weight register sets, R x C, held as what a PE uses: the PE model's CycleWeight (mask and
   // multiplier; 0 outside the tile) and the pulses due per beat. int32 throughout so the PE
   // loops vectorise.
-  std::array<std::vector<int32_t>, 2> m_wmask, m_wmul, m_wdue;
-  std::array<uint32_t, 2> m_set_beat{}, m_set_k{}, m_set_n{}, m_set_gemm{};
-  std::array<uint64_t, 2> m_set_rows{};  // issued rows that use the set and are not yet written
+  // pe.weight_sets of them, used in turn.
+  std::vector<std::vector<int32_t>> m_wmask, m_wmul, m_wdue;
+  std::vector<uint32_t> m_set_beat, m_set_k, m_set_n, m_set_gemm;
+  std::vector<uint64_t> m_set_rows;  // issued rows that use the set and are not yet written
   int m_active = 0;
+  int m_pending_set = 0;  // the set the pending tile is (being) loaded into
   bool m_pending = false, m_pending_complete = false;
   Preload m_pre;
   uint64_t m_rows_in_flight = 0;
@@ -103,6 +106,7 @@ class ArrayCore {
   std::vector<RowSlot> m_ring;
   std::vector<int32_t> m_act, m_avalid, m_aset;  // per PE: activation, data valid, weight set
   std::vector<int32_t> m_ps, m_eff_mask, m_eff_a;
+  std::vector<uint64_t> m_valid_by_set, m_due_by_set;  // of the current beat
   OsArray m_os;
 };
 

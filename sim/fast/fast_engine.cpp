@@ -20,11 +20,12 @@ uint64_t ceil_to_grid(uint64_t t, uint64_t origin, uint64_t beat) {
 // of the data in flight, the activation input port.
 struct ArrayState {
   int active = 0;                   // weight set of the committed tile
+  int pending_set = 0;              // the set the pending tile was loaded into
   bool pending = false;             // a preloaded tile not yet committed by a matmul
   uint64_t pending_ready = 0;       // when the pending tile's last row is written
-  std::array<uint64_t, 2> set_busy{};  // when the last data using each set has left the array
-  std::array<timing::TileStats, 2> stats{};
-  std::array<uint32_t, 2> beat{};
+  std::vector<uint64_t> set_busy;   // per weight set: when the last data using it has left the array
+  std::vector<timing::TileStats> stats;
+  std::vector<uint32_t> beat;
   uint64_t front_free = 0;          // the activation input port is free from this cycle
   uint64_t empty_at = 0;            // no data in the array from this cycle
   uint64_t grid = 0;                // beat grid origin of the data in flight
@@ -35,7 +36,12 @@ struct ArrayState {
 class FastEngine {
  public:
   FastEngine(const ir::TileProgram& p, const ArchConfig& arch, const ir::MemoryImage& mem)
-      : m_p(p), m_arch(arch), m_pe(pe_model(arch)), m_mem(mem), m_wbuf(static_cast<size_t>(arch.weight_bytes)) {}
+      : m_p(p), m_arch(arch), m_pe(pe_model(arch)), m_mem(mem), m_wbuf(static_cast<size_t>(arch.weight_bytes)) {
+    const auto n = static_cast<size_t>(arch.weight_sets);
+    m_a.set_busy.assign(n, 0);
+    m_a.stats.assign(n, {});
+    m_a.beat.assign(n, 0);
+  }
 
   timing::Timeline run(const std::function<void(uint64_t)>& progress) {
     timing::Timeline tl;
@@ -141,7 +147,8 @@ class FastEngine {
     const auto format = m_p.gemms[op.gemm].format;
     const timing::TileStats st = m_pe.tile_stats(m_arch, format, m_wbuf, op.src, op.src_stride, op.k, op.n);
     const uint32_t beat = m_pe.beat(m_arch, st);
-    const int set = 1 - m_a.active;
+    // The sets are used in turn; a second preload before any matmul overwrites the pending one.
+    const int set = m_a.pending ? m_a.pending_set : (m_a.active + 1) % m_arch.weight_sets;
     if (scalesim()) {
       ot.issue = std::max(t, m_a.serial_free);
       ot.finish = ot.issue + timing::preload_cycles(m_arch, op.k);
@@ -153,6 +160,7 @@ class FastEngine {
     }
     ot.beat = static_cast<uint8_t>(beat);
     m_a.pending = true;
+    m_a.pending_set = set;
     m_a.pending_ready = ot.finish;
     m_a.stats[static_cast<size_t>(set)] = st;
     m_a.beat[static_cast<size_t>(set)] = beat;
@@ -161,7 +169,7 @@ class FastEngine {
 
   void matmul(const TileOp& op, uint64_t t, OpTime& ot, timing::ActionCounts& acts) {
     if (m_a.pending) {
-      m_a.active = 1 - m_a.active;
+      m_a.active = m_a.pending_set;
       m_a.pending = false;
       t = std::max(t, m_a.pending_ready);
     }

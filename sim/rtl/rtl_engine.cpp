@@ -141,6 +141,9 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
 std::string rtl_unsupported(const ArchConfig& arch) {
   if (arch.dataflow != Dataflow::kWeightStationary) return "the RTL implements the weight-stationary dataflow only";
   if (arch.timing != TimingModel::kDefault) return "timing: scalesim is a modelling convention with no RTL";
+  if (arch.weight_sets != 2) {
+    return fmt::format("pe.weight_sets {}: the RTL's PEs hold two weight register sets (a one-bit tag)", arch.weight_sets);
+  }
   if (arch.weight_bytes > (int64_t{1} << 24) || arch.act_bytes > (int64_t{1} << 24) ||
       arch.out_bytes > (int64_t{1} << 24) || arch.scale_bytes > (int64_t{1} << 24)) {
     return "the RTL's behavioural buffers are limited to 16 MiB each";

@@ -91,3 +91,18 @@ TEST_CASE("bit-serial PEs: fast engine == SystemC model == golden on 400 randomi
   CHECK(ints > 120);
   CHECK(tile > 50);
 }
+
+TEST_CASE("pe.weight_sets 1, 3, 4: fast engine == SystemC model == golden on 300 randomised programs", "[sim][property]") {
+  int by_sets[5] = {};
+  for (uint64_t seed = 1, n = 0; n < 300; ++seed) {
+    const fq::test::SimCase base = fq::test::random_case(seed);
+    if (base.arch.dataflow != fq::Dataflow::kWeightStationary || base.arch.timing != fq::TimingModel::kDefault) continue;
+    const int sets = n % 3 == 0 ? 1 : n % 3 == 1 ? 3 : 4;
+    check_engines_agree(fq::test::with_weight_sets(base, sets));
+    ++by_sets[sets];
+    ++n;
+  }
+  CHECK(by_sets[1] == 100);
+  CHECK(by_sets[3] == 100);
+  CHECK(by_sets[4] == 100);
+}

@@ -242,3 +242,90 @@ TEST_CASE("hand-computed cycles: bit-serial PE, INT8 weights (W = 8)", "[sim][ha
   CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr) == 16);
   CHECK(h.memory.read_i32(h.program.gemms[0].acc_addr + 4) == -9);
 }
+
+namespace {
+
+// Three 3 x 2 weight tiles of one GEMM (M = 1, N = 6, K = 3) on a 3 x 2 temporal array with the
+// fixed window (W = 4): a matmul's data leaves the array (1 + R + C - 2) W = 16 cycles after it
+// starts, while a preload takes k + 1 = 4, so how far preloads may run ahead is set by
+// pe.weight_sets. Ops: 0 load W, 1 load A, then preload / matmul per tile (2 3, 4 5, 6 7).
+Hand three_tiles(int sets) {
+  Hand h;
+  h.arch = fq::test::base_arch(3, 2, "temporal");
+  h.arch.window = fq::BeatWindow::kFixed;
+  h.arch.weight_sets = sets;
+  h.arch.dram_bytes_per_cycle = 64;
+  h.arch.dram_latency_cycles = 0;
+  fq::ir::GemmDesc g{.name = "g", .format = fq::HwFormat::kFineqR, .m = 1, .n = 6, .k = 3};
+  g.w_addr = h.memory.allocate("g.w", 6);
+  g.ws_addr = h.memory.allocate("g.ws", 12);
+  g.a_addr = h.memory.allocate("g.a", 3);
+  g.a_stride = 3;
+  g.as_addr = h.memory.allocate("g.as", 4);
+  g.acc_addr = h.memory.allocate("g.acc", 24);
+  g.y_addr = h.memory.allocate("g.y", 24);
+  for (int j = 0; j < 6; ++j) h.memory.write_u8(g.w_addr + static_cast<uint64_t>(j), fq::pack_normal_cluster(1, -1, j % 2));
+  for (int i = 0; i < 3; ++i) h.memory.write_u8(g.a_addr + static_cast<uint64_t>(i), static_cast<uint8_t>(i + 1));
+  h.program.gemms.push_back(g);
+  h.program.arch_fingerprint = fq::fingerprint(h.arch);
+  h.program.arch_name = h.arch.name;
+  h.memory.arch_fingerprint = h.program.arch_fingerprint;
+  auto& p = h.program;
+  p.add(TileOp{.opcode = Opcode::kDmaLoad, .buf = Buffer::kWbuf, .src = g.w_addr, .src_stride = 1, .dst = 0,
+               .dst_stride = 1, .rows = 6, .bytes = 1});
+  p.add(TileOp{.opcode = Opcode::kDmaLoad, .buf = Buffer::kAbuf, .src = g.a_addr, .src_stride = 3, .dst = 0,
+               .dst_stride = 3, .rows = 1, .bytes = 3});
+  for (uint32_t t = 0; t < 3; ++t) {
+    if (t == 0) {
+      p.add(TileOp{.opcode = Opcode::kPreload, .gemm = 0, .src = 0, .src_stride = 1, .k0 = 0, .k = 3, .n0 = 0, .n = 2}, {0});
+      p.add(TileOp{.opcode = Opcode::kMatmul, .gemm = 0, .src = 0, .src_stride = 3, .dst = 0, .dst_stride = 8, .m0 = 0,
+                   .m = 1, .acc = 0},
+            {1, 2});
+    } else {
+      p.add(TileOp{.opcode = Opcode::kPreload, .gemm = 0, .src = 2 * t, .src_stride = 1, .k0 = 0, .k = 3, .n0 = 2 * t,
+                   .n = 2});
+      p.add(TileOp{.opcode = Opcode::kMatmul, .gemm = 0, .src = 0, .src_stride = 3, .dst = 8 * t, .dst_stride = 8,
+                   .m0 = 0, .m = 1, .acc = 0});
+    }
+  }
+  fq::ir::verify(p, h.arch, h.memory.end_bytes());
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("hand-computed cycles: pe.weight_sets 1, 2 and 3 on three tiles", "[sim][hand]") {
+  // Common: load W 6 rows (done 6), load A from 1 (done 7), preload 0 at 6 (finish 10), matmul 0
+  // at 10 on an empty array: finish 10 + (1 + 3 + 2 - 2) 4 = 26, input port free at 14.
+  SECTION("two sets (default): preload 2 waits for tile 0's set (free at 26)") {
+    Hand h = three_tiles(2);
+    const auto tl = run_both(h);
+    // preload 1 at 11 (the other set is free): finish 15 (done 26: in order after matmul 0);
+    // matmul 1 on the beat grid of 10 after 15: 18, finish 34; preload 2 into tile 0's set at 26,
+    // finish 30; matmul 2 at 30, finish 46.
+    require_times(tl, {{0, 6}, {1, 7}, {6, 10}, {10, 26}, {11, 26}, {18, 34}, {26, 34}, {30, 46}});
+  }
+  SECTION("three sets: preload 2 takes the third set at once") {
+    Hand h = three_tiles(3);
+    const auto tl = run_both(h);
+    // preload 2 at 19 (after matmul 1 issued at 18), finish 23; matmul 2 on the grid after 23: 26.
+    require_times(tl, {{0, 6}, {1, 7}, {6, 10}, {10, 26}, {11, 26}, {18, 34}, {19, 34}, {26, 42}});
+  }
+  SECTION("one set: every preload waits for the tile before to leave the array") {
+    Hand h = three_tiles(1);
+    const auto tl = run_both(h);
+    // preload 1 at 26, finish 30; matmul 1 on an empty array at 30, finish 46; preload 2 at 46,
+    // finish 50; matmul 2 at 50, finish 66.
+    require_times(tl, {{0, 6}, {1, 7}, {6, 10}, {10, 26}, {26, 30}, {30, 46}, {46, 50}, {50, 66}});
+  }
+  THEN("the work does not depend on the sets") {
+    for (const int sets : {1, 2, 3}) {
+      Hand h = three_tiles(sets);
+      const auto tl = run_both(h);
+      // Columns q = (1, -1, 0) and (1, -1, 1): sum |q| = 5 per tile, one row through each of 3 tiles.
+      CHECK(tl.actions.pe_pulses == 15);
+      CHECK(tl.actions.pe_beats == 3 * 6);
+      CHECK(tl.actions.weight_writes == 3 * 6);
+    }
+  }
+}

@@ -53,8 +53,8 @@ compiler::CompiledLayer compile_with(const ArchConfig& arch, const std::vector<Q
 }
 
 std::string SimCase::describe() const {
-  std::string s = fmt::format("seed {}: {}x{} {} {} {} dram {}B/c lat {} wbuf {} abuf {} obuf {} |", seed, arch.rows,
-                              arch.cols, arch.pe_kind, pe_model(arch).describe(arch),
+  std::string s = fmt::format("seed {}: {}x{} {} {} sets {} {} dram {}B/c lat {} wbuf {} abuf {} obuf {} |", seed, arch.rows,
+                              arch.cols, arch.pe_kind, pe_model(arch).describe(arch), arch.weight_sets,
                               to_string(arch.dataflow), arch.dram_bytes_per_cycle, arch.dram_latency_cycles,
                               arch.weight_bytes, arch.act_bytes, arch.out_bytes);
   for (size_t g = 0; g < weights.size(); ++g) {
@@ -121,6 +121,14 @@ SimCase as_bitserial(const SimCase& c) {
   b.arch.dataflow = Dataflow::kWeightStationary;
   b.arch.timing = TimingModel::kDefault;
   std::mt19937_64 rng(c.seed ^ 0xb175e41a11ull);
+  b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
+  return b;
+}
+
+SimCase with_weight_sets(const SimCase& c, int sets) {
+  SimCase b = c;
+  b.arch.weight_sets = sets;
+  std::mt19937_64 rng(c.seed ^ 0x5e75ull);
   b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
   return b;
 }

@@ -31,5 +31,7 @@ SimCase random_case(uint64_t seed);
 // FineQ-R cases keep their window, INTb cases run pe.format intb (weight stationary, default
 // timing); recompiled with a mapping picked from the seed.
 SimCase as_bitserial(const SimCase& c);
+// The same case with `sets` weight register sets per PE (weight stationary, default timing).
+SimCase with_weight_sets(const SimCase& c, int sets);
 
 }  // namespace fq::test

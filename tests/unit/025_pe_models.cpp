@@ -185,3 +185,21 @@ SCENARIO("beat rules: temporal W = max |q|, bitserial W = the width of the tile'
   }
   CHECK(fq::pe_model(b8).beat(b8, {}) == 8);
 }
+
+SCENARIO("pe.weight_sets: 1..8, weight stationary with default timing only; the default keeps fingerprints", "[arch][pe]") {
+  const auto two = fq::parse_arch(arch_text("{kind: temporal, window: tile}"), "t");
+  const auto also_two = fq::parse_arch(arch_text("{kind: temporal, window: tile, weight_sets: 2}"), "t");
+  const auto four = fq::parse_arch(arch_text("{kind: temporal, window: tile, weight_sets: 4}"), "t");
+  CHECK(two.weight_sets == 2);
+  CHECK(four.weight_sets == 4);
+  CHECK(fq::fingerprint(also_two) == fq::fingerprint(two));
+  CHECK(fq::fingerprint(four) != fq::fingerprint(two));
+  CHECK(fq::to_yaml(two).find("weight_sets") == std::string::npos);
+  CHECK(fq::parse_arch(fq::to_yaml(four), "again").weight_sets == 4);
+  CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: temporal, window: tile, weight_sets: 9}"), "t"),
+                    Catch::Contains("pe.weight_sets"));
+  CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: mac, weight_bits: 8, weight_sets: 3}"), "t", {"dataflow=os"}),
+                    Catch::Contains("pe.weight_sets") && Catch::Contains("weight-stationary"));
+  CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: mac, weight_bits: 8, weight_sets: 3}"), "t", {"timing=scalesim"}),
+                    Catch::Contains("pe.weight_sets"));
+}
