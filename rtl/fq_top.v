@@ -84,7 +84,8 @@ module fq_top #(
   assign rd_req_bytes  = `FQ_ISA_DMA_IN_BYTES(h0);
   fq_dma_in #(.DB(DB)) dma_in (
       .clk(clk), .rst(rst), .start(take[0]), .buf_sel(`FQ_ISA_DMA_IN_BUF(h0)), .dst(`FQ_ISA_DMA_IN_DST(h0)),
-      .dst_stride(`FQ_ISA_DMA_IN_DST_STRIDE(h0)), .rows(`FQ_ISA_DMA_IN_ROWS(h0)), .bytes(`FQ_ISA_DMA_IN_BYTES(h0)), .full(in_full), .rd_valid(rd_valid), .rd_data(rd_data),
+      .dst_stride(`FQ_ISA_DMA_IN_DST_STRIDE(h0)), .rows(`FQ_ISA_DMA_IN_ROWS(h0)), .bytes(`FQ_ISA_DMA_IN_BYTES(h0)),
+      .full(in_full), .rd_valid(rd_valid), .rd_data(rd_data),
       .wr_en(in_we), .wr_buf(in_buf), .wr_addr(in_addr), .wr_data(in_data), .wr_len(in_len), .finish(fin_in));
 
   // ---- array ----
