@@ -3,10 +3,10 @@
 // ordering": a unit's next instruction may issue when, for every unit u, at least need[u] of u's
 // instructions are done (units complete in order, so this is "every dependency is done"). The
 // unit itself decides whether it can take the instruction this cycle (`take`).
-// Instruction word (512 bits, 16 x 32): w0 = opcode | buf << 8 | acc << 16 | fmt << 24,
-// w1:w2 src, w3 src_stride, w4:w5 dst, w6 dst_stride, w7 rows or m, w8 bytes or k, w9 n,
-// w10 ws, w11 as, w12..w15 need for units 0..3.
+// The instruction word's layout is rtl/fq_isa.def (fields in rtl/fq_isa.vh); the controller reads
+// only the need_* dependency counts, fq_top the unit fields.
 `default_nettype none
+`include "fq_isa.vh"
 
 module fq_controller #(
     parameter IDEPTH = 1024,
@@ -47,8 +47,9 @@ module fq_controller #(
   genvar u;
   generate
     for (u = 0; u < 4; u = u + 1) begin : g_unit
-      wire [127:0] need = heads[512*u+384 +: 128];
-      wire deps = need[31:0] <= done[0] && need[63:32] <= done[1] && need[95:64] <= done[2] && need[127:96] <= done[3];
+      wire [`FQ_ISA_WORD_BITS-1:0] head = heads[`FQ_ISA_WORD_BITS*u +: `FQ_ISA_WORD_BITS];
+      wire deps = `FQ_ISA_NEED_DMA_IN(head) <= done[`FQ_ISA_UNIT_DMA_IN] && `FQ_ISA_NEED_ARRAY(head) <= done[`FQ_ISA_UNIT_ARRAY] &&
+                  `FQ_ISA_NEED_EPILOGUE(head) <= done[`FQ_ISA_UNIT_EPILOGUE] && `FQ_ISA_NEED_DMA_OUT(head) <= done[`FQ_ISA_UNIT_DMA_OUT];
       assign head_ok[u] = running && ptr[u] < count[u] && deps;
       assign done_count[32*u +: 32] = done[u];
     end

@@ -5,6 +5,7 @@
 // request when it issues, takes read data one chunk of up to DB bytes per cycle in request
 // order, and sends store data one chunk per cycle. Weight-stationary dataflow only.
 `default_nettype none
+`include "fq_isa.vh"  // the instruction word's fields, generated from rtl/fq_isa.def
 
 module fq_top #(
     parameter ROWS   = 4,
@@ -60,8 +61,9 @@ module fq_top #(
       .heads(heads), .head_ok(head_ok), .take(take), .retire_array(retire_array),
       .retire_other({fin_out, fin_epi, fin_in}), .done_count(done_count));
 
-  // Fields of each unit's head instruction.
-  wire [511:0] h0 = heads[511:0], h1 = heads[1023:512], h2 = heads[1535:1024], h3 = heads[2047:1536];
+  // Each unit's head instruction; its fields are the FQ_ISA_<UNIT>_<FIELD> slices of rtl/fq_isa.vh.
+  wire [511:0] h0 = heads[0 +: `FQ_ISA_WORD_BITS], h1 = heads[`FQ_ISA_WORD_BITS +: `FQ_ISA_WORD_BITS],
+               h2 = heads[2*`FQ_ISA_WORD_BITS +: `FQ_ISA_WORD_BITS], h3 = heads[3*`FQ_ISA_WORD_BITS +: `FQ_ISA_WORD_BITS];
 
   // ---- buffers ----
   reg [7:0] wbuf [0:WBUF-1];
@@ -76,18 +78,19 @@ module fq_top #(
   wire [8*DB-1:0] in_data;
   assign take[0]       = head_ok[0] && !in_full;
   assign rd_req        = take[0];
-  assign rd_req_addr   = h0[95:32];
-  assign rd_req_stride = h0[127:96];
-  assign rd_req_rows   = h0[255:224];
-  assign rd_req_bytes  = h0[287:256];
+  assign rd_req_addr   = `FQ_ISA_DMA_IN_SRC(h0);
+  assign rd_req_stride = `FQ_ISA_DMA_IN_SRC_STRIDE(h0);
+  assign rd_req_rows   = `FQ_ISA_DMA_IN_ROWS(h0);
+  assign rd_req_bytes  = `FQ_ISA_DMA_IN_BYTES(h0);
   fq_dma_in #(.DB(DB)) dma_in (
-      .clk(clk), .rst(rst), .start(take[0]), .buf_sel(h0[9:8]), .dst(h0[159:128]), .dst_stride(h0[223:192]),
-      .rows(h0[255:224]), .bytes(h0[287:256]), .full(in_full), .rd_valid(rd_valid), .rd_data(rd_data),
+      .clk(clk), .rst(rst), .start(take[0]), .buf_sel(`FQ_ISA_DMA_IN_BUF(h0)), .dst(`FQ_ISA_DMA_IN_DST(h0)),
+      .dst_stride(`FQ_ISA_DMA_IN_DST_STRIDE(h0)), .rows(`FQ_ISA_DMA_IN_ROWS(h0)), .bytes(`FQ_ISA_DMA_IN_BYTES(h0)),
+      .full(in_full), .rd_valid(rd_valid), .rd_data(rd_data),
       .wr_en(in_we), .wr_buf(in_buf), .wr_addr(in_addr), .wr_data(in_data), .wr_len(in_len), .finish(fin_in));
 
   // ---- array ----
-  wire is_preload = h1[2:0] == 3'd2;
-  wire is_matmul  = h1[2:0] == 3'd3;
+  wire is_preload = `FQ_ISA_OPCODE(h1) == `FQ_ISA_OP_PRELOAD;
+  wire is_matmul  = `FQ_ISA_OPCODE(h1) == `FQ_ISA_OP_MATMUL;
   wire can_preload, can_matmul;
   assign take[1] = head_ok[1] && ((is_preload && can_preload) || (is_matmul && can_matmul));
   wire [32*COLS-1:0] wb_raddr;
@@ -101,8 +104,9 @@ module fq_top #(
   wire [COLS-1:0]    aob_wmask;
   fq_array_ctrl #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .WINDOW(WINDOW)) array (
       .clk(clk), .rst(rst), .issue_preload(take[1] && is_preload), .issue_matmul(take[1] && is_matmul),
-      .src(h1[63:32]), .src_stride(h1[127:96]), .dst(h1[159:128]), .dst_stride(h1[223:192]),
-      .m(h1[255:224]), .k(h1[287:256]), .n(h1[319:288]), .acc(h1[16]), .fmt(h1[27:24]),
+      .src(`FQ_ISA_ARRAY_SRC(h1)), .src_stride(`FQ_ISA_ARRAY_SRC_STRIDE(h1)), .dst(`FQ_ISA_ARRAY_DST(h1)),
+      .dst_stride(`FQ_ISA_ARRAY_DST_STRIDE(h1)), .m(`FQ_ISA_ARRAY_M(h1)), .k(`FQ_ISA_ARRAY_K(h1)), .n(`FQ_ISA_ARRAY_N(h1)),
+      .acc(`FQ_ISA_ARRAY_ACC(h1)), .fmt(`FQ_ISA_ARRAY_FMT(h1)),
       .can_preload(can_preload), .can_matmul(can_matmul),
       .wb_raddr(wb_raddr), .wb_rdata(wb_rdata), .ab_raddr(ab_raddr), .ab_rdata(ab_rdata),
       .ob_addr(aob_addr), .ob_rdata(aob_rdata), .ob_we(aob_we), .ob_wdata(aob_wdata), .ob_wmask(aob_wmask),
@@ -119,8 +123,9 @@ module fq_top #(
   wire [COLS-1:0]    eob_wmask;
   assign take[2] = head_ok[2] && !epi_busy;
   fq_epilogue #(.COLS(COLS)) epilogue (
-      .clk(clk), .rst(rst), .start(take[2]), .src(h2[63:32]), .src_stride(h2[127:96]), .ws(h2[351:320]),
-      .as_addr(h2[383:352]), .dst(h2[159:128]), .dst_stride(h2[223:192]), .m(h2[255:224]), .n(h2[319:288]),
+      .clk(clk), .rst(rst), .start(take[2]), .src(`FQ_ISA_EPILOGUE_SRC(h2)), .src_stride(`FQ_ISA_EPILOGUE_SRC_STRIDE(h2)),
+      .ws(`FQ_ISA_EPILOGUE_WS(h2)), .as_addr(`FQ_ISA_EPILOGUE_AS(h2)), .dst(`FQ_ISA_EPILOGUE_DST(h2)),
+      .dst_stride(`FQ_ISA_EPILOGUE_DST_STRIDE(h2)), .m(`FQ_ISA_EPILOGUE_M(h2)), .n(`FQ_ISA_EPILOGUE_N(h2)),
       .busy(epi_busy), .ob_raddr(eob_raddr), .ob_rdata(eob_rdata), .sb_ws_addr(esb_ws), .sb_ws_data(esb_ws_data),
       .sb_as_addr(esb_as), .sb_as_data(esb_as_data), .ob_we(eob_we), .ob_waddr(eob_waddr), .ob_wdata(eob_wdata),
       .ob_wmask(eob_wmask), .finish(fin_epi));
@@ -131,8 +136,9 @@ module fq_top #(
   reg  [8*DB-1:0] oob_rdata;
   assign take[3] = head_ok[3] && !out_full;
   fq_dma_out #(.DB(DB), .LAT(LAT)) dma_out (
-      .clk(clk), .rst(rst), .start(take[3]), .src(h3[63:32]), .src_stride(h3[127:96]), .dst(h3[191:128]),
-      .dst_stride(h3[223:192]), .rows(h3[255:224]), .bytes(h3[287:256]), .full(out_full),
+      .clk(clk), .rst(rst), .start(take[3]), .src(`FQ_ISA_DMA_OUT_SRC(h3)), .src_stride(`FQ_ISA_DMA_OUT_SRC_STRIDE(h3)),
+      .dst(`FQ_ISA_DMA_OUT_DST(h3)), .dst_stride(`FQ_ISA_DMA_OUT_DST_STRIDE(h3)), .rows(`FQ_ISA_DMA_OUT_ROWS(h3)),
+      .bytes(`FQ_ISA_DMA_OUT_BYTES(h3)), .full(out_full),
       .ob_raddr(oob_raddr), .ob_rdata(oob_rdata), .wr_valid(wr_valid), .wr_addr(wr_addr), .wr_data(wr_data),
       .wr_len(wr_len), .finish(fin_out));
 
@@ -193,7 +199,7 @@ module fq_top #(
 `ifndef SYNTHESIS
   always @(posedge clk) begin
     if (!rst && head_ok[1] && !is_preload && !is_matmul) begin
-      $display("fq_top: the RTL runs weight-stationary programs only (op %0d)", h1[2:0]);
+      $display("fq_top: the RTL runs weight-stationary programs only (op %0d)", `FQ_ISA_OPCODE(h1));
       $stop;
     end
   end

@@ -68,29 +68,35 @@ std::vector<std::string> parameters(const ArchConfig& a) {
 // reused). The generated C++ is split into files of about 20000 statements (Verilator's default)
 // and functions of about 3000 (the default is 20000), which the compiler optimises far more
 // cheaply; the per-cycle code (OPT_FAST) at -O1 and the construction and trace-setup code
-// (OPT_SLOW) at -O0: measured in docs/performance.md ("RTL runner build").
-// --x-assign/--x-initial unique, as the models of tests/rtl (docs/rtl.md).
+// (OPT_SLOW) at -O0: measured in docs/performance.md ("RTL runner build"). The Verilator
+// options proper (warnings, X policy, include folder, waivers) are rtl/fq_verilator.f, the file the
+// models of tests/rtl use too (docs/rtl.md); its content is hashed with the rest of rtl/.
 std::string recipe() {
-  return "-Wall --unroll-count 4096 -O3 --x-assign unique --x-initial unique --output-split 20000 "
-         "--output-split-cfuncs 3000 -MAKEFLAGS OPT_FAST=-O1 -MAKEFLAGS OPT_SLOW=-O0";
+  return fmt::format("-F {} --output-split 20000 --output-split-cfuncs 3000 -MAKEFLAGS OPT_FAST=-O1 "
+                     "-MAKEFLAGS OPT_SLOW=-O0",
+                     quote((fs::path(FQ_SOURCE_DIR) / "rtl/fq_verilator.f").string()));
 }
 
 // The runner for this arch, built on first use.
 fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   const fs::path src = FQ_SOURCE_DIR;
-  std::vector<fs::path> sources;
+  // Verilated: the modules (.v); hashed: every file of rtl/ (includes, recipe and waivers too).
+  std::vector<fs::path> rtl_files, sources;
   for (const auto& e : fs::directory_iterator(src / "rtl")) {
-    if (e.path().extension() == ".v") sources.push_back(e.path());
+    if (e.is_regular_file()) rtl_files.push_back(e.path());
   }
-  std::sort(sources.begin(), sources.end());
+  std::sort(rtl_files.begin(), rtl_files.end());
+  for (const auto& p : rtl_files) {
+    if (p.extension() == ".v") sources.push_back(p);
+  }
   const std::vector<fs::path> runner_src = {src / "sim/rtl/rtl_runner_main.cpp", src / "sim/rtl/top_harness.h",
-                                            src / "sim/rtl/rtl_harness.h"};
+                                            src / "sim/rtl/rtl_harness.h", src / "sim/rtl/fq_isa.h"};
   const std::string lib = FQ_MODEL_LIB;
   std::vector<std::string> args = parameters(arch);
   for (const auto& d : o.defines) args.push_back(fmt::format("+define+{}", d));
   args.push_back("--trace-fst");  // every runner can dump a waveform on request
   uint64_t h = 1469598103934665603ull;
-  for (const auto& p : sources) h = fnv(fnv(h, p.filename().string()), slurp(p));
+  for (const auto& p : rtl_files) h = fnv(fnv(h, p.filename().string()), slurp(p));
   for (const auto& p : runner_src) h = fnv(h, slurp(p));
   for (const auto& a : args) h = fnv(h, a);
   h = fnv(h, recipe());
@@ -115,7 +121,6 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   }
   std::string cmd = "verilator --cc --exe --build -j 2 " + recipe() + " --top-module fq_top";
   for (const auto& a : args) cmd += fmt::format(" {}", a);
-  cmd += fmt::format(" {}", quote((src / "rtl/fq_lint.vlt").string()));
   for (const auto& p : sources) cmd += fmt::format(" {}", quote(p.string()));
   cmd += fmt::format(" {}", quote((src / "sim/rtl/rtl_runner_main.cpp").string()));
   cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1",
@@ -150,6 +155,8 @@ std::string rtl_unsupported(const ArchConfig& arch) {
   }
   return "";
 }
+
+std::vector<std::string> rtl_parameters(const ArchConfig& arch) { return parameters(arch); }
 
 std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options) {
   if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("RTL engine: {}", why);

@@ -37,6 +37,10 @@ struct RtlResult {
 // Empty when the RTL implements `arch`, else why not (output-stationary, scalesim timing, ...).
 std::string rtl_unsupported(const ArchConfig& arch);
 
+// The fq_top parameters (-GNAME=VALUE) of the runner for `arch` (tests/rtl checks that its models
+// of configs/test/rtl_*.yaml are Verilated with the same ones).
+std::vector<std::string> rtl_parameters(const ArchConfig& arch);
+
 // The runner executable for `arch` (and options.defines), built and cached on first use.
 std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options = {});
 

@@ -7,6 +7,7 @@
 #include "model/arch/arch_config.h"
 #include "model/ir/mem_image.h"
 #include "model/ir/tile_program.h"
+#include "sim/rtl/fq_isa.h"
 #include "sim/rtl/rtl_harness.h"
 
 #include <verilated_fst_c.h>
@@ -37,30 +38,48 @@ struct TopRun {
   uint64_t pe_valid_cycles = 0;
 };
 
-// The 16 x 32-bit instruction word of rtl/fq_controller.v.
-inline std::array<uint32_t, 16> encode(const ir::TileProgram& p, ir::OpId id, const std::array<uint32_t, 4>& need) {
+// The fields of op `id` in the RTL's instruction word (rtl/fq_isa.def), with `need[u]`: how
+// many of unit u's ops must be done before it issues. isa::encode() keeps only its unit's fields.
+inline isa::Instr instr_of(const ir::TileProgram& p, ir::OpId id, const std::array<uint32_t, 4>& need) {
+  static_assert(isa::kOpDmaLoad == static_cast<uint32_t>(ir::Opcode::kDmaLoad) &&
+                isa::kOpDmaStore == static_cast<uint32_t>(ir::Opcode::kDmaStore) &&
+                isa::kOpPreload == static_cast<uint32_t>(ir::Opcode::kPreload) &&
+                isa::kOpMatmul == static_cast<uint32_t>(ir::Opcode::kMatmul) &&
+                isa::kOpDequant == static_cast<uint32_t>(ir::Opcode::kDequant));
+  static_assert(isa::kUnitDmaIn == static_cast<int>(ir::Unit::kDmaIn) &&
+                isa::kUnitArray == static_cast<int>(ir::Unit::kArray) &&
+                isa::kUnitEpilogue == static_cast<int>(ir::Unit::kEpilogue) &&
+                isa::kUnitDmaOut == static_cast<int>(ir::Unit::kDmaOut));
   const ir::TileOp& op = p.op(id);
-  std::array<uint32_t, 16> w{};
-  uint32_t fmt = 0;
+  isa::Instr in;
+  in.opcode = static_cast<uint64_t>(op.opcode);
   if (op.opcode == ir::Opcode::kPreload || op.opcode == ir::Opcode::kMatmul) {
     const HwFormat f = p.gemms[op.gemm].format;
-    fmt = f == HwFormat::kFineqR ? 0 : static_cast<uint32_t>(format_int_bits(f));
+    in.fmt = f == HwFormat::kFineqR ? 0 : static_cast<uint64_t>(format_int_bits(f));
   }
-  w[0] = static_cast<uint32_t>(op.opcode) | static_cast<uint32_t>(op.buf) << 8 | uint32_t{op.acc} << 16 | fmt << 24;
-  w[1] = static_cast<uint32_t>(op.src);
-  w[2] = static_cast<uint32_t>(op.src >> 32);
-  w[3] = op.src_stride;
-  w[4] = static_cast<uint32_t>(op.dst);
-  w[5] = static_cast<uint32_t>(op.dst >> 32);
-  w[6] = op.dst_stride;
-  const bool dma = op.opcode == ir::Opcode::kDmaLoad || op.opcode == ir::Opcode::kDmaStore;
-  w[7] = dma ? op.rows : op.m;
-  w[8] = dma ? op.bytes : op.k;
-  w[9] = op.n;
-  w[10] = op.ws;
-  w[11] = op.as;
-  for (size_t u = 0; u < 4; ++u) w[12 + u] = need[u];
-  return w;
+  in.buf = static_cast<uint64_t>(op.buf);
+  in.acc = op.acc;
+  in.src = op.src;
+  in.src_stride = op.src_stride;
+  in.dst = op.dst;
+  in.dst_stride = op.dst_stride;
+  in.rows = op.rows;
+  in.bytes = op.bytes;
+  in.m = op.m;
+  in.k = op.k;
+  in.n = op.n;
+  in.ws = op.ws;
+  in.as = op.as;
+  in.need_dma_in = need[isa::kUnitDmaIn];
+  in.need_array = need[isa::kUnitArray];
+  in.need_epilogue = need[isa::kUnitEpilogue];
+  in.need_dma_out = need[isa::kUnitDmaOut];
+  return in;
+}
+
+// The instruction word of op `id` (rtl/fq_isa.def).
+inline isa::Word encode(const ir::TileProgram& p, ir::OpId id, const std::array<uint32_t, 4>& need) {
+  return isa::encode(instr_of(p, id, need));
 }
 
 // stall_percent > 0 makes the DRAM withhold read data in that share of the cycles (seeded):
@@ -113,7 +132,7 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
       top.iw_en = 1;
       top.iw_unit = static_cast<uint8_t>(u);
       top.iw_addr = static_cast<std::remove_reference_t<decltype(top.iw_addr)>>(i);
-      for (size_t k = 0; k < 16; ++k) put(top.iw_data, static_cast<int>(32 * k), 32, w[k]);
+      for (size_t k = 0; k < w.size(); ++k) put(top.iw_data, static_cast<int>(32 * k), 32, w[k]);
       tick(top);
     }
     top.iw_en = 0;

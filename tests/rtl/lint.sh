@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Every RTL module passes `verilator --lint-only -Wall` with the waivers of rtl/fq_lint.vlt only
-# (--unroll-count lets Verilator unroll the byte loops of the wide buffer ports),
+# Every RTL module passes `verilator --lint-only -Wall` with the waivers of rtl/fq_lint.vlt only,
+# with the one Verilator recipe of the models and runners (rtl/fq_verilator.f: -Wall, the
+# waivers, the include folder, --unroll-count for the byte loops of the wide buffer ports),
 # at several parameter sets (degenerate sizes included). Args: RTL_DIR.
 set -uo pipefail
 rtl=$1
 failures=0
 lint() {  # TOP PARAMS...
   local top=$1; shift
-  if out=$(verilator --lint-only -Wall --unroll-count 4096 "$rtl/fq_lint.vlt" "$rtl"/*.v --top-module "$top" "$@" 2>&1); then
+  if out=$(verilator --lint-only -F "$rtl/fq_verilator.f" "$rtl"/*.v --top-module "$top" "$@" 2>&1); then
     echo "ok   lint $top $*"
   else
     echo "FAIL lint $top $*"; echo "$out"; failures=$((failures + 1))

@@ -1,9 +1,8 @@
 #include "top_cases.h"
 
-#include "Vtop_m4x3_b4.h"
-#include "Vtop_m4x4.h"
-#include "Vtop_t4x3.h"
-#include "Vtop_t6x2_fixed.h"
+#include "top_models.h"  // generated: the Vtop_* models of configs/test/rtl_*.yaml
+
+#include "model/arch/pe_model.h"
 #include "model/core/error.h"
 #include "model/golden/tile_interpreter.h"
 #include "sim/fast/fast_engine.h"
@@ -18,27 +17,10 @@
 namespace fq::rtl {
 
 const std::vector<TopConfig>& top_configs() {
-  static const std::vector<TopConfig> configs = {
-      {"t4x3", 4, 3, "temporal", 8, BeatWindow::kTile, 8, 5},
-      {"t6x2_fixed", 6, 2, "temporal", 8, BeatWindow::kFixed, 4, 0},
-      {"m4x4", 4, 4, "mac", 8, BeatWindow::kFixed, 16, 12},
-      {"m4x3_b4", 4, 3, "mac", 4, BeatWindow::kFixed, 2, 3},
-  };
+#define FQ_TOP_CONFIG(NAME, MODEL, PARAMS) TopConfig{#NAME, load_arch(FQ_RTL_PRESET_DIR "/rtl_" #NAME ".yaml"), PARAMS},
+  static const std::vector<TopConfig> configs = {FQ_RTL_TOP_MODELS(FQ_TOP_CONFIG)};
+#undef FQ_TOP_CONFIG
   return configs;
-}
-
-ArchConfig arch_of(const TopConfig& t) {
-  ArchConfig a = test::base_arch(t.rows, t.cols, t.kind);
-  a.name = "rtl_" + t.name;
-  a.weight_bits = t.bits;
-  a.window = t.window;
-  a.weight_bytes = 512;
-  a.act_bytes = 512;
-  a.out_bytes = 2048;
-  a.scale_bytes = 256;
-  a.dram_bytes_per_cycle = t.db;
-  a.dram_latency_cycles = t.lat;
-  return a;
 }
 
 std::string first_difference(const ir::MemoryImage& got, const ir::MemoryImage& want) {
@@ -61,8 +43,8 @@ namespace {
 
 template <typename V>
 CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const std::string& wave) {
-  const ArchConfig arch = arch_of(t);
-  const HwFormat format = t.kind == "temporal" ? HwFormat::kFineqR : int_format(t.bits);
+  const ArchConfig& arch = t.arch;
+  const HwFormat format = pe_model(arch).weight_format(arch);
   // Every configuration gets its own programs for the same seed numbers.
   uint64_t salt = 1469598103934665603ull;
   for (char ch : t.name) salt = (salt ^ static_cast<uint8_t>(ch)) * 1099511628211ull;
@@ -92,7 +74,7 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
     top->trace(fst.get(), 99);
     fst->open(wave.c_str());
   }
-  const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, fst.get());
+  const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, fst.get(), FQ_TOP_IDEPTH);
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
   const std::string diff = first_difference(mem, golden);
@@ -119,7 +101,7 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
       return r;
     }
     // PE-cycles holding data: temporal pulses plus idle cycles, MAC PE-beats.
-    const uint64_t want_valid = t.kind == "temporal"
+    const uint64_t want_valid = pe_model(arch).work() == PeModel::Work::kPulses
                                     ? fast.actions.pe_pulses + fast.actions.pe_idle_cycles
                                     : fast.actions.pe_beats;
     if (run.pe_valid_cycles != want_valid) {
@@ -137,10 +119,10 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
 }  // namespace
 
 CaseResult run_top_case(const TopConfig& t, uint64_t seed, int stall_percent, const std::string& wave) {
-  if (t.name == "t4x3") return run_on<Vtop_t4x3>(t, seed, stall_percent, wave);
-  if (t.name == "t6x2_fixed") return run_on<Vtop_t6x2_fixed>(t, seed, stall_percent, wave);
-  if (t.name == "m4x4") return run_on<Vtop_m4x4>(t, seed, stall_percent, wave);
-  if (t.name == "m4x3_b4") return run_on<Vtop_m4x3_b4>(t, seed, stall_percent, wave);
+#define FQ_TOP_RUN(NAME, MODEL, PARAMS) \
+  if (t.name == #NAME) return run_on<MODEL>(t, seed, stall_percent, wave);
+  FQ_RTL_TOP_MODELS(FQ_TOP_RUN)
+#undef FQ_TOP_RUN
   fail("no RTL model named '{}'", t.name);
 }
 

@@ -1,5 +1,5 @@
 // The whole-accelerator regression cases shared by the Catch2 tests (503_top.cpp) and the
-// `regress` command: one Verilated fq_top per configuration (tests/rtl/CMakeLists.txt), random
+// `regress` command: one Verilated fq_top per preset configs/test/rtl_*.yaml, random
 // GEMMs compiled with random legal mappings, checked against the golden interpreter (bytes) and
 // the fast engine (done cycle of every op, total cycles, PE additions).
 #pragma once
@@ -13,18 +13,16 @@
 
 namespace fq::rtl {
 
-// Must match the -G parameters of the Vtop_<name> models in tests/rtl/CMakeLists.txt.
+// One Verilated fq_top (Vtop_<name>) and the preset it was built from, configs/test/rtl_<name>.yaml:
+// the harness runs it on the arch that file describes (tests/rtl/CMakeLists.txt reads the same file).
 struct TopConfig {
   std::string name;
-  int rows, cols;
-  std::string kind;
-  int bits;
-  BeatWindow window;
-  int db, lat;
+  ArchConfig arch;
+  std::string parameters;  // the -G parameters CMake Verilated the model with, but IDEPTH
 };
 
+// Every model, in preset file order.
 const std::vector<TopConfig>& top_configs();
-ArchConfig arch_of(const TopConfig& config);
 
 struct CaseResult {
   bool pass = false;
