@@ -37,6 +37,9 @@ struct RtlResult {
 // Empty when the RTL implements `arch`, else why not (output-stationary, scalesim timing, ...).
 std::string rtl_unsupported(const ArchConfig& arch);
 
+// Empty when the RTL's instruction memories hold `program`, else why not.
+std::string rtl_program_unsupported(const ir::TileProgram& program);
+
 // The runner executable for `arch` (and options.defines), built and cached on first use.
 std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options = {});
 
