@@ -64,6 +64,12 @@ void Engine::refuse_option(bool given, const char* what) const {
   if (given) fail("{}: the {} engine does not take this option", what, name());
 }
 
+void Engine::refuse_rtl_options(const EngineOptions& options) const {
+  refuse_option(!options.wave.empty(), "--wave");
+  refuse_option(!options.rtl_defines.empty(), "--rtl-define");
+  refuse_option(!options.rtl_cache.empty(), "--rtl-cache");
+}
+
 const Engine& find_engine(const std::string& name, const std::string& option) {
   const auto it = registry().find(name);
   if (it == registry().end()) {

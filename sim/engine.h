@@ -69,6 +69,8 @@ class Engine {
   virtual std::string name() const = 0;
   virtual std::string description() const = 0;  // one line for --help and error messages
   virtual EngineParts parts() const = 0;
+  // Whether threads of one process may run it at the same time (SystemC: one kernel per process).
+  virtual bool concurrent() const { return true; }
   // Why the engine cannot run programs for `arch`, or nullopt when it can.
   virtual std::optional<std::string> refusal(const ArchConfig& arch) const;
   // The same for one program (e.g. more ops than the RTL's instruction memories hold).
@@ -83,6 +85,7 @@ class Engine {
                                const EngineOptions& options) const = 0;
   // Fails naming the option when it is given (`what`: "--vcd", ...) and this engine does not take it.
   void refuse_option(bool given, const char* what) const;
+  void refuse_rtl_options(const EngineOptions& options) const;  // --wave, --rtl-define, --rtl-cache
 };
 
 // The engine registered as `name`; an unknown name fails with the registered names, naming the

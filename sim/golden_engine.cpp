@@ -17,8 +17,7 @@ class Golden final : public Engine {
   EngineResult execute(const ArchConfig& arch, const ir::TileProgram& program, ir::MemoryImage memory,
                        const EngineOptions& options) const override {
     refuse_option(!options.vcd.empty(), "--vcd");
-    refuse_option(!options.wave.empty(), "--wave");
-    refuse_option(!options.rtl_defines.empty(), "--rtl-define");
+    refuse_rtl_options(options);
     EngineResult r;
     const golden::InterpreterStats stats = golden::run_tile_program(program, arch, memory);
     r.memory = std::move(memory);

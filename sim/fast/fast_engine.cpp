@@ -229,8 +229,7 @@ class Fast final : public Engine {
   EngineResult execute(const ArchConfig& arch, const ir::TileProgram& program, ir::MemoryImage memory,
                        const EngineOptions& options) const override {
     refuse_option(!options.vcd.empty(), "--vcd");
-    refuse_option(!options.wave.empty(), "--wave");
-    refuse_option(!options.rtl_defines.empty(), "--rtl-define");
+    refuse_rtl_options(options);
     EngineResult r;
     r.timeline = run_fast(program, arch, memory, options.progress);
     return r;

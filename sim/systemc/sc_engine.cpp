@@ -137,12 +137,12 @@ class Systemc final : public Engine {
     return "the cycle-accurate SystemC model (sim/systemc), data and cycles; one run at a time per process";
   }
   EngineParts parts() const override { return {.bytes = true, .cycles = true, .op_timeline = true}; }
+  bool concurrent() const override { return false; }
 
  protected:
   EngineResult execute(const ArchConfig& arch, const ir::TileProgram& program, ir::MemoryImage memory,
                        const EngineOptions& options) const override {
-    refuse_option(!options.wave.empty(), "--wave");
-    refuse_option(!options.rtl_defines.empty(), "--rtl-define");
+    refuse_rtl_options(options);
     EngineResult r;
     SystemcStats stats;
     SystemcOptions sc;

@@ -26,4 +26,16 @@ expect_error "cosim unknown engine" "--engines 'golden,bogus': unknown engine 'b
   "$bin/cosim" --arch "$src/configs/fineq.yaml" --engines golden,bogus --json "$work/bad.json"
 "$bin/cosim" --arch "$src/configs/fineq.yaml" --gemm 5,7,20 --engines golden,fast,systemc >"$work/cosim.txt"
 check "cosim golden,fast,systemc: PASS" grep -q '^PASS: golden,fast,systemc agree' "$work/cosim.txt"
+# compare and sweep: systemc writes the fast engine's CSV byte for byte; rtl (no action counts) is refused.
+"$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --gemm 16,64,64 --out "$work/cf" >/dev/null 2>&1
+"$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --gemm 16,64,64 --engine systemc --out "$work/cs" >/dev/null 2>&1
+check "compare --engine systemc = fast" cmp "$work/cf.csv" "$work/cs.csv"
+expect_error "compare --engine rtl" "--engine rtl: the rtl engine gives only the done cycle of each op .*energy columns" "$work/cr.csv" -- \
+  "$bin/compare" --arch "$src/configs/fineq.yaml" --arch "$src/configs/int8.yaml" --engine rtl --out "$work/cr"
+sw=(--arch "$src/configs/fineq.yaml" --gemm 16,64,64 --set array.rows=9,18 --set array.cols=8,16 --no-plots)
+"$bin/sweep" "${sw[@]}" --out "$work/sf.csv" >/dev/null 2>&1
+"$bin/sweep" "${sw[@]}" --engine systemc --out "$work/ss.csv" >/dev/null 2>&1
+check "sweep --engine systemc = fast" cmp "$work/sf.csv" "$work/ss.csv"
+expect_error "sweep unknown engine" "--engine 'nope': unknown engine \(registered: fast, golden, rtl, systemc\)" "$work/sn.csv" -- \
+  "$bin/sweep" "${sw[@]}" --engine nope --out "$work/sn.csv"
 [ "$failures" -eq 0 ]
