@@ -2,6 +2,7 @@
 
 #include "model/arch/pe_model.h"
 #include "model/core/atomic_file.h"
+#include "model/core/error.h"
 
 #include <fmt/format.h>
 
@@ -132,40 +133,58 @@ static void window_histogram(const ir::TileProgram& p, const timing::Timeline& t
   for (const auto& [w, b] : bins) r.window_histogram.push_back(b);
 }
 
-Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl,
-                    const cost::CostModel& costs, const std::string& engine, const std::string& workload) {
-  Report r;
-  r.engine = engine;
-  r.workload = workload;
-  r.arch = arch;
-  r.fingerprint = fingerprint(arch);
-  r.ops = p.size();
-  r.total_cycles = tl.total_cycles;
-  r.reported_cycles =
-      arch.timing == TimingModel::kScaleSim ? timing::scalesim_reported_cycles(tl.total_cycles) : tl.total_cycles;
-  r.seconds = static_cast<double>(tl.total_cycles) / (arch.clock_mhz * 1e6);
-  const double pes = static_cast<double>(arch.rows) * arch.cols;
+// The parts of the report that need every op's issue and finish cycles and the action counts.
+static void timeline_parts(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl,
+                           const cost::CostModel& costs, double ops, Report& r) {
   r.actions = tl.actions;
-  r.utilisation = tl.total_cycles == 0 ? 0 : static_cast<double>(tl.actions.useful_macs) / (static_cast<double>(tl.total_cycles) * pes);
   array_stalls(p, arch, tl, r);
   window_histogram(p, tl, r);
   r.pulses_per_pe_beat = pe_model(arch).work() == PeModel::Work::kPulses && tl.actions.pe_beats > 0
                              ? static_cast<double>(tl.actions.pe_pulses) / static_cast<double>(tl.actions.pe_beats)
                              : 0;
   r.energy_pj = costs.energy_pj(tl.actions, tl.total_cycles);
-  r.area_um2 = costs.area_um2();
-  const double ops = 2.0 * static_cast<double>(tl.actions.useful_macs);
-  r.tops = r.seconds > 0 ? ops / r.seconds / 1e12 : 0;
   r.tops_per_w = r.energy_pj.total > 0 ? ops / r.energy_pj.total : 0;
   r.power_w = r.seconds > 0 ? r.energy_pj.total * 1e-12 / r.seconds : 0;
+}
+
+// `tl` is the engine's op timeline; without one (rtl), `result` gives the done cycles only and the
+// parts that need issue and finish cycles or action counts are left out (Report::op_timeline).
+static Report build(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline* tl,
+                    const EngineResult* result, const cost::CostModel& costs, const std::string& engine,
+                    const std::string& workload) {
+  Report r;
+  r.engine = engine;
+  r.workload = workload;
+  r.arch = arch;
+  r.fingerprint = fingerprint(arch);
+  r.ops = p.size();
+  r.op_timeline = tl != nullptr;
+  const uint64_t total = tl != nullptr ? tl->total_cycles : result->total_cycles();
+  r.total_cycles = total;
+  r.reported_cycles = arch.timing == TimingModel::kScaleSim ? timing::scalesim_reported_cycles(total) : total;
+  r.seconds = static_cast<double>(total) / (arch.clock_mhz * 1e6);
+  const double pes = static_cast<double>(arch.rows) * arch.cols;
+  // Without action counts the useful MACs are the GEMM table's M N K (what useful_macs counts).
+  uint64_t useful = 0;
+  if (tl != nullptr) {
+    useful = tl->actions.useful_macs;
+  } else {
+    for (const auto& d : p.gemms) useful += uint64_t{d.m} * d.n * d.k;
+  }
+  r.utilisation = total == 0 ? 0 : static_cast<double>(useful) / (static_cast<double>(total) * pes);
+  r.area_um2 = costs.area_um2();
+  const double ops = 2.0 * static_cast<double>(useful);
+  r.tops = r.seconds > 0 ? ops / r.seconds / 1e12 : 0;
+  r.useful_macs = useful;
+  if (tl != nullptr) timeline_parts(p, arch, *tl, costs, ops, r);
 
   const std::vector<uint32_t> gemm_of = timing::op_gemms(p);
   std::vector<uint64_t> last(p.gemms.size(), 0), first(p.gemms.size(), UINT64_MAX);
   for (ir::OpId id = 0; id < p.size(); ++id) {
     const uint32_t g = gemm_of[id];
     if (g >= p.gemms.size()) continue;
-    last[g] = std::max(last[g], tl.ops[id].done);
-    first[g] = std::min(first[g], tl.ops[id].issue);
+    last[g] = std::max(last[g], tl != nullptr ? tl->ops[id].done : result->done_cycle(id));
+    if (tl != nullptr) first[g] = std::min(first[g], tl->ops[id].issue);
   }
   uint64_t makespan = 0;
   for (size_t g = 0; g < p.gemms.size(); ++g) {
@@ -181,35 +200,31 @@ Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timi
     makespan = grown;
     gr.first_issue = first[g] == UINT64_MAX ? 0 : first[g];
     gr.last_done = last[g];
-    gr.actions = g < tl.gemm_actions.size() ? tl.gemm_actions[g] : timing::ActionCounts{};
     gr.utilisation = gr.cycles == 0 ? 0 : static_cast<double>(uint64_t{d.m} * d.n * d.k) / (static_cast<double>(gr.cycles) * pes);
-    gr.energy_pj = costs.energy_pj(gr.actions, gr.cycles);
+    if (tl != nullptr) {
+      gr.actions = g < tl->gemm_actions.size() ? tl->gemm_actions[g] : timing::ActionCounts{};
+      gr.energy_pj = costs.energy_pj(gr.actions, gr.cycles);
+    }
     r.gemms.push_back(std::move(gr));
   }
   return r;
 }
 
-std::string to_text(const Report& r) {
-  const ArchConfig& a = r.arch;
+Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl,
+                    const cost::CostModel& costs, const std::string& engine, const std::string& workload) {
+  return build(p, arch, &tl, nullptr, costs, engine, workload);
+}
+
+Report build_report(const ir::TileProgram& p, const ArchConfig& arch, const EngineResult& result,
+                    const cost::CostModel& costs, const std::string& workload) {
+  if (!result.timed()) fail("report: the {} engine computes no cycles", result.engine);
+  return build(p, arch, result.timeline ? &*result.timeline : nullptr, &result, costs, result.engine, workload);
+}
+
+// Stalls, traffic, PE activity, beat windows and energy: the text of Report::op_timeline's parts.
+static std::string activity_text(const Report& r) {
+  const bool pulses = pe_model(r.arch).work() == PeModel::Work::kPulses;
   std::string s;
-  const PeModel& pe_kind = pe_model(a);
-  const bool pulses = pe_kind.work() == PeModel::Work::kPulses;
-  const std::string pe = pe_kind.describe(a);
-  s += fmt::format("{} on {} ({}): {} x {} {}, {}, {} timing, {} MHz, {} nm {} V; engine {}, {} ops\n", r.workload,
-                   a.name, r.fingerprint, a.rows, a.cols, pe, to_string(a.dataflow), to_string(a.timing), a.clock_mhz,
-                   a.tech_node_nm, a.vdd_v, r.engine, r.ops);
-  s += fmt::format("\n{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>6} {:>12}\n", "gemm", "M", "N", "K", "format",
-                   "cycles", "time", "util", "energy");
-  for (const auto& g : r.gemms) {
-    s += fmt::format("{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>5.1f}% {:>12}\n", g.name, g.m, g.n, g.k,
-                     format_name(g.format), g.cycles, si(static_cast<double>(g.cycles) / (a.clock_mhz * 1e6), "s"),
-                     100 * g.utilisation, si(g.energy_pj.total * 1e-12, "J"));
-  }
-  s += fmt::format("{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>5.1f}% {:>12}\n", "total", "", "", "", "",
-                   r.total_cycles, si(r.seconds, "s"), 100 * r.utilisation, si(r.energy_pj.total * 1e-12, "J"));
-  if (a.timing == TimingModel::kScaleSim) {
-    s += fmt::format("SCALE-Sim convention (last cycle, 0-based): {} cycles\n", r.reported_cycles);
-  }
   s += fmt::format("\narray input port: busy {} cycles ({:.1f}%)", r.array_busy_cycles,
                    r.total_cycles ? 100.0 * static_cast<double>(r.array_busy_cycles) / static_cast<double>(r.total_cycles) : 0.0);
   for (const auto& [cause, cycles] : r.stall_cycles) s += fmt::format(", {} {}", cause, cycles);
@@ -236,6 +251,36 @@ std::string to_text(const Report& r) {
     s += fmt::format("  {:<18} {:>12} {:>5.1f}%  {}\n", item.name, si(item.value * 1e-12, "J"),
                      r.energy_pj.total > 0 ? 100 * item.value / r.energy_pj.total : 0.0, item.source);
   }
+  return s;
+}
+
+std::string to_text(const Report& r) {
+  const ArchConfig& a = r.arch;
+  std::string s;
+  const std::string pe = pe_model(a).describe(a);
+  s += fmt::format("{} on {} ({}): {} x {} {}, {}, {} timing, {} MHz, {} nm {} V; engine {}, {} ops\n", r.workload,
+                   a.name, r.fingerprint, a.rows, a.cols, pe, to_string(a.dataflow), to_string(a.timing), a.clock_mhz,
+                   a.tech_node_nm, a.vdd_v, r.engine, r.ops);
+  s += fmt::format("\n{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>6} {:>12}\n", "gemm", "M", "N", "K", "format",
+                   "cycles", "time", "util", "energy");
+  for (const auto& g : r.gemms) {
+    s += fmt::format("{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>5.1f}% {:>12}\n", g.name, g.m, g.n, g.k,
+                     format_name(g.format), g.cycles, si(static_cast<double>(g.cycles) / (a.clock_mhz * 1e6), "s"),
+                     100 * g.utilisation, r.op_timeline ? si(g.energy_pj.total * 1e-12, "J") : "-");
+  }
+  s += fmt::format("{:<22} {:>6} {:>6} {:>6} {:>8} {:>13} {:>11} {:>5.1f}% {:>12}\n", "total", "", "", "", "",
+                   r.total_cycles, si(r.seconds, "s"), 100 * r.utilisation,
+                   r.op_timeline ? si(r.energy_pj.total * 1e-12, "J") : "-");
+  if (a.timing == TimingModel::kScaleSim) {
+    s += fmt::format("SCALE-Sim convention (last cycle, 0-based): {} cycles\n", r.reported_cycles);
+  }
+  if (r.op_timeline) {
+    s += activity_text(r);
+  } else {
+    s += fmt::format("\nstalls, traffic, PE activity, beat windows and energy: not produced (the {} engine gives only "
+                     "the done cycle of each op and counts no actions)\n",
+                     r.engine);
+  }
   s += fmt::format("area {:.4g} mm2 (source: synthesis of rtl/ (configs/synth_area.yaml), table, scaled or derived)\n",
                    r.area_um2.total * 1e-6);
   std::string stale;
@@ -245,10 +290,21 @@ std::string to_text(const Report& r) {
     if (item.stale) stale += fmt::format("  {}: {}\n", item.name, item.detail.substr(item.detail.find("STALE: ") + 7));
   }
   if (!stale.empty()) s += fmt::format("warning: synthesis figures from RTL that has changed since; still used:\n{}", stale);
-  s += fmt::format("\neffective {:.4g} TOPS, {:.4g} TOPS/W, average power {:.4g} W ({} useful MACs)\n", r.tops,
-                   r.tops_per_w, r.power_w, x.useful_macs);
+  if (r.op_timeline) {
+    s += fmt::format("\neffective {:.4g} TOPS, {:.4g} TOPS/W, average power {:.4g} W ({} useful MACs)\n", r.tops,
+                     r.tops_per_w, r.power_w, r.useful_macs);
+  } else {
+    s += fmt::format("\neffective {:.4g} TOPS ({} useful MACs, from the GEMM table)\n", r.tops, r.useful_macs);
+  }
   return s;
 }
+
+namespace {
+// The report keys that need an op timeline (Report::op_timeline), at the top level and per GEMM.
+const std::vector<const char*> kOpTimelineKeys = {"array_busy_cycles",  "stall_cycles", "actions",   "energy_pj",
+                                                  "window_histogram",   "pulses_per_pe_beat", "tops_per_w", "power_w"};
+const std::vector<const char*> kGemmOpTimelineKeys = {"first_issue", "actions", "energy_pj"};
+}  // namespace
 
 nlohmann::json to_json(const Report& r) {
   nlohmann::json j;
@@ -289,6 +345,12 @@ nlohmann::json to_json(const Report& r) {
   j["tops"] = r.tops;
   j["tops_per_w"] = r.tops_per_w;
   j["power_w"] = r.power_w;
+  if (!r.op_timeline) {
+    // The engine gave no issue/finish cycles and no action counts: these keys are left out, not zero.
+    for (const char* k : kOpTimelineKeys) j.erase(k);
+    j["absent"] = kOpTimelineKeys;
+    j["gemm_absent"] = kGemmOpTimelineKeys;
+  }
   nlohmann::json gemms = nlohmann::json::array();
   for (const auto& g : r.gemms) {
     gemms.push_back({{"name", g.name},
@@ -303,6 +365,9 @@ nlohmann::json to_json(const Report& r) {
                      {"actions", actions_json(g.actions)},
                      {"energy_pj", breakdown_json(g.energy_pj)},
                      {"area_um2", breakdown_json(r.area_um2)}});
+    if (!r.op_timeline) {
+      for (const char* k : kGemmOpTimelineKeys) gemms.back().erase(k);
+    }
   }
   j["gemms"] = gemms;
   return j;

@@ -10,6 +10,7 @@
 #include "model/cost/cost_model.h"
 #include "model/ir/tile_program.h"
 #include "model/timing/timing.h"
+#include "sim/engine.h"
 
 #include <nlohmann/json.hpp>
 
@@ -62,10 +63,18 @@ struct Report {
   std::vector<GemmReport> gemms;
   std::vector<WindowBin> window_histogram;  // ascending W
   double pulses_per_pe_beat = 0;            // temporal: pe_pulses / pe_beats; mac: 0
+  uint64_t useful_macs = 0;                 // the actions' useful_macs, or the GEMM table's M N K without them
+  // False when the engine gave only done cycles (rtl): array_busy_cycles, stall_cycles,
+  // window_histogram, pulses_per_pe_beat, actions, energy_pj, tops_per_w, power_w and the GEMMs'
+  // first_issue, actions and energy_pj are not produced (zero here, left out of the text and JSON).
+  bool op_timeline = true;
 };
 
 Report build_report(const ir::TileProgram& program, const ArchConfig& arch, const timing::Timeline& timeline,
                     const cost::CostModel& costs, const std::string& engine, const std::string& workload);
+// The same from any timed engine's result (fails for an untimed one); the report's engine is its name.
+Report build_report(const ir::TileProgram& program, const ArchConfig& arch, const EngineResult& result,
+                    const cost::CostModel& costs, const std::string& workload);
 
 std::string to_text(const Report& report);
 nlohmann::json to_json(const Report& report);

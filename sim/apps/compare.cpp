@@ -12,7 +12,7 @@
 #include "model/core/progress.h"
 #include "model/cost/cost_model.h"
 #include "model/golden/random_layer.h"
-#include "sim/fast/fast_engine.h"
+#include "sim/engine.h"
 #include "sim/report.h"
 #include "sim/workload_input.h"
 
@@ -32,7 +32,7 @@ using fq::fail;
 
 constexpr const char* kUsage = R"(usage: compare --arch A.yaml --arch B.yaml [--arch ...] [--layer LAYER.q | --gemm M,N,K |
                --topology FILE.csv] [--tokens M[,M...]] [--equal-area] [--seed S] [--baseline N]
-               [--out PREFIX] [--costs COSTS.yaml]
+               [--out PREFIX] [--costs COSTS.yaml] [--engine NAME]
 
 Runs the same workload on every --arch with the fast engine and prints, per arch and per token
 count M (--tokens 2048,1 compares prefill and decode): array area (PEs and decoders), total area,
@@ -44,6 +44,8 @@ default 2: the first baseline after the design under study).
 factor, only the rows, only the columns; a temporal array's rows stay a multiple of 3, whole
 FineQ-R clusters), each simulated at the first M, and the fastest is kept and named. Designs with
 cheaper PEs are so compared at the silicon they would be given.
+--engine NAME runs another registered engine with an op timeline and action counts (systemc: the
+same numbers, far slower; the energy columns need the action counts, which rtl does not give).
 Writes PREFIX.csv, PREFIX.gp and, with gnuplot, PREFIX.png (default PREFIX: compare).
 The layer's weights run as they are on the arch whose PE takes their format; an arch whose PE
 takes another format runs seeded random weights of its format with the layer's shapes (MAC timing
@@ -134,8 +136,8 @@ std::vector<fq::ArchConfig> equal_area_shapes(const fq::ArchConfig& arch, const 
   return out;
 }
 
-Row run_one(const fq::ArchConfig& arch, const std::string& basis, const fq::sim::WorkloadRequest& request,
-            const fq::cost::CostTables& tables, std::string& workload) {
+Row run_one(const fq::sim::Engine& engine, const fq::ArchConfig& arch, const std::string& basis,
+            const fq::sim::WorkloadRequest& request, const fq::cost::CostTables& tables, std::string& workload) {
   fq::sim::Workload w = fq::sim::make_workload(request, arch);
   if (workload.empty()) workload = w.description;  // the first design's (M appears per table)
   Row r;
@@ -155,9 +157,10 @@ Row run_one(const fq::ArchConfig& arch, const std::string& basis, const fq::sim:
     }
   }
   const auto layer = fq::sim::compile_workload(arch, w);
-  const auto tl = fq::sim::run_fast(layer.program, arch, layer.memory);
+  if (const auto why = engine.refusal(arch, layer.program)) fail("--engine {}: {}: {}", engine.name(), arch.name, *why);
+  const auto result = engine.run(arch, layer.program, layer.memory);
   const fq::cost::CostModel costs(tables, arch);
-  const auto rep = fq::sim::build_report(layer.program, arch, tl, costs, "fast", w.description);
+  const auto rep = fq::sim::build_report(layer.program, arch, result, costs, w.description);
   r.array_um2 = array_area_um2(rep.area_um2);
   r.area_um2 = rep.area_um2.total;
   r.cycles = rep.total_cycles;
@@ -209,11 +212,18 @@ int run(int argc, char** argv) {
   const auto baseline = static_cast<size_t>(numbers.get_int("baseline", 2, 1, static_cast<int64_t>(arch_paths.size()))) - 1;
   const std::string prefix = cl.value("out").value_or("compare");
   const std::string costs_path = cl.value("costs").value_or(fq::cost::default_cost_tables_path());
+  const std::string engine_name = cl.value("engine").value_or("fast");
   cl.finish();
+  const fq::sim::Engine& engine = fq::sim::find_engine(engine_name, "--engine");
+  fq::sim::require_parts(engine, {.op_timeline = true}, "--engine " + engine_name,
+                         "compare's energy columns need the action counts");
 
   const fq::cost::CostTables tables = fq::cost::load_cost_tables(costs_path);
   std::vector<fq::ArchConfig> archs;
   for (const auto& path : arch_paths) archs.push_back(fq::load_arch(path));
+  for (const auto& a : archs) {
+    if (const auto why = engine.refusal(a)) fail("--engine {}: {}: {}", engine_name, a.name, *why);
+  }
   // The arch list with, under --equal-area, each non-baseline arch scaled to the baseline's array area.
   std::vector<std::pair<fq::ArchConfig, std::string>> designs;
   const double budget = array_area_um2(fq::cost::CostModel(tables, archs[baseline]).area_um2());
@@ -230,7 +240,7 @@ int run(int argc, char** argv) {
     std::optional<std::pair<fq::ArchConfig, uint64_t>> best;
     for (const auto& cand : equal_area_shapes(archs[i], tables, budget)) {
       progress.stage(fmt::format("equal-area shape {}x{} for {}", cand.rows, cand.cols, cand.name));
-      const Row r = run_one(cand, "equal area", request, tables, workload);
+      const Row r = run_one(engine, cand, "equal area", request, tables, workload);
       tried += fmt::format("{}{}x{} {} cycles", tried.empty() ? "" : ", ", cand.rows, cand.cols, r.cycles);
       if (!best || r.cycles < best->second) best = std::pair{cand, r.cycles};
     }
@@ -243,7 +253,7 @@ int run(int argc, char** argv) {
     request.tokens = tokens;
     for (const auto& [arch, basis] : designs) {
       progress.stage(fmt::format("{} {}x{} at M = {}", arch.name, arch.rows, arch.cols, tokens));
-      rows.push_back(run_one(arch, basis, request, tables, workload));
+      rows.push_back(run_one(engine, arch, basis, request, tables, workload));
     }
   }
   const auto base_of = [&](const Row& r) -> const Row& {

@@ -10,12 +10,10 @@
 #include "model/core/error.h"
 #include "model/core/params.h"
 #include "model/core/progress.h"
-#include "model/golden/tile_interpreter.h"
-#include "model/ir/tir_text.h"
 #include "model/ir/verifier.h"
-#include "sim/fast/fast_engine.h"
+#include "sim/divergence.h"
+#include "sim/engine.h"
 #include "sim/rtl/rtl_engine.h"
-#include "sim/systemc/sc_engine.h"
 #include "sim/workload_input.h"
 
 #include <fmt/format.h>
@@ -49,94 +47,6 @@ reproduces it with an RTL waveform. Exit status 0 only on full agreement.
   --rtl-define NAME  a Verilog define for the RTL build (fault injection in tests/cosim)
   --build-only       only build (or find) the RTL runner for the arch, then exit
 )";
-
-struct EngineRun {
-  std::string name;
-  fq::ir::MemoryImage memory;
-  std::optional<fq::timing::Timeline> timeline;   // fast, systemc
-  std::vector<uint64_t> done;                     // systemc, rtl
-  uint64_t total_cycles = 0;
-  uint64_t pulses = 0;
-  bool has_cycles = false;
-};
-
-// The dma.store that wrote DRAM byte `addr`, for the context of a divergence.
-std::optional<fq::ir::OpId> store_of(const fq::ir::TileProgram& p, uint64_t addr) {
-  for (fq::ir::OpId id = 0; id < p.size(); ++id) {
-    const auto& op = p.op(id);
-    if (op.opcode != fq::ir::Opcode::kDmaStore) continue;
-    for (uint64_t r = 0; r < op.rows; ++r) {
-      const uint64_t b = op.dst + r * op.dst_stride;
-      if (addr >= b && addr < b + op.bytes) return id;
-    }
-  }
-  return std::nullopt;
-}
-
-// First accumulator (exact) or output (relative 2^-20) element where `got` differs from `want`.
-std::optional<std::string> compare_results(const fq::ir::TileProgram& p, const EngineRun& want, const EngineRun& got) {
-  for (size_t g = 0; g < p.gemms.size(); ++g) {
-    const auto& d = p.gemms[g];
-    for (int pass = 0; pass < 2; ++pass) {
-      const uint64_t base = pass == 0 ? d.acc_addr : d.y_addr;
-      for (uint64_t i = 0; i < uint64_t{d.m} * d.n; ++i) {
-        const uint64_t addr = base + 4 * i;
-        bool differ = false;
-        std::string values;
-        if (pass == 0) {
-          const int32_t a = want.memory.read_i32(addr), b = got.memory.read_i32(addr);
-          differ = a != b;
-          values = fmt::format("expected {}, actual {}", a, b);
-        } else {
-          const float a = want.memory.read_f32(addr), b = got.memory.read_f32(addr);
-          differ = !(std::fabs(a - b) <= std::ldexp(std::fabs(a), -20)) && !(a == b);
-          values = fmt::format("expected {:.9g}, actual {:.9g}", a, b);
-        }
-        if (!differ) continue;
-        const uint64_t m = i / d.n, n = i % d.n;
-        std::string where;
-        if (const auto st = store_of(p, addr)) where = fmt::format("\n  written by op {}: {}", *st, fq::ir::tir_op_line(p, *st));
-        return fmt::format("{} vs {}: gemm {} ({}) {}[{}][{}]: {}{}", want.name, got.name, g, d.name,
-                           pass == 0 ? "acc" : "y", m, n, values, where);
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> compare_done(const fq::ir::TileProgram& p, const EngineRun& a, const EngineRun& b) {
-  for (fq::ir::OpId id = 0; id < p.size(); ++id) {
-    if (a.done[id] != b.done[id]) {
-      const auto& op = p.op(id);
-      std::string tile;
-      if (op.opcode == fq::ir::Opcode::kMatmul || op.opcode == fq::ir::Opcode::kDequant) {
-        tile = fmt::format(" (gemm {}, rows {}..{})", p.gemms[op.gemm].name, op.m0, op.m0 + op.m - 1);
-      } else if (op.opcode == fq::ir::Opcode::kPreload) {
-        tile = fmt::format(" (gemm {}, tile k0 {} n0 {})", p.gemms[op.gemm].name, op.k0, op.n0);
-      }
-      return fmt::format("{} vs {}: op {}{} completes at cycle {} in {}, {} in {}\n  {}", a.name, b.name, id, tile,
-                         a.done[id], a.name, b.done[id], b.name, fq::ir::tir_op_line(p, id));
-    }
-  }
-  if (a.total_cycles != b.total_cycles) {
-    return fmt::format("{} vs {}: total cycles {} and {}", a.name, b.name, a.total_cycles, b.total_cycles);
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> compare_fast_systemc(const fq::ir::TileProgram& p, const fq::timing::Timeline& f,
-                                                const fq::timing::Timeline& s) {
-  for (fq::ir::OpId id = 0; id < p.size(); ++id) {
-    if (!(f.ops[id] == s.ops[id])) {
-      return fmt::format("fast vs systemc: op {} issue/finish/done {}/{}/{} and {}/{}/{}\n  {}", id, f.ops[id].issue,
-                         f.ops[id].finish, f.ops[id].done, s.ops[id].issue, s.ops[id].finish, s.ops[id].done,
-                         fq::ir::tir_op_line(p, id));
-    }
-  }
-  if (f.total_cycles != s.total_cycles) return fmt::format("fast vs systemc: total cycles {} and {}", f.total_cycles, s.total_cycles);
-  if (!(f.actions == s.actions)) return std::string("fast vs systemc: action counts differ");
-  return std::nullopt;
-}
 
 std::string reproduce_command(int argc, char** argv, const std::string& extra) {
   std::string cmd;
@@ -172,33 +82,31 @@ int run(int argc, char** argv) {
   request.topology = cl.value("topology");
   const std::string engines_text = cl.value("engines").value_or("golden,fast,systemc,rtl");
   const auto json_path = cl.value("json");
-  fq::sim::RtlOptions rtl;
-  rtl.cache_dir = cl.value("rtl-cache").value_or("");
+  fq::sim::EngineOptions rtl;  // the rtl engine's options; the other engines take none of them
+  rtl.rtl_cache = cl.value("rtl-cache").value_or("");
   rtl.wave = cl.value("wave").value_or("");
-  rtl.defines = cl.values("rtl-define");
+  rtl.rtl_defines = cl.values("rtl-define");
   const bool build_only = cl.flag("build-only");
   cl.finish();
 
-  std::vector<std::string> engines;
-  {
-    std::istringstream in(engines_text);
-    std::string e;
-    while (std::getline(in, e, ',')) {
-      if (e != "golden" && e != "fast" && e != "systemc" && e != "rtl") {
-        fail("--engines '{}': unknown engine '{}' (golden, fast, systemc, rtl)", engines_text, e);
-      }
-      engines.push_back(e);
-    }
+  const std::vector<const fq::sim::Engine*> engines = fq::sim::find_engines(engines_text, "--engines");
+  const auto has = [&](const char* e) {
+    return std::any_of(engines.begin(), engines.end(), [&](const fq::sim::Engine* x) { return x->name() == e; });
+  };
+  if (!has("rtl") && (!rtl.wave.empty() || !rtl.rtl_defines.empty() || !rtl.rtl_cache.empty())) {
+    fail("--wave, --rtl-define and --rtl-cache need the rtl engine in --engines");
   }
-  const auto has = [&](const char* e) { return std::find(engines.begin(), engines.end(), e) != engines.end(); };
   const fq::ArchConfig arch = fq::load_arch(arch_path, overrides);
-  if (has("rtl")) {
-    if (const std::string why = fq::sim::rtl_unsupported(arch); !why.empty()) fail("--engines rtl: {}", why);
+  for (const auto* e : engines) {
+    if (const auto why = e->refusal(arch)) fail("--engines {}: {}", e->name(), *why);
   }
   fq::Progress progress("cosim");
   if (build_only) {
-    rtl.status = [&progress](const std::string& s) { progress.stage(s); };
-    fmt::print("RTL runner for {}: {}\n", arch.name, fq::sim::rtl_runner(arch, rtl));
+    fq::sim::RtlOptions o;
+    o.cache_dir = rtl.rtl_cache;
+    o.defines = rtl.rtl_defines;
+    o.status = [&progress](const std::string& s) { progress.stage(s); };
+    fmt::print("RTL runner for {}: {}\n", arch.name, fq::sim::rtl_runner(arch, o));
     return 0;
   }
   progress.stage("compiling");
@@ -206,71 +114,27 @@ int run(int argc, char** argv) {
   const auto layer = fq::sim::compile_workload(arch, w);
   fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
   const auto& p = layer.program;
+  for (const auto* e : engines) {
+    if (const auto why = e->refusal(arch, p)) fail("--engines {}: {}", e->name(), *why);
+  }
   fmt::print("{} on {} ({}x{} {}): {} ops, engines {}\n", w.description, arch.name, arch.rows, arch.cols,
              arch.pe_kind, p.size(), engines_text);
 
-  std::vector<EngineRun> runs;
-  for (const auto& e : engines) {
-    EngineRun r{e, layer.memory, std::nullopt, {}, 0, 0, false};
-    progress.stage("running " + e, e == "systemc" || e == "fast" ? p.size() : 0, "ops");
-    const auto advance = [&progress](uint64_t n) { progress.advance_to(n); };
-    if (e == "golden") {
-      fq::golden::run_tile_program(p, arch, r.memory);
-    } else if (e == "fast") {
-      r.timeline = fq::sim::run_fast(p, arch, layer.memory, advance);
-      r.total_cycles = r.timeline->total_cycles;
-      r.has_cycles = true;
-    } else if (e == "systemc") {
-      r.timeline = fq::sim::run_systemc(p, arch, r.memory, nullptr, advance);
-      r.total_cycles = r.timeline->total_cycles;
-      for (const auto& t : r.timeline->ops) r.done.push_back(t.done);
-      r.has_cycles = true;
-    } else {
-      rtl.status = [&progress](const std::string& s) { progress.stage(s); };
-      const auto res = fq::sim::run_rtl(p, arch, r.memory, rtl);
-      r.done = res.done;
-      r.total_cycles = res.total_cycles;
-      r.pulses = res.pulses;
-      r.has_cycles = true;
-    }
-    runs.push_back(std::move(r));
+  std::vector<fq::sim::EngineResult> runs;
+  for (const auto* e : engines) {
+    progress.stage("running " + e->name(), e->parts().op_timeline ? p.size() : 0, "ops");
+    fq::sim::EngineOptions o = e->name() == "rtl" ? rtl : fq::sim::EngineOptions{};
+    if (e->parts().op_timeline) o.progress = [&progress](uint64_t n) { progress.advance_to(n); };
+    o.status = [&progress](const std::string& s) { progress.stage(s); };
+    runs.push_back(e->run(arch, p, layer.memory, o));
   }
 
-  // Checks, in the order of the contract: bytes, per-op cycles, fast = SystemC.
+  // Checks, in the order of the contract: bytes, then per-op cycles (sim/divergence.h).
   std::vector<std::string> divergences;
-  const EngineRun* ref = nullptr;
-  for (const auto& r : runs) {
-    if (r.name == "fast") continue;  // computes no data
-    if (ref == nullptr) {
-      ref = &r;
-      continue;
-    }
-    if (auto d = compare_results(p, *ref, r)) divergences.push_back(*d);
-  }
-  const EngineRun* sc = nullptr;
-  const EngineRun* rt = nullptr;
-  const EngineRun* fast = nullptr;
-  for (const auto& r : runs) {
-    if (r.name == "systemc") sc = &r;
-    if (r.name == "rtl") rt = &r;
-    if (r.name == "fast") fast = &r;
-  }
-  if (sc && rt) {
-    if (auto d = compare_done(p, *sc, *rt)) divergences.push_back(*d);
-    const uint64_t adds = sc->timeline->actions.pe_pulses + sc->timeline->actions.pe_macs;
-    if (rt->pulses != adds) divergences.push_back(fmt::format("systemc vs rtl: {} and {} PE additions", adds, rt->pulses));
-  }
-  if (fast && sc) {
-    if (auto d = compare_fast_systemc(p, *fast->timeline, *sc->timeline)) divergences.push_back(*d);
-  }
-  if (fast && rt && !sc) {
-    EngineRun f = *fast;
-    for (const auto& t : fast->timeline->ops) f.done.push_back(t.done);
-    if (auto d = compare_done(p, f, *rt)) divergences.push_back(*d);
-  }
+  for (const auto& d : fq::sim::compare_runs(p, arch, runs)) divergences.push_back(d.message);
 
   for (const auto& r : runs) {
-    if (r.has_cycles) fmt::print("  {:<8} {} cycles\n", r.name, r.total_cycles);
+    if (r.timed()) fmt::print("  {:<8} {} cycles\n", r.engine, r.total_cycles());
   }
   if (divergences.empty()) {
     fmt::print("PASS: {} agree\n", engines_text);
@@ -282,13 +146,14 @@ int run(int argc, char** argv) {
   if (json_path) {
     nlohmann::json j;
     j["verdict"] = divergences.empty() ? "pass" : "fail";
-    j["engines"] = engines;
+    j["engines"] = nlohmann::json::array();
+    for (const auto* e : engines) j["engines"].push_back(e->name());
     j["workload"] = w.description;
     j["arch"] = {{"name", arch.name}, {"fingerprint", p.arch_fingerprint}};
     j["ops"] = p.size();
     nlohmann::json totals = nlohmann::json::object();
     for (const auto& r : runs) {
-      if (r.has_cycles) totals[r.name] = {{"total_cycles", r.total_cycles}};
+      if (r.timed()) totals[r.engine] = {{"total_cycles", r.total_cycles()}};
     }
     j["per_engine"] = totals;
     j["divergences"] = divergences;

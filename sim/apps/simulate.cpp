@@ -13,10 +13,9 @@
 #include "model/golden/random_layer.h"
 #include "model/ir/verifier.h"
 #include "model/qfile/qfile.h"
-#include "sim/fast/fast_engine.h"
+#include "sim/engine.h"
 #include "sim/model_run.h"
 #include "sim/report.h"
-#include "sim/systemc/sc_engine.h"
 #include "sim/workload_input.h"
 
 #include <fmt/format.h>
@@ -33,8 +32,8 @@ using fq::fail;
 
 constexpr const char* kUsage = R"(usage: simulate --arch ARCH.yaml [--set KEY=VALUE ...]
                 [--layer LAYER.q | --gemm M,N,K | --topology FILE.csv] [--tokens M] [--seed S]
-                [--engine fast|systemc] [--json OUT.json] [--trace OUT.json] [--trace-limit N]
-                [--costs COSTS.yaml] [--vcd OUT.vcd]
+                [--engine fast|systemc|rtl] [--json OUT.json] [--trace OUT.json] [--trace-limit N]
+                [--costs COSTS.yaml] [--vcd OUT.vcd] [--rtl-cache DIR]
 
 Compiles the workload for ARCH.yaml (with --set overrides, e.g. --set array.rows=16 or
 --set timing=scalesim), runs one engine and prints cycles, time, utilisation, stalls, traffic,
@@ -48,14 +47,18 @@ Workload (one of):
   (none)               a stories260K-shaped decoder layer (traces/stories-260k.yaml, layer 0)
                        with seeded random weights, M = --tokens
 --tokens M             activation rows for --layer and the default layer (default 16)
---engine               fast (default): closed-form timing per op; systemc: the cycle-accurate
-                       SystemC model (same numbers, far slower; for small workloads)
+--engine NAME          a registered engine (sim/engine.h): fast (default): closed-form timing
+                       per op; systemc: the cycle-accurate SystemC model (same numbers, far
+                       slower; for small workloads); rtl: the Verilog through Verilator (weight
+                       stationary, default timing; done cycles only, so no stalls, traffic or
+                       energy; builds a runner per arch on first use: minutes)
 --json OUT.json        the report as JSON (docs/report-schema.md)
 --trace OUT.json       tile-level Chrome/Perfetto trace (open in ui.perfetto.dev), at most
                        --trace-limit ops (default 1000000)
 --costs COSTS.yaml     energy and area tables (default: configs/costs.yaml)
 --vcd OUT.vcd          with --engine systemc: the SystemC model's unit signals (issue, ready,
                        done, stall causes, DMA beats, beat phase) as a VCD file for GTKWave
+--rtl-cache DIR        with --engine rtl: where Verilated runners are kept (as cosim)
 
 Whole model: simulate --model CKPT ... runs a prompt through the accelerator
 (simulate --model CKPT --help; docs/model.md).
@@ -90,18 +93,26 @@ int run(int argc, char** argv) {
   const auto tokens = static_cast<int>(numbers.get_int("tokens", 16, 1, 1 << 20));
   const auto seed = static_cast<uint64_t>(numbers.get_int("seed", 1, 0, INT64_MAX));
   const auto trace_limit = static_cast<uint64_t>(numbers.get_int("trace-limit", 1000000, 1, INT64_MAX));
-  const std::string engine = cl.value("engine").value_or("fast");
-  if (engine != "fast" && engine != "systemc") fail("--engine '{}': expected fast or systemc", engine);
+  const std::string engine_name = cl.value("engine").value_or("fast");
+  const fq::sim::Engine& engine = fq::sim::find_engine(engine_name, "--engine");
+  fq::sim::require_parts(engine, {.cycles = true}, "--engine " + engine_name, "simulate reports cycles (cosim checks its bytes)");
   const auto json_path = cl.value("json");
   const auto trace_path = cl.value("trace");
+  if (trace_path) {
+    fq::sim::require_parts(engine, {.op_timeline = true}, "--trace " + *trace_path + " with --engine " + engine_name,
+                           "the trace draws each op from its issue to its finish");
+  }
   const auto vcd_path = cl.value("vcd");
-  if (vcd_path && engine != "systemc") fail("--vcd {}: needs --engine systemc", *vcd_path);
+  if (vcd_path && engine_name != "systemc") fail("--vcd {}: needs --engine systemc", *vcd_path);
+  const auto rtl_cache = cl.value("rtl-cache");
+  if (rtl_cache && engine_name != "rtl") fail("--rtl-cache {}: needs --engine rtl", *rtl_cache);
   const std::string costs_path = cl.value("costs").value_or(fq::cost::default_cost_tables_path());
 
   const auto start = std::chrono::steady_clock::now();
   fq::Progress progress("simulate");
   progress.stage("reading the workload");
   const fq::ArchConfig arch = fq::load_arch(arch_path, overrides);
+  if (const auto why = engine.refusal(arch)) fail("--engine {}: {}", engine_name, *why);
   const fq::cost::CostModel costs(fq::cost::load_cost_tables(costs_path), arch);
   fq::sim::WorkloadRequest request;
   request.layer = cl.value("layer");
@@ -118,29 +129,27 @@ int run(int argc, char** argv) {
   fq::compiler::CompiledLayer layer = fq::sim::compile_workload(arch, w);
   progress.stage("verifying the program");
   fq::ir::verify(layer.program, arch, layer.program.arch_fingerprint, layer.memory.end_bytes());
+  if (const auto why = engine.refusal(arch, layer.program)) fail("--engine {}: {}", engine_name, *why);
   const double compile_s = seconds_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  progress.stage(engine == "fast" ? "fast engine" : "SystemC model", layer.program.size(), "ops");
-  const auto advance = [&progress](uint64_t done) { progress.advance_to(done); };
-  fq::timing::Timeline tl;
-  fq::sim::SystemcStats stats;
-  if (engine == "fast") {
-    tl = fq::sim::run_fast(layer.program, arch, layer.memory, advance);
-  } else {
-    fq::sim::SystemcOptions options;
-    if (vcd_path) options.vcd = *vcd_path;
-    tl = fq::sim::run_systemc(layer.program, arch, layer.memory, &stats, advance, options);
-  }
+  progress.stage(fmt::format("{} engine", engine_name), layer.program.size(), "ops");
+  fq::sim::EngineOptions options;
+  options.progress = [&progress](uint64_t done) { progress.advance_to(done); };
+  options.status = [&progress](const std::string& st) { progress.stage(st); };
+  if (vcd_path) options.vcd = *vcd_path;
+  if (rtl_cache) options.rtl_cache = *rtl_cache;
+  // The report needs the program only: the image moves into the engine.
+  const fq::sim::EngineResult result = engine.run(arch, layer.program, std::move(layer.memory), options);
   const double sim_s = seconds_since(t0);
 
   progress.stage("writing the report");
-  const fq::sim::Report report = fq::sim::build_report(layer.program, arch, tl, costs, engine, w.description);
+  const fq::sim::Report report = fq::sim::build_report(layer.program, arch, result, costs, w.description);
   if (json_path) {
     fq::write_file_atomically(*json_path, [&](std::ostream& out) { out << fq::sim::to_json(report).dump(2) << "\n"; });
   }
   uint64_t traced = 0;
-  if (trace_path) traced = fq::sim::write_chrome_trace(layer.program, arch, tl, *trace_path, trace_limit);
+  if (trace_path) traced = fq::sim::write_chrome_trace(layer.program, arch, *result.timeline, *trace_path, trace_limit);
   fmt::print("{}", fq::sim::to_text(report));
   if (json_path) fmt::print("wrote {}\n", *json_path);
   if (vcd_path) fmt::print("wrote {}\n", *vcd_path);
@@ -149,12 +158,14 @@ int run(int argc, char** argv) {
                traced < layer.program.size() ? "; raise --trace-limit for all" : "");
   }
   std::string speed;
-  if (engine == "systemc" && sim_s > 0) {
-    speed = fmt::format(" ({:.3g} M cycles/s, {:.3g} G PE-cycles/s)", static_cast<double>(stats.cycles_simulated) / sim_s / 1e6,
-                        static_cast<double>(stats.pe_cycles) / sim_s / 1e9);
+  const auto simulated = result.event("cycles_simulated");
+  const auto pe_cycles = result.event("pe_cycles");
+  if (simulated && pe_cycles && sim_s > 0) {
+    speed = fmt::format(" ({:.3g} M cycles/s, {:.3g} G PE-cycles/s)", static_cast<double>(*simulated) / sim_s / 1e6,
+                        static_cast<double>(*pe_cycles) / sim_s / 1e9);
   }
   fmt::print("time: read {:.2f} s, compile and verify {:.2f} s, {} engine {:.2f} s{}; total {:.2f} s\n", read_s,
-             compile_s, engine, sim_s, speed, seconds_since(start));
+             compile_s, engine_name, sim_s, speed, seconds_since(start));
   return 0;
 }
 

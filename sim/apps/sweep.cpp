@@ -12,7 +12,7 @@
 #include "model/core/progress.h"
 #include "model/cost/cost_model.h"
 #include "model/ir/verifier.h"
-#include "sim/fast/fast_engine.h"
+#include "sim/engine.h"
 #include "sim/report.h"
 #include "sim/sweep_csv.h"
 #include "sim/workload_input.h"
@@ -106,6 +106,8 @@ size_t evaluate_points(const Sweep& s, const cost::CostTables& tables, const std
     if (!w) w = std::make_shared<const fq::sim::Workload>(fq::sim::make_workload(s.request, arch));
     return w;
   };
+  const sim::Engine& engine = sim::find_engine(s.engine, "--engine");
+  if (!engine.concurrent()) jobs = 1;
   std::mutex out_mutex;
   std::atomic<size_t> next{0}, finished{0}, invalid{0};
   auto worker = [&] {
@@ -121,8 +123,9 @@ size_t evaluate_points(const Sweep& s, const cost::CostTables& tables, const std
         const auto shared = workload_for(arch);
         const fq::sim::Workload& w = *shared;
         const auto layer = fq::sim::compile_workload(arch, w);
-        const auto tl = fq::sim::run_fast(layer.program, arch, layer.memory);
-        const auto r = fq::sim::build_report(layer.program, arch, tl, costs, "fast", w.description);
+        if (const auto why = engine.refusal(arch, layer.program)) fail("{} engine: {}", engine.name(), *why);
+        const auto result = engine.run(arch, layer.program, layer.memory);
+        const auto r = fq::sim::build_report(layer.program, arch, result, costs, w.description);
         row += fmt::format("ok,,{},{:.9g},{:.9g},{:.9g},{:.6g},{:.9g},{:.6g},{:.6g},{}", r.total_cycles, r.seconds,
                            r.energy_pj.total, r.area_um2.total, r.utilisation, r.energy_pj.total * r.seconds, r.tops,
                            r.tops_per_w, r.actions.dram_read_bytes + r.actions.dram_write_bytes);
@@ -260,7 +263,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: sweep --arch ARCH.yaml --set KEY=V1,V2,... [--set ...] --out FILE.csv
              [--layer LAYER.q | --gemm M,N,K | --topology FILE.csv] [--tokens M] [--seed S]
-             [--jobs N] [--costs COSTS.yaml] [--no-plots]
+             [--jobs N] [--costs COSTS.yaml] [--no-plots] [--engine NAME]
              [--backend local|slurm] [--partition P] [--time-limit T] [--points-per-task K]
              [--max-parallel J] [--sbatch-arg ARG ...] [--work-dir DIR] [--no-wait] [--resume]
        sweep --merge DIR
@@ -275,6 +278,8 @@ point as it finishes (columns in docs/sweep.md); a point the arch or the compile
 row with status `invalid` and the reason. Re-running with the same --out skips the points already
 in the file. Then writes FILE.gp and, with gnuplot, FILE-<metric>.png plots and the
 energy-latency Pareto front (FILE-pareto.png).
+--engine NAME runs another registered engine with action counts (systemc: the same rows, one point
+at a time; rtl gives no action counts, which the energy columns need).
 
 --backend slurm runs the points as the tasks of one `sbatch --array` job instead (K points per
 task, at most J tasks at a time, on partition P with time limit T, each --sbatch-arg passed to
@@ -382,6 +387,9 @@ int run(int argc, char** argv) {
   s.request.topology = cl.value("topology");
   s.costs_path = cl.value("costs").value_or(fq::cost::default_cost_tables_path());
   s.plots = !cl.flag("no-plots");
+  s.engine = cl.value("engine").value_or("fast");
+  fq::sim::require_parts(fq::sim::find_engine(s.engine, "--engine"), {.op_timeline = true}, "--engine " + s.engine,
+                         "the sweep's energy columns need the action counts");
   const std::string backend = cl.value("backend").value_or("local");
   if (backend == "local") {
     numbers.set("jobs", cl.value("jobs").value_or(std::to_string(fq::default_threads())));

@@ -27,6 +27,7 @@ struct Sweep {
   std::vector<Axis> axes;
   sim::WorkloadRequest request;
   std::string costs_path;
+  std::string engine = "fast";  // a registered engine with an op timeline (the energy columns)
   bool plots = true;
   std::vector<std::vector<std::string>> points;  // the cross product, first key outermost
   std::string header;

@@ -83,6 +83,7 @@ std::string plan_text(const Plan& p) {
   for (const auto& in : p.inputs) t += fmt::format("input {} {} {}\n", in.what, in.sha256, in.path);
   if (s.request.gemm) t += fmt::format("gemm {}\n", *s.request.gemm);
   t += fmt::format("tokens {}\nseed {}\nplots {}\n", s.request.tokens, s.request.seed, s.plots ? 1 : 0);
+  if (s.engine != "fast") t += fmt::format("engine {}\n", s.engine);  // plans of the fast engine read as before
   for (const auto& f : s.fixed) t += fmt::format("fixed {}\n", f);
   for (const auto& a : s.axes) t += fmt::format("axis {}={}\n", a.key, fmt::join(a.values, ","));
   t += fmt::format("points {}\n", s.points.size());
@@ -126,6 +127,8 @@ Plan parse_plan(const std::string& dir) {
       if (key == "seed") s.request.seed = v;
       if (key == "plots") s.plots = v != 0;
       if (key == "points") points = v;
+    } else if (key == "engine") {
+      s.engine = value;
     } else if (key == "fixed") {
       s.fixed.push_back(value);
     } else if (key == "axis") {

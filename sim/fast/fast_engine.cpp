@@ -1,5 +1,7 @@
 #include "sim/fast/fast_engine.h"
 
+#include "sim/engine.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -219,4 +221,28 @@ timing::Timeline run_fast(const ir::TileProgram& program, const ArchConfig& arch
   return FastEngine(program, arch, memory).run(progress);
 }
 
+namespace {
+
+// The registered engine "fast": the timing contract in closed form; no data.
+class Fast final : public Engine {
+ public:
+  std::string name() const override { return "fast"; }
+  std::string description() const override { return "closed-form timing per op (docs/architecture.md); no data"; }
+  EngineParts parts() const override { return {.bytes = false, .cycles = true, .op_timeline = true}; }
+
+ protected:
+  EngineResult execute(const ArchConfig& arch, const ir::TileProgram& program, ir::MemoryImage memory,
+                       const EngineOptions& options) const override {
+    refuse_option(!options.vcd.empty(), "--vcd");
+    refuse_rtl_options(options);
+    EngineResult r;
+    r.timeline = run_fast(program, arch, memory, options.progress);
+    return r;
+  }
+};
+
+}  // namespace
+
 }  // namespace fq::sim
+
+FQ_REGISTER_ENGINE(fast, fq::sim::Fast);

@@ -3,10 +3,12 @@
 #include "model/arch/pe_model.h"
 #include "model/core/error.h"
 #include "model/ir/tir_text.h"
+#include "sim/engine.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -166,9 +168,11 @@ std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options) {
 RtlResult run_rtl(const ir::TileProgram& program, const ArchConfig& arch, ir::MemoryImage& memory,
                   const RtlOptions& options) {
   if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("RTL engine: {}", why);
+  if (const std::string why = rtl_program_unsupported(program); !why.empty()) fail("RTL engine: {}", why);
   RtlResult r;
   r.runner = runner_for(arch, options).string();
-  const fs::path work = fs::temp_directory_path() / fmt::format("fqsim-rtl-run-{}", getpid());
+  static std::atomic<uint64_t> runs{0};  // one folder per run: threads of one process may run in parallel
+  const fs::path work = fs::temp_directory_path() / fmt::format("fqsim-rtl-run-{}-{}", getpid(), runs++);
   fs::remove_all(work);
   fs::create_directories(work);
   {
@@ -198,4 +202,61 @@ RtlResult run_rtl(const ir::TileProgram& program, const ArchConfig& arch, ir::Me
   return r;
 }
 
+std::string rtl_program_unsupported(const ir::TileProgram& program) {
+  std::array<uint64_t, ir::kNumUnits> per_unit{};
+  for (ir::OpId id = 0; id < program.size(); ++id) ++per_unit[static_cast<size_t>(ir::unit_of(program.op(id).opcode))];
+  for (size_t u = 0; u < per_unit.size(); ++u) {
+    if (per_unit[u] > kIdepth) {
+      return fmt::format("the program has {} {} ops; the RTL's instruction memory holds {} per unit", per_unit[u],
+                         ir::unit_name(static_cast<ir::Unit>(u)), kIdepth);
+    }
+  }
+  return "";
+}
+
+namespace {
+
+// The registered engine "rtl": rtl/fq_top.v through Verilator. It reports the done cycle of
+// every op (the controller's retire counters), not issue or finish, and no action counts.
+class Rtl final : public Engine {
+ public:
+  std::string name() const override { return "rtl"; }
+  std::string description() const override {
+    return "the Verilog of rtl/ through Verilator (weight stationary, default timing); data and done cycles";
+  }
+  EngineParts parts() const override { return {.bytes = true, .cycles = true, .op_timeline = false}; }
+  std::optional<std::string> refusal(const ArchConfig& arch) const override {
+    if (std::string why = rtl_unsupported(arch); !why.empty()) return why;
+    return std::nullopt;
+  }
+  std::optional<std::string> refusal(const ArchConfig& arch, const ir::TileProgram& program) const override {
+    if (auto why = refusal(arch)) return why;
+    if (std::string why = rtl_program_unsupported(program); !why.empty()) return why;
+    return std::nullopt;
+  }
+
+ protected:
+  EngineResult execute(const ArchConfig& arch, const ir::TileProgram& program, ir::MemoryImage memory,
+                       const EngineOptions& options) const override {
+    refuse_option(!options.vcd.empty(), "--vcd");
+    RtlOptions o;
+    o.cache_dir = options.rtl_cache;
+    o.defines = options.rtl_defines;
+    o.wave = options.wave;
+    o.status = options.status;
+    RtlResult res = run_rtl(program, arch, memory, o);
+    EngineResult r;
+    r.done = std::move(res.done);
+    r.total = res.total_cycles;
+    r.pe_additions = res.pulses;
+    r.memory = std::move(memory);
+    r.runner = res.runner;
+    return r;
+  }
+};
+
+}  // namespace
+
 }  // namespace fq::sim
+
+FQ_REGISTER_ENGINE(rtl, fq::sim::Rtl);

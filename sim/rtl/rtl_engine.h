@@ -40,6 +40,8 @@ std::string rtl_unsupported(const ArchConfig& arch);
 // The fq_top parameters (-GNAME=VALUE) of the runner for `arch` (tests/rtl checks that its models
 // of configs/test/rtl_*.yaml are Verilated with the same ones).
 std::vector<std::string> rtl_parameters(const ArchConfig& arch);
+// Empty when the RTL's instruction memories hold `program`, else why not.
+std::string rtl_program_unsupported(const ir::TileProgram& program);
 
 // The runner executable for `arch` (and options.defines), built and cached on first use.
 std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options = {});

@@ -1,6 +1,7 @@
 #include "sim/systemc/sc_engine.h"
 
 #include "model/core/error.h"
+#include "sim/engine.h"
 #include "sim/cycle/cycle_machine.h"
 #include "sim/systemc/sc_dram.h"
 #include "sim/systemc/sc_top.h"
@@ -14,8 +15,10 @@
 #include <system_error>
 
 // libsystemc's own main() calls sc_main(); fqsim's programs have their own main() and start the
-// kernel from run_systemc(), so this definition only satisfies the library's reference.
-int sc_main(int /*argc*/, char* /*argv*/[]) { return 2; }
+// kernel from run_systemc(), so this definition only satisfies the library's reference. Weak: the
+// engine registry links this file into every program, including a user's SystemC platform
+// (tests/sim/platform) that defines its own sc_main.
+__attribute__((weak)) int sc_main(int /*argc*/, char* /*argv*/[]) { return 2; }
 
 namespace fq::sim {
 namespace {
@@ -126,4 +129,37 @@ timing::Timeline run_systemc(const ir::TileProgram& program, const ArchConfig& a
   return cores.timeline();
 }
 
+namespace {
+
+// The registered engine "systemc": the machine stepped cycle by cycle, computing the data.
+class Systemc final : public Engine {
+ public:
+  std::string name() const override { return "systemc"; }
+  std::string description() const override {
+    return "the cycle-accurate SystemC model (sim/systemc), data and cycles; one run at a time per process";
+  }
+  EngineParts parts() const override { return {.bytes = true, .cycles = true, .op_timeline = true}; }
+  bool concurrent() const override { return false; }
+
+ protected:
+  EngineResult execute(const ArchConfig& arch, const ir::TileProgram& program, ir::MemoryImage memory,
+                       const EngineOptions& options) const override {
+    refuse_rtl_options(options);
+    EngineResult r;
+    SystemcStats stats;
+    SystemcOptions sc;
+    sc.vcd = options.vcd;
+    r.timeline = run_systemc(program, arch, memory, &stats, options.progress, sc);
+    r.memory = std::move(memory);
+    // The array counts additions cycle by cycle only in the weight-stationary dataflow.
+    if (arch.dataflow == Dataflow::kWeightStationary) r.pe_additions = stats.pe_adds;
+    r.events = {{"cycles_simulated", stats.cycles_simulated}, {"pe_cycles", stats.pe_cycles}};
+    return r;
+  }
+};
+
+}  // namespace
+
 }  // namespace fq::sim
+
+FQ_REGISTER_ENGINE(systemc, fq::sim::Systemc);

@@ -4,8 +4,8 @@
 
 #include "model/arch/pe_model.h"
 #include "model/core/error.h"
-#include "model/golden/tile_interpreter.h"
-#include "sim/fast/fast_engine.h"
+#include "sim/divergence.h"
+#include "sim/engine.h"
 #include "sim/sim_cases.h"
 #include "sim/rtl/top_harness.h"
 
@@ -21,22 +21,6 @@ const std::vector<TopConfig>& top_configs() {
   static const std::vector<TopConfig> configs = {FQ_RTL_TOP_MODELS(FQ_TOP_CONFIG)};
 #undef FQ_TOP_CONFIG
   return configs;
-}
-
-std::string first_difference(const ir::MemoryImage& got, const ir::MemoryImage& want) {
-  for (size_t i = 0; i < want.segments().size() && i < got.segments().size(); ++i) {
-    const auto& w = want.segments()[i];
-    const auto& g = got.segments()[i];
-    for (size_t b = 0; b < w.bytes.size() && b < g.bytes.size(); ++b) {
-      if (g.bytes[b] != w.bytes[b]) {
-        const size_t word = b / 4 * 4;
-        return fmt::format("segment {} byte {} (32-bit word at {}: rtl {:#010x}, golden {:#010x})", w.name, b, word,
-                           static_cast<uint32_t>(got.read_i32(w.base + word)),
-                           static_cast<uint32_t>(want.read_i32(w.base + word)));
-      }
-    }
-  }
-  return "none";
 }
 
 namespace {
@@ -62,9 +46,9 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
     r.summary += fmt::format(" M={} N={} K={}", m, n, k);
   }
   const auto layer = test::compile_with(arch, w, a, uni(0, 1000));
-  ir::MemoryImage golden = layer.memory;
-  golden::run_tile_program(layer.program, arch, golden);
-  const auto fast = sim::run_fast(layer.program, arch, layer.memory);
+  const sim::EngineResult golden = sim::find_engine("golden").run(arch, layer.program, layer.memory);
+  const sim::EngineResult fast_run = sim::find_engine("fast").run(arch, layer.program, layer.memory);
+  const timing::Timeline& fast = *fast_run.timeline;
   ir::MemoryImage mem = layer.memory;
   auto top = std::make_unique<V>();
   std::unique_ptr<VerilatedFstC> fst;
@@ -77,27 +61,23 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
   const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, fst.get(), FQ_TOP_IDEPTH);
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
-  const std::string diff = first_difference(mem, golden);
-  if (diff != "none") {
-    r.failure = "bytes differ from the golden interpreter at " + diff;
+  sim::EngineResult rtl;
+  rtl.engine = "rtl";
+  rtl.memory = std::move(mem);
+  rtl.done = run.done;
+  rtl.total = run.total_cycles;
+  rtl.pe_additions = run.pulses;
+  if (const auto d = sim::first_byte_divergence(layer.program, golden, rtl)) {
+    r.failure = d->message;
+    return r;
+  }
+  if (!(*rtl.memory == *golden.memory)) {  // here the FP32 outputs too must be bit-identical
+    r.failure = "FP32 outputs differ from the golden interpreter's within the spec's tolerance";
     return r;
   }
   if (stall_percent == 0) {
-    for (size_t id = 0; id < run.done.size(); ++id) {
-      if (run.done[id] != fast.ops[id].done) {
-        r.failure = fmt::format("op {} ({}) completes at cycle {} in the RTL, {} in the fast engine", id,
-                                ir::opcode_name(layer.program.op(static_cast<ir::OpId>(id)).opcode), run.done[id],
-                                fast.ops[id].done);
-        return r;
-      }
-    }
-    if (run.total_cycles != fast.total_cycles) {
-      r.failure = fmt::format("total cycles {} in the RTL, {} in the fast engine", run.total_cycles, fast.total_cycles);
-      return r;
-    }
-    if (run.pulses != fast.actions.pe_pulses + fast.actions.pe_macs) {
-      r.failure = fmt::format("{} PE additions in the RTL, {} in the fast engine", run.pulses,
-                              fast.actions.pe_pulses + fast.actions.pe_macs);
+    if (const auto d = sim::first_cycle_divergence(layer.program, arch, fast_run, rtl)) {
+      r.failure = d->message;
       return r;
     }
     // PE-cycles holding data: temporal pulses plus idle cycles, MAC PE-beats.

@@ -33,7 +33,4 @@ struct CaseResult {
 // One case. stall_percent > 0: random DRAM stalls, bytes compared only. `wave`: an FST file.
 CaseResult run_top_case(const TopConfig& config, uint64_t seed, int stall_percent = 0, const std::string& wave = "");
 
-// The first byte where two images differ, named by segment and offset ("none" if none).
-std::string first_difference(const ir::MemoryImage& got, const ir::MemoryImage& want);
-
 }  // namespace fq::rtl

@@ -4,10 +4,8 @@
 // engine and the SystemC model give the same issue, finish and done cycle for every op and the
 // same action counts, and the SystemC model leaves the golden interpreter's bytes in DRAM.
 #include "model/golden/int_gemm.h"
-#include "model/golden/tile_interpreter.h"
-#include "model/ir/tir_text.h"
-#include "sim/fast/fast_engine.h"
-#include "sim/systemc/sc_engine.h"
+#include "sim/divergence.h"
+#include "sim/engine.h"
 #include "sim_cases.h"
 
 #include <catch2/catch.hpp>
@@ -16,37 +14,28 @@
 
 namespace {
 
-std::string first_difference(const fq::test::SimCase& c, const fq::timing::Timeline& fast,
-                             const fq::timing::Timeline& sc) {
-  for (size_t id = 0; id < fast.ops.size(); ++id) {
-    const auto& a = fast.ops[id];
-    const auto& b = sc.ops[id];
-    if (a == b) continue;
-    return fmt::format("op {}: fast issue/finish/done/beat {}/{}/{}/{}, systemc {}/{}/{}/{}\n  {}", id, a.issue,
-                       a.finish, a.done, a.beat, b.issue, b.finish, b.done, b.beat,
-                       fq::ir::tir_op_line(c.layer.program, static_cast<fq::ir::OpId>(id)));
-  }
-  return "actions differ";
-}
-
 // fast == SystemC (op by op, every action count), SystemC bytes == golden, accumulators == int_gemm.
 void check_engines_agree(const fq::test::SimCase& c) {
   INFO(c.describe());
-  fq::ir::MemoryImage golden_mem = c.layer.memory;
-  fq::golden::run_tile_program(c.layer.program, c.arch, golden_mem);
-  fq::ir::MemoryImage sc_mem = c.layer.memory;
-  fq::sim::SystemcStats stats;
-  const auto sc = fq::sim::run_systemc(c.layer.program, c.arch, sc_mem, &stats);
-  const auto fast = fq::sim::run_fast(c.layer.program, c.arch, c.layer.memory);
-  if (!(fast.ops == sc.ops)) FAIL(first_difference(c, fast, sc));
+  const auto golden = fq::sim::find_engine("golden").run(c.arch, c.layer.program, c.layer.memory);
+  const auto sc_run = fq::sim::find_engine("systemc").run(c.arch, c.layer.program, c.layer.memory);
+  const auto fast_run = fq::sim::find_engine("fast").run(c.arch, c.layer.program, c.layer.memory);
+  if (const auto d = fq::sim::first_cycle_divergence(c.layer.program, c.arch, fast_run, sc_run)) FAIL(d->message);
+  if (const auto d = fq::sim::first_byte_divergence(c.layer.program, golden, sc_run)) FAIL(d->message);
+  const auto& sc = *sc_run.timeline;
+  const auto& fast = *fast_run.timeline;
+  REQUIRE(fast.ops == sc.ops);
   REQUIRE(fast.total_cycles == sc.total_cycles);
   REQUIRE(fast.actions == sc.actions);
   REQUIRE(fast.gemm_actions == sc.gemm_actions);
   // The additions the PEs performed, counted cycle by cycle, are the pulses (or products) due.
   if (c.arch.dataflow == fq::Dataflow::kWeightStationary) {
-    REQUIRE(stats.pe_adds == sc.actions.pe_pulses + sc.actions.pe_macs);
+    REQUIRE(sc_run.pe_additions == sc.actions.pe_pulses + sc.actions.pe_macs);
+  } else {
+    REQUIRE_FALSE(sc_run.pe_additions.has_value());
   }
-  REQUIRE(sc_mem == golden_mem);
+  const fq::ir::MemoryImage& sc_mem = *sc_run.memory;
+  REQUIRE(sc_mem == *golden.memory);
   // The accumulators are the integer GEMM, bit for bit.
   for (size_t g = 0; g < c.weights.size(); ++g) {
     const auto expect = fq::int_gemm(c.acts[g], c.weights[g].matrix);
