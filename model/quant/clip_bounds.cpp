@@ -1,6 +1,7 @@
 #include "model/quant/clip_bounds.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -21,6 +22,7 @@ namespace {
 constexpr size_t kBlock = 256;   // weights per abandonment check
 constexpr size_t kSample = 256;  // weights of the strided sample that orders the candidates
 constexpr size_t kMaxWeights = 1u << 26;
+constexpr size_t kLevels = 16;  // zero-zone levels (below)
 // Margins on an estimate, relative. Its codes differ from the exact ones only at a rounding tie,
 // where both neighbours are equally far (a few ulps of the scale); pow() is within 1 ulp; two sums
 // of at most 2^26 non-negative terms differ from the exact sums by at most 2^26 · 2^-53 < 1e-8
@@ -103,6 +105,78 @@ FQ_VECTOR_CLONES double block_power(const double* x, size_t n, const Prepared& c
   return sum_terms(v, n);
 }
 
+// The zone terms |x|^norm of n <= kBlock weights over a_pow = (1 / inv_a)^norm, inv_a a power of two.
+FQ_VECTOR_CLONES double block_own_power(const double* x, size_t n, double inv_a, float norm) {
+  float u[kBlock];
+  for (size_t i = 0; i < n; ++i) u[i] = static_cast<float>(std::fabs(x[i]) * inv_a);
+  int b = 0;  // |x| < 2^e: norm·log2 u <= 0, never big
+  for (size_t i = 0; i < n; ++i) u[i] = power_f(u[i], norm, b);
+  double v[kBlock];
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<double>(u[i]);
+  return sum_terms(v, n);
+}
+
+FQ_VECTOR_CLONES double block_own_square(const double* x, size_t n) {
+  double v[kBlock];
+  for (size_t i = 0; i < n; ++i) v[i] = x[i] * x[i];
+  return sum_terms(v, n);
+}
+
+double abs_max_of(std::span<const double> x) {
+  double m = 0;
+  for (const double v : x) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+// bucket[k] = the number of the kLevels levels at most |x[k]|.
+FQ_VECTOR_CLONES void bucket_of(const double* x, size_t n, const double* levels, uint8_t* bucket) {
+  for (size_t k = 0; k < n; ++k) {
+    const double v = std::fabs(x[k]);
+    int b = 0;
+    for (size_t l = 0; l < kLevels; ++l) b += levels[l] <= v ? 1 : 0;
+    bucket[k] = static_cast<uint8_t>(b);
+  }
+}
+
+// Weights grouped by zero-zone level (clip_contenders()): bucket b holds L_b <= |x| < L_(b+1)
+// (L_0 = 0), highest bucket first, at [first[b], first[b] + count[b]), so a candidate of level j
+// reads [0, first[j] + count[j]); below[j] = the estimated sum of |x|^norm · inv_a^norm (norm 2:
+// of x², exact squares) over buckets 0 .. j - 1.
+struct ZonedWeights {
+  std::vector<double> grouped;
+  std::vector<size_t> first, count;
+  std::vector<double> below;
+};
+
+ZonedWeights zoned(std::span<const double> x, const std::vector<double>& levels, bool square, double inv_a,
+                   float norm) {
+  const size_t n = x.size(), buckets = levels.size() + 1;
+  std::array<double, kLevels> padded;  // a fixed trip count, so the level count vectorises
+  padded.fill(std::numeric_limits<double>::infinity());
+  std::copy(levels.begin(), levels.end(), padded.begin());
+  std::vector<uint8_t> bucket(n);
+  bucket_of(x.data(), n, padded.data(), bucket.data());
+  ZonedWeights z;
+  z.count.assign(buckets, 0);
+  for (const uint8_t b : bucket) ++z.count[b];
+  z.first.assign(buckets, 0);
+  for (size_t b = buckets - 1; b-- > 0;) z.first[b] = z.first[b + 1] + z.count[b + 1];
+  z.grouped.resize(n);
+  std::vector<size_t> at = z.first;
+  for (size_t k = 0; k < n; ++k) z.grouped[at[bucket[k]]++] = x[k];
+  z.below.assign(buckets + 1, 0.0);
+  for (size_t b = 0; b + 1 < buckets; ++b) {
+    const double* xs = z.grouped.data() + z.first[b];
+    double s = 0;
+    for (size_t k = 0; k < z.count[b]; k += kBlock) {
+      const size_t len = std::min(kBlock, z.count[b] - k);
+      s += square ? block_own_square(xs + k, len) : block_own_power(xs + k, len, inv_a, norm);
+    }
+    z.below[b + 1] = z.below[b] + s;
+  }
+  return z;
+}
+
 }  // namespace
 
 std::vector<int> clip_contenders(std::span<const double> x, std::span<const ClipCandidate> candidates, double norm) {
@@ -134,40 +208,79 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
   const double rel = square ? kRelSquare : kRelPower;
   std::vector<double> scale_pow(prep.size());  // power_f's terms are scaled back by scale^norm
   for (size_t i = 0; i < prep.size(); ++i) scale_pow[i] = std::pow(prep[i].scale, norm);
-  // What the terms power_f() gives as 0 may add up to (less than 2^-59 · scale^norm each).
-  const auto slack = [&](size_t i, size_t weights) {
-    return square ? 0.0 : static_cast<double>(weights) * 0x1p-59 * scale_pow[i];
-  };
+
+  // Zero zones. Where |x| <= 0.49·scale the exact code is the zero point (round(x / scale) = 0 under
+  // either rounding), so when qmin <= zero <= qmax the exact term is |x|^norm, the same for every such
+  // candidate. The weights are grouped by levels L_1 < ... < L_m taken from those thresholds; a
+  // candidate whose threshold is at least L_j takes the weights below L_j from sums made once per
+  // row and estimates only the others (grouped largest first, so the clipped ones come early).
+  std::vector<double> levels;
+  std::vector<double> zone(prep.size(), 0.0);  // a candidate's threshold, 0 without a zero zone
+  for (size_t i = 0; i < prep.size(); ++i) {
+    if (!duplicate[i] && prep[i].lo <= prep[i].zero && prep[i].zero <= prep[i].hi) zone[i] = 0.49 * prep[i].scale;
+    if (zone[i] > 0.0) levels.push_back(zone[i]);
+  }
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  if (levels.size() > kLevels) {  // kLevels evenly spread thresholds, the smallest included
+    std::vector<double> pick;
+    for (size_t k = 0; k < kLevels; ++k) pick.push_back(levels[k * levels.size() / kLevels]);
+    levels = pick;
+  }
+  // The zone terms, in units of a_pow = 2^(e·norm) with 2^e > max|x|, so that |x| / 2^e is exact.
+  int e = 0;
+  std::frexp(std::max(abs_max_of(x), 0x1p-900), &e);
+  const double unit = std::ldexp(1.0, e);
+  const double a_pow = square ? 1.0 : std::pow(unit, norm);
+  if (!std::isfinite(a_pow) || a_pow == 0.0) levels.clear();
+  const ZonedWeights row = zoned(x, levels, square, 1.0 / unit, static_cast<float>(norm));
+  // A candidate's level: the number of levels at most its threshold.
+  std::vector<size_t> level_of(prep.size(), 0);
+  for (size_t i = 0; i < prep.size(); ++i) {
+    for (const double level : levels) level_of[i] += level <= zone[i] ? 1 : 0;
+  }
+  // What the terms power_f() gives as 0 may add up to (less than 2^-59 of scale^norm or a_pow each).
+  std::vector<double> slack(prep.size(), 0.0);
+  for (size_t i = 0; i < prep.size(); ++i) {
+    slack[i] = square ? 0.0 : static_cast<double>(n) * 0x1p-59 * std::max(scale_pow[i], a_pow);
+  }
   int big = 0;
-  // The estimate over xs, abandoned once it exceeds `limit`.
-  const auto estimate = [&](size_t i, std::span<const double> xs, double limit, bool& abandoned) {
+  // The estimate over xs plus `base`, abandoned once it exceeds `limit`.
+  const auto estimate = [&](size_t i, std::span<const double> xs, double base, double limit, bool& abandoned) {
     const Prepared& c = prep[i];
-    double sum = 0;
+    double sum = base;
     abandoned = false;
     for (size_t k = 0; k < xs.size(); k += kBlock) {
       const size_t len = std::min(kBlock, xs.size() - k);
       const double* b = xs.data() + k;
       sum += square ? block_square(b, len, c) : scale_pow[i] * block_power(b, len, c, static_cast<float>(norm), big);
       // The exact score is at least the exact partial sum, which is at least this.
-      if (sum * (1.0 - rel) - slack(i, k + len) > limit) {
+      if (sum * (1.0 - rel) - slack[i] > limit) {
         abandoned = true;
         break;
       }
     }
     return sum;
   };
-  const auto upper = [&](size_t i, double sum) { return sum * (1.0 + rel) + slack(i, n); };
-  const auto lower = [&](size_t i, double sum) { return sum * (1.0 - rel) - slack(i, n); };
+  const auto upper = [&](size_t i, double sum) { return sum * (1.0 + rel) + slack[i]; };
+  const auto lower = [&](size_t i, double sum) { return sum * (1.0 - rel) - slack[i]; };
   const double inf = std::numeric_limits<double>::infinity();
 
   // A strided sample orders the candidates.
   std::vector<double> sample;
   const size_t stride = std::max<size_t>(1, n / kSample);
   for (size_t k = 0; k < n; k += stride) sample.push_back(x[k]);
+  const ZonedWeights sampled = zoned(sample, levels, square, 1.0 / unit, static_cast<float>(norm));
+  // Candidate i's estimate over w: the zone sums below its level, then the weights above.
+  const auto zoned_estimate = [&](size_t i, const ZonedWeights& w, double limit, bool& abandoned) {
+    const size_t j = level_of[i];
+    return estimate(i, std::span<const double>(w.grouped.data(), w.first[j] + w.count[j]), w.below[j] * a_pow, limit,
+                    abandoned);
+  };
   std::vector<double> sample_score(prep.size(), inf);
   bool abandoned = false;
   for (size_t i = 0; i < prep.size(); ++i) {
-    if (!duplicate[i]) sample_score[i] = estimate(i, sample, inf, abandoned);
+    if (!duplicate[i]) sample_score[i] = zoned_estimate(i, sampled, inf, abandoned);
   }
   big = 0;  // an overflow in the sample only spoils the order
   // Best-looking first: the bound tightens at once and the others are abandoned sooner.
@@ -179,7 +292,7 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
   std::vector<double> score(prep.size(), inf);
   double bound = inf;
   for (const size_t i : order) {
-    const double s = estimate(i, x, bound, abandoned);
+    const double s = zoned_estimate(i, row, bound, abandoned);
     if (abandoned) continue;
     score[i] = s;
     bound = std::min(bound, upper(i, s));

@@ -10,6 +10,10 @@
 #include <cmath>
 #include <vector>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace fq {
 namespace {
 
@@ -101,29 +105,75 @@ inline double sq(double v) { return v * v; }
 
 // Under `mse`, each cluster's least squared error over its four modes at one scale, for n
 // clusters whose positions are in p0, p1, p2: the error of a mode summed in position order, as
-// encode_mode() does, and the least taken mode 0 first; `out` holds 4 n doubles (the four sums,
-// then the least in out[0, n)). Flat arrays instead of per-cluster structures; the AVX2 clone has
-// no FMA, so every operation rounds as written.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
+// encode_mode() does, and the least taken mode 0 first. One rounding serves both ranges:
+// round_clamp_d(x, -2, 1) = clamp(round_clamp_d(x, -4, 3), -2, 1) (the rounding is monotone and
+// the limits keep the sign of x).
+inline double least_error(double w0, double w1, double w2, double s) {
+  const double r0 = round_clamp_d(w0 / s, -4, 3), r1 = round_clamp_d(w1 / s, -4, 3), r2 = round_clamp_d(w2 / s, -4, 3);
+  const double n0 = sq(w0 - s * std::min(std::max(r0, -2.0), 1.0));
+  const double n1 = sq(w1 - s * std::min(std::max(r1, -2.0), 1.0));
+  const double n2 = sq(w2 - s * std::min(std::max(r2, -2.0), 1.0));
+  const double o0 = sq(w0 - s * r0), o1 = sq(w1 - s * r1), o2 = sq(w2 - s * r2);
+  const double m0 = n0 + n1 + n2, m1 = sq(w0) + o1 + o2, m2 = o0 + sq(w1) + o2, m3 = o0 + o1 + sq(w2);
+  return std::min(std::min(std::min(m0, m1), m2), m3);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define FQ_FINEQ_AVX2 1
+// least_error() for four clusters at a time, operation for operation (GCC does not vectorise the
+// scalar loop: "control flow in loop"). avx2 without fma: no product is fused into an add. The
+// inputs are finite (check_weights) and s > 0, so min/max see no NaN, and no limit they compare
+// with is a zero, so the vector min/max return what std::min/std::max return.
+#define FQ_AVX2 __attribute__((target("avx2")))
+FQ_AVX2 inline __m256d round3_avx2(__m256d x) {  // round_clamp_d(x, -4, 3)
+  const __m256d sign = _mm256_set1_pd(-0.0), magic = _mm256_set1_pd(0x1.8p52);
+  const __m256d xc = _mm256_min_pd(_mm256_max_pd(x, _mm256_set1_pd(-5.0)), _mm256_set1_pd(4.0));
+  const __m256d a = _mm256_andnot_pd(sign, xc);
+  __m256d r = _mm256_sub_pd(_mm256_add_pd(a, magic), magic);
+  const __m256d tie = _mm256_cmp_pd(_mm256_sub_pd(r, a), _mm256_set1_pd(-0.5), _CMP_EQ_OQ);
+  r = _mm256_add_pd(r, _mm256_and_pd(tie, _mm256_set1_pd(1.0)));
+  const __m256d signed_r = _mm256_or_pd(_mm256_andnot_pd(sign, r), _mm256_and_pd(sign, xc));
+  return _mm256_min_pd(_mm256_max_pd(signed_r, _mm256_set1_pd(-4.0)), _mm256_set1_pd(3.0));
+}
+FQ_AVX2 inline __m256d int2_avx2(__m256d r) {  // clamp to [-2, 1]
+  return _mm256_min_pd(_mm256_max_pd(r, _mm256_set1_pd(-2.0)), _mm256_set1_pd(1.0));
+}
+FQ_AVX2 inline __m256d sq_avx2(__m256d v) { return _mm256_mul_pd(v, v); }
+FQ_AVX2 inline __m256d err_avx2(__m256d w, __m256d s, __m256d q) {  // (w - s·q)²
+  return sq_avx2(_mm256_sub_pd(w, _mm256_mul_pd(s, q)));
+}
+
+FQ_AVX2 void least_errors_avx2(const double* p0, const double* p1, const double* p2, size_t n, double s, double* out) {
+  const __m256d vs = _mm256_set1_pd(s);
+  size_t c = 0;
+  for (; c + 4 <= n; c += 4) {
+    const __m256d w0 = _mm256_loadu_pd(p0 + c), w1 = _mm256_loadu_pd(p1 + c), w2 = _mm256_loadu_pd(p2 + c);
+    const __m256d r0 = round3_avx2(_mm256_div_pd(w0, vs)), r1 = round3_avx2(_mm256_div_pd(w1, vs)),
+                  r2 = round3_avx2(_mm256_div_pd(w2, vs));
+    const __m256d n0 = err_avx2(w0, vs, int2_avx2(r0));
+    const __m256d n1 = err_avx2(w1, vs, int2_avx2(r1));
+    const __m256d n2 = err_avx2(w2, vs, int2_avx2(r2));
+    const __m256d o0 = err_avx2(w0, vs, r0), o1 = err_avx2(w1, vs, r1), o2 = err_avx2(w2, vs, r2);
+    const __m256d m0 = _mm256_add_pd(_mm256_add_pd(n0, n1), n2);
+    const __m256d m1 = _mm256_add_pd(_mm256_add_pd(sq_avx2(w0), o1), o2);
+    const __m256d m2 = _mm256_add_pd(_mm256_add_pd(o0, sq_avx2(w1)), o2);
+    const __m256d m3 = _mm256_add_pd(_mm256_add_pd(o0, o1), sq_avx2(w2));
+    // Errors are sums of squares (no -0), so an equal pair gives the same value either way.
+    _mm256_storeu_pd(out + c, _mm256_min_pd(_mm256_min_pd(_mm256_min_pd(m0, m1), m2), m3));
+  }
+  for (; c < n; ++c) out[c] = least_error(p0[c], p1[c], p2[c], s);
+}
 #endif
+
 void least_errors(const double* p0, const double* p1, const double* p2, size_t n, double s, double* out) {
-  for (size_t c = 0; c < n; ++c) {
-    const double w0 = p0[c], w1 = p1[c], w2 = p2[c];
-    const double n0 = sq(w0 - s * round_clamp_d(w0 / s, -2, 1));
-    const double n1 = sq(w1 - s * round_clamp_d(w1 / s, -2, 1));
-    const double n2 = sq(w2 - s * round_clamp_d(w2 / s, -2, 1));
-    const double o0 = sq(w0 - s * round_clamp_d(w0 / s, -4, 3));
-    const double o1 = sq(w1 - s * round_clamp_d(w1 / s, -4, 3));
-    const double o2 = sq(w2 - s * round_clamp_d(w2 / s, -4, 3));
-    out[c] = n0 + n1 + n2;
-    out[n + c] = sq(w0) + o1 + o2;
-    out[2 * n + c] = o0 + sq(w1) + o2;
-    out[3 * n + c] = o0 + o1 + sq(w2);
+#ifdef FQ_FINEQ_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) {
+    least_errors_avx2(p0, p1, p2, n, s, out);
+    return;
   }
-  for (size_t c = 0; c < n; ++c) {
-    out[c] = std::min(std::min(std::min(out[c], out[n + c]), out[2 * n + c]), out[3 * n + c]);
-  }
+#endif
+  for (size_t c = 0; c < n; ++c) out[c] = least_error(p0[c], p1[c], p2[c], s);
 }
 
 // Encodes one cluster in `mode`; returns the byte and sets `err` to sum_i (w_i - s*q_i)^2, summed
@@ -231,7 +281,7 @@ uint16_t search_and_encode(std::span<const float> row, FineqPolicy policy, doubl
     p0.resize(clusters);
     p1.resize(clusters);
     p2.resize(clusters);
-    least.resize(4 * clusters);
+    least.resize(clusters);
     for (size_t c = 0; c < clusters; ++c) {
       const std::array<double, 3> wc = cluster_at(row, c);
       p0[c] = wc[0];

@@ -47,10 +47,25 @@ void rtn_codes(std::span<const float> x, double scale, int bits, Rounding roundi
   if (!(scale > 0.0) || !std::isfinite(scale)) fail("rtn_codes: scale {} is not finite and positive", scale);
   const auto lo = static_cast<double>(int_min_code(bits));
   const auto hi = static_cast<double>(int_max_code(bits));
+  // apply_rounding() without a libm call, the same codes: the quotient is first limited to
+  // [lo - 1, hi + 1] (|v| <= 129), which keeps every clamped result; then (v + 1.5·2^52) - 1.5·2^52
+  // rounds it to nearest even, and for half_away a tie rounded down (r - |v| = -0.5, exact) goes
+  // up. Clamping in double before the cast means a huge quotient never overflows the integer type.
+  constexpr double kMagic = 0x1.8p52;
+  if (rounding == Rounding::kHalfEven) {
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double v = std::min(std::max(static_cast<double>(x[i]) / scale, lo - 1.0), hi + 1.0);
+      const double r = (v + kMagic) - kMagic;
+      q_out[i] = static_cast<int8_t>(std::min(std::max(r, lo), hi));
+    }
+    return;
+  }
   for (size_t i = 0; i < x.size(); ++i) {
-    // Clamp in double before the cast, so a huge quotient can never overflow the integer type.
-    const double r = apply_rounding(static_cast<double>(x[i]) / scale, rounding);
-    q_out[i] = static_cast<int8_t>(std::clamp(r, lo, hi));
+    const double v = std::min(std::max(static_cast<double>(x[i]) / scale, lo - 1.0), hi + 1.0);
+    const double a = std::fabs(v);
+    double r = (a + kMagic) - kMagic;
+    r += r - a == -0.5 ? 1.0 : 0.0;
+    q_out[i] = static_cast<int8_t>(std::min(std::max(std::copysign(r, v), lo), hi));
   }
 }
 
