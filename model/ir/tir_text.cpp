@@ -50,7 +50,7 @@ bool is_fingerprint(std::string_view s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Printer: one growing buffer, flushed to the stream in large blocks.
+// Printer.
 
 // Buffered writer: characters go straight into a fixed buffer (no per-character capacity
 // check, numbers converted in place), flushed to the stream in large blocks.
