@@ -1,7 +1,7 @@
 #include "model/golden/act_quant.h"
 
 #include "model/core/error.h"
-#include "model/core/rounding.h"
+#include "model/core/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,9 +29,15 @@ QuantizedActs quantize_activations(std::span<const float> x, int rows, int cols)
     }
     const float s_a = absmax == 0.0 ? 1.0f : static_cast<float>(absmax / 127.0);
     a.scales[m] = s_a;
+    // clamp(round_half_away(r)) computed as round_half_away(clamp(r)) (rounding is monotone and
+    // keeps ±127), inline: within ±127 the truncation and its remainder are exact, and a
+    // remainder of ±0.5 or more rounds away from zero, as std::round does. No libm call per value.
+    int8_t* q = a.q.data() + m * n_cols;
     for (size_t k = 0; k < n_cols; ++k) {
-      const double r = round_half_away(static_cast<double>(row[k]) / static_cast<double>(s_a));
-      a.q[m * n_cols + k] = static_cast<int8_t>(std::clamp(r, -127.0, 127.0));
+      const double r = std::clamp(static_cast<double>(row[k]) / static_cast<double>(s_a), -127.0, 127.0);
+      const int t = static_cast<int>(r);
+      const double rem = r - static_cast<double>(t);
+      q[k] = static_cast<int8_t>(t + (rem >= 0.5 ? 1 : 0) - (rem <= -0.5 ? 1 : 0));
     }
   }
   return a;
@@ -79,18 +85,33 @@ std::vector<float> synthetic_activations(int rows, int cols, uint64_t seed) {
   for (size_t i = 0; i < n_outliers; ++i) channel_gain[static_cast<size_t>(order[i])] = 32.0;
 
   std::vector<float> x(static_cast<size_t>(rows) * n_cols);
-  for (size_t m = 0; m < static_cast<size_t>(rows); ++m) {
-    const double row_gain = std::ldexp(1.0, static_cast<int>(splitmix64_next(state) % 3) - 1);
-    for (size_t k = 0; k < n_cols; ++k) {
-      int64_t sum = 0;  // 12 uniform 32-bit draws, two per splitmix64 output
-      for (int d = 0; d < 6; ++d) {
-        const uint64_t r = splitmix64_next(state);
-        sum += static_cast<int64_t>(r >> 32) + static_cast<int64_t>(r & 0xffffffffull);
+  // splitmix64's state advances by a constant per draw, so row m starts at the state after the
+  // shuffle's draws and m rows of 1 + 6·cols draws: rows are independent and may run in parallel
+  // with the same values as the serial order. Small requests stay on the calling thread.
+  const uint64_t after_shuffle = state;
+  const uint64_t draws_per_row = 1 + 6 * static_cast<uint64_t>(n_cols);
+  const auto make_rows = [&](int64_t begin, int64_t end) {
+    for (auto m = static_cast<size_t>(begin); m < static_cast<size_t>(end); ++m) {
+      uint64_t row_state = after_shuffle + static_cast<uint64_t>(m) * draws_per_row * 0x9e3779b97f4a7c15ull;
+      const double row_gain = std::ldexp(1.0, static_cast<int>(splitmix64_next(row_state) % 3) - 1);
+      float* out = x.data() + m * n_cols;
+      for (size_t k = 0; k < n_cols; ++k) {
+        int64_t sum = 0;  // 12 uniform 32-bit draws, two per splitmix64 output
+        for (int d = 0; d < 6; ++d) {
+          const uint64_t r = splitmix64_next(row_state);
+          sum += static_cast<int64_t>(r >> 32) + static_cast<int64_t>(r & 0xffffffffull);
+        }
+        // Exact in double: |sum - 6 * 2^32| < 2^35; the scalings are powers of two (times 2^-32
+        // rather than ldexp, a libm call per value: the same value).
+        const double normal = static_cast<double>(sum - (int64_t{6} << 32)) * 0x1p-32;
+        out[k] = static_cast<float>(normal * row_gain * channel_gain[k]);
       }
-      // Exact in double: |sum - 6 * 2^32| < 2^35; the scalings are powers of two.
-      const double normal = std::ldexp(static_cast<double>(sum - (int64_t{6} << 32)), -32);
-      x[m * n_cols + k] = static_cast<float>(normal * row_gain * channel_gain[k]);
     }
+  };
+  if (x.size() >= (size_t{1} << 20)) {
+    parallel_for(rows, make_rows);
+  } else {
+    make_rows(0, rows);
   }
   return x;
 }

@@ -9,6 +9,7 @@
 #include <limits>
 #include <ostream>
 #include <sstream>
+#include <vector>
 
 #include "model/core/atomic_file.h"
 #include "model/core/error.h"
@@ -49,40 +50,55 @@ bool is_fingerprint(std::string_view s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Printer: one growing buffer, flushed to the stream in large blocks.
+// Printer.
 
+// Buffered writer: characters go straight into a fixed buffer (no per-character capacity
+// check, numbers converted in place), flushed to the stream in large blocks.
 class Writer {
  public:
-  explicit Writer(std::ostream& out) : m_out(out) { m_buf.reserve(kFlushBytes + 4096); }
+  explicit Writer(std::ostream& out) : m_out(out), m_buf(kFlushBytes + 4096) {}
   ~Writer() = default;
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  void text(std::string_view s) { m_buf.append(s); }
-  void ch(char c) { m_buf.push_back(c); }
+  void text(std::string_view s) {
+    room(s.size());
+    std::memcpy(m_buf.data() + m_pos, s.data(), s.size());
+    m_pos += s.size();
+  }
+  void ch(char c) {
+    room(1);
+    m_buf[m_pos++] = c;
+  }
   void dec(uint64_t v) { number(v, 10); }
   void hex(uint64_t v) {
-    m_buf.append("0x");
+    text("0x");
     number(v, 16);
   }
   void end_line() {
-    m_buf.push_back('\n');
-    if (m_buf.size() >= kFlushBytes) flush();
+    ch('\n');
+    if (m_pos >= kFlushBytes) flush();
   }
   void flush() {
-    m_out.write(m_buf.data(), static_cast<std::streamsize>(m_buf.size()));
-    m_buf.clear();
+    m_out.write(m_buf.data(), static_cast<std::streamsize>(m_pos));
+    m_pos = 0;
   }
 
  private:
+  // Makes room for n more characters: flushes, and grows the buffer only for a longer piece.
+  void room(size_t n) {
+    if (m_pos + n <= m_buf.size()) return;
+    flush();
+    if (n > m_buf.size()) m_buf.resize(n);
+  }
   void number(uint64_t v, int base) {
-    char tmp[24];
-    const auto r = std::to_chars(tmp, tmp + sizeof tmp, v, base);
-    // Byte by byte: GCC 12 misreports append(tmp, r.ptr) here as an overlapping memcpy (-Wrestrict).
-    for (const char* c = tmp; c != r.ptr; ++c) m_buf.push_back(*c);
+    room(24);  // 20 decimal or 16 hex digits at most
+    char* begin = m_buf.data() + m_pos;
+    m_pos += static_cast<size_t>(std::to_chars(begin, begin + 24, v, base).ptr - begin);
   }
   std::ostream& m_out;
-  std::string m_buf;
+  std::vector<char> m_buf;
+  size_t m_pos = 0;
 };
 
 void print_gemm(Writer& w, size_t index, const GemmDesc& g) {
