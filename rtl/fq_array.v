@@ -1,6 +1,7 @@
 // The ROWS x COLS weight-stationary systolic array with its input skew and output deskew
 // (docs/architecture.md "Array (weight stationary)"). KIND 0: temporal-coding PEs
-// (fq_pe_temporal), KIND 1: MAC PEs with WBITS-bit weights (fq_pe_mac).
+// (fq_pe_temporal), KIND 1: MAC PEs with WBITS-bit weights (fq_pe_mac), KIND 2: bit-serial PEs
+// (fq_pe_bitserial) for FineQ-R and INTb weights up to WBITS bits.
 // Timing is given by the array controller: beat_start in the first cycle of a beat, beat_end in
 // the last (both in every cycle when W = 1), phase = cycle within the beat. A row presented
 // with in_valid at beat_start of beat b enters array row i at beat b + i; its COLS results leave
@@ -16,7 +17,8 @@ module fq_array #(
     parameter KIND  = 0,
     parameter WBITS = 8,
     parameter RW    = 6,  // bits of a row index (>= clog2(ROWS))
-    parameter QW    = (KIND == 0) ? 4 : WBITS  // bits of one weight on the write port
+    // bits of one weight on the write port (bit-serial: FineQ-R's 4 at least)
+    parameter QW    = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4
 ) (
     input  wire                  clk,
     input  wire                  beat_start,
@@ -79,6 +81,14 @@ module fq_array #(
         wire [ACC_W-1:0] psum_next;
         if (KIND == 0) begin : g_temporal
           fq_pe_temporal #(.ACC_W(ACC_W)) pe (
+              .clk(clk), .beat_start(beat_start), .phase(phase),
+              .in_act(act[i][j]), .in_valid(aval[i][j]), .in_tag(atag[i][j]), .in_psum(ps[i][j]),
+              .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
+              .act(act[i][j+1]), .valid(aval[i][j+1]), .tag(atag[i][j+1]), .psum(ps[i+1][j]),
+              .valid_now(pe_valid[i*COLS+j]), .tag_now(tag_now), .psum_next(psum_next),
+              .pulse(pulses[i*COLS+j]));
+        end else if (KIND == 2) begin : g_bitserial
+          fq_pe_bitserial #(.ACC_W(ACC_W), .WBITS(WBITS), .QW(QW)) pe (
               .clk(clk), .beat_start(beat_start), .phase(phase),
               .in_act(act[i][j]), .in_valid(aval[i][j]), .in_tag(atag[i][j]), .in_psum(ps[i][j]),
               .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),

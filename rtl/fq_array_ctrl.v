@@ -11,10 +11,11 @@
 module fq_array_ctrl #(
     parameter ROWS   = 4,
     parameter COLS   = 4,
-    parameter KIND   = 0,   // 0 temporal, 1 mac
-    parameter WBITS  = 8,   // mac weight bits
-    parameter WINDOW = 1,   // temporal: 0 fixed (W = 4), 1 tile (W = max |q| of the tile)
-    parameter QW     = (KIND == 0) ? 4 : WBITS
+    parameter KIND   = 0,   // 0 temporal, 1 mac, 2 bit-serial
+    parameter WBITS  = 8,   // mac weight bits; bit-serial: the widest INTb weights
+    parameter WINDOW = 1,   // FineQ-R on temporal: 0 fixed (W = 4), 1 tile (W = max |q| of the tile);
+                            // on bit-serial: 0 fixed (W = 3), 1 tile (W = 2 without outlier clusters)
+    parameter QW     = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -54,7 +55,7 @@ module fq_array_ctrl #(
   reg        active;            // set of the committed tile
   reg        pending;           // a preloaded tile no matmul has used yet
   reg        pending_complete;
-  reg [2:0]  set_beat [0:1];
+  reg [3:0]  set_beat [0:1];     // W, 1 .. 8
   reg [31:0] set_k [0:1];
   reg [31:0] set_n [0:1];
   reg [31:0] set_rows [0:1];    // issued rows using each set, not yet written
@@ -64,6 +65,7 @@ module fq_array_ctrl #(
   reg [1:0]  pre_sub;           // FineQ-R: position of row pre_i in its cluster
   reg [31:0] pre_byte;          // FineQ-R: cluster (byte) of row pre_i
   reg [2:0]  pre_max;
+  reg        pre_outl;          // FineQ-R: an outlier cluster (idx != 0) among the rows so far
   reg [SB-1:0] pre_slot;
   reg        pre_set_r;         // the set the running preload writes
   reg [SB-1:0] slot_rd, slot_wr;  // in-order retirement: oldest op in flight, next free slot
@@ -75,6 +77,7 @@ module fq_array_ctrl #(
   // Row i of the tile, column j: FineQ-R through the decoder, INTb from its bit offset.
   wire [QW*COLS-1:0] w_data;
   wire [3*COLS-1:0]  w_mag;
+  wire [COLS-1:0]    w_outl;
   genvar j;
   generate
     for (j = 0; j < COLS; j = j + 1) begin : g_wcol
@@ -93,6 +96,7 @@ module fq_array_ctrl #(
       assign w_data[QW*j +: QW] = q8[QW-1:0];
       wire [7:0] mag8 = q8[7] ? 8'd0 - q8 : q8;
       assign w_mag[3*j +: 3] = (j < pre_n && mag8 < 8'd8) ? mag8[2:0] : 3'd0;
+      assign w_outl[j] = j < pre_n && pre_fmt == 4'd0 && two[7:6] != 2'd0;
     end
   endgenerate
   reg [2:0] row_max;
@@ -102,7 +106,12 @@ module fq_array_ctrl #(
     for (c = 0; c < COLS; c = c + 1) if (w_mag[3*c +: 3] > row_max) row_max = w_mag[3*c +: 3];
   end
   wire [2:0] tile_max = row_max > pre_max ? row_max : pre_max;
-  wire [2:0] tile_beat = (KIND == 1) ? 3'd1 : (WINDOW == 0) ? 3'd4 : (tile_max == 3'd0) ? 3'd1 : tile_max;
+  wire       tile_outl = pre_outl || w_outl != {COLS{1'b0}};
+  // Bit-serial: the bit width of the tile's magnitudes, b for INTb; FineQ-R |q| <= 2 fits 2 bits
+  // unless a cluster is an outlier cluster (|q| <= 4, 3 bits).
+  wire [3:0] bs_beat   = (pre_fmt != 4'd0) ? pre_fmt : (WINDOW == 0 || tile_outl) ? 4'd3 : 4'd2;
+  wire [3:0] tile_beat = (KIND == 1) ? 4'd1 : (KIND == 2) ? bs_beat : (WINDOW == 0) ? 4'd4
+                       : (tile_max == 3'd0) ? 4'd1 : {1'b0, tile_max};
   wire       pre_write = pre_busy && pre_i < pre_k;  // cycles c+1 .. c+k
   wire       pre_last = pre_write && pre_i + 32'd1 == pre_k;
   reg [COLS-1:0] w_cols;
@@ -115,21 +124,22 @@ module fq_array_ctrl #(
   reg [31:0] st_left, st_next, st_src, st_stride, st_dst, st_dstride;
   reg        st_acc, st_set;
   reg [SB-1:0] st_slot;
-  reg [2:0]  grid_w, phase;
+  reg [3:0]  grid_w;            // W of the running grid, 1 .. 8
+  reg [2:0]  phase;
   reg [RB-1:0] beat;            // entry-beat counter of the current grid
 
   wire       new_set  = pending ? !active : active;
-  wire [2:0] new_w    = set_beat[new_set];
+  wire [3:0] new_w    = set_beat[new_set];
   wire       flying   = rows_in_flight != 32'd0;
   assign can_matmul = !(pending && !pending_complete) && st_left == 32'd0 &&
                       (!flying || (new_w == grid_w && phase == 3'd0));
 
   wire       epoch    = issue_matmul && !flying;      // a new beat grid starts now
   wire       run      = flying || issue_matmul;
-  wire [2:0] w_now    = epoch ? new_w : grid_w;
+  wire [3:0] w_now    = epoch ? new_w : grid_w;
   wire [2:0] ph_now   = epoch ? 3'd0 : phase;
   wire       b_start  = !run || ph_now == 3'd0;
-  wire       b_end    = !run || ph_now + 3'd1 == w_now;
+  wire       b_end    = !run || {1'b0, ph_now} + 4'd1 == w_now;
   wire [RB-1:0] beat_now = epoch ? {RB{1'b0}} : beat;
 
   // The row entering at this beat start: the issuing matmul's first, or the next of the stream.
@@ -221,14 +231,14 @@ module fq_array_ctrl #(
       pre_busy <= 1'b0;
       rows_in_flight <= 32'd0;
       st_left <= 32'd0;
-      grid_w <= 3'd1;
+      grid_w <= 4'd1;
       phase <= 3'd0;
       beat <= {RB{1'b0}};
       slot_rd <= {SB{1'b0}};
       slot_wr <= {SB{1'b0}};
       fin <= {SD{1'b0}};
       for (s = 0; s < 2; s = s + 1) begin
-        set_beat[s] <= 3'd1;
+        set_beat[s] <= 4'd1;
         set_k[s] <= 32'd0;
         set_n[s] <= 32'd0;
         set_rows[s] <= 32'd0;
@@ -252,6 +262,7 @@ module fq_array_ctrl #(
         pre_byte <= 32'd0;
         pre_sub <= 2'd0;
         pre_max <= 3'd0;
+        pre_outl <= 1'b0;
         pre_slot <= slot_wr;
         pre_set_r <= pre_set;
         pending <= 1'b1;
@@ -264,6 +275,7 @@ module fq_array_ctrl #(
         pre_sub <= (pre_sub == 2'd2) ? 2'd0 : pre_sub + 2'd1;
         if (pre_sub == 2'd2) pre_byte <= pre_byte + 32'd1;
         pre_max <= tile_max;
+        pre_outl <= tile_outl;
         if (pre_last) begin
           pre_busy <= 1'b0;
           pending_complete <= 1'b1;
@@ -309,6 +321,10 @@ module fq_array_ctrl #(
     end
     if (!rst && issue_preload && !can_preload) begin
       $display("fq_array_ctrl: preload issued while the weight set is busy");
+      $stop;
+    end
+    if (!rst && issue_preload && KIND == 2 && fmt != 4'd0 && {28'd0, fmt} > WBITS) begin
+      $display("fq_array_ctrl: INT%0d weights preloaded into a bit-serial array of at most %0d bits", fmt, WBITS);
       $stop;
     end
     if (!rst && issue_matmul && !can_matmul) begin

@@ -10,9 +10,9 @@
 module fq_top #(
     parameter ROWS   = 4,
     parameter COLS   = 4,
-    parameter KIND   = 0,     // 0 temporal PEs (FineQ-R), 1 MAC PEs
-    parameter WBITS  = 8,     // MAC weight bits
-    parameter WINDOW = 1,     // temporal: 0 fixed, 1 tile
+    parameter KIND   = 0,     // 0 temporal PEs (FineQ-R), 1 MAC PEs, 2 bit-serial PEs (FineQ-R, INTb)
+    parameter WBITS  = 8,     // MAC weight bits; bit-serial: the widest INTb weights
+    parameter WINDOW = 1,     // FineQ-R on temporal and bit-serial PEs: 0 fixed, 1 tile
     parameter WBUF   = 4096,  // buffer bytes
     parameter ABUF   = 4096,
     parameter OBUF   = 16384,

@@ -45,21 +45,26 @@ nand2=$(awk '/cell *\( *NAND2X1 *\)/ {c = 1} c && /area *:/ {gsub(/[^0-9.]/, "",
 
 # name | top | yosys chparam | files (sorted) | role kind weight_bits rows cols | check
 # PE GE per kind comes from the arrays (array GE / (R*C)); the lone PEs are for comparison.
-arr="fq_array.v fq_pe_mac.v fq_pe_temporal.v"
+arr="fq_array.v fq_pe_bitserial.v fq_pe_mac.v fq_pe_temporal.v"
 designs=(
   "pe_temporal|fq_pe_temporal||fq_pe_temporal.v|pe temporal 0 1 1|true"
   "pe_mac_w8|fq_pe_mac|-set WBITS 8|fq_pe_mac.v|pe mac 8 1 1|true"
   "pe_mac_w4|fq_pe_mac|-set WBITS 4|fq_pe_mac.v|pe mac 4 1 1|true"
+  "pe_bitserial|fq_pe_bitserial|-set WBITS 3|fq_pe_bitserial.v|pe bitserial 0 1 1|true"
+  "pe_bitserial_w8|fq_pe_bitserial|-set WBITS 8|fq_pe_bitserial.v|pe bitserial 8 1 1|true"
   "cluster_decoder|fq_cluster_decoder||fq_cluster_decoder.v|decoder temporal 0 1 1|true"
   "array_temporal_4x4|fq_array|-set ROWS 4 -set COLS 4 -set KIND 0|$arr|array temporal 0 4 4|true"
   "array_mac_w8_4x4|fq_array|-set ROWS 4 -set COLS 4 -set KIND 1 -set WBITS 8|$arr|array mac 8 4 4|true"
   "array_mac_w4_4x4|fq_array|-set ROWS 4 -set COLS 4 -set KIND 1 -set WBITS 4|$arr|array mac 4 4 4|true"
+  "array_bitserial_4x4|fq_array|-set ROWS 4 -set COLS 4 -set KIND 2 -set WBITS 3|$arr|array bitserial 0 4 4|true"
   "array_temporal_8x8|fq_array|-set ROWS 8 -set COLS 8 -set KIND 0|$arr|array temporal 0 8 8|false"
   "array_mac_w8_8x8|fq_array|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 8|$arr|array mac 8 8 8|false"
   "array_mac_w4_8x8|fq_array|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 4|$arr|array mac 4 8 8|false"
+  "array_bitserial_8x8|fq_array|-set ROWS 8 -set COLS 8 -set KIND 2 -set WBITS 3|$arr|array bitserial 0 8 8|false"
   "array_temporal_16x16|fq_array|-set ROWS 16 -set COLS 16 -set KIND 0|$arr|array temporal 0 16 16|false"
   "array_mac_w8_16x16|fq_array|-set ROWS 16 -set COLS 16 -set KIND 1 -set WBITS 8|$arr|array mac 8 16 16|false"
   "array_mac_w4_16x16|fq_array|-set ROWS 16 -set COLS 16 -set KIND 1 -set WBITS 4|$arr|array mac 4 16 16|false"
+  "array_bitserial_16x16|fq_array|-set ROWS 16 -set COLS 16 -set KIND 2 -set WBITS 3|$arr|array bitserial 0 16 16|false"
 )
 
 # SHA-256 of the design's RTL files concatenated in the listed order (model/cost recomputes it).

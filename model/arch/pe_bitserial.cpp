@@ -75,7 +75,8 @@ class BitSerialPe final : public PeModel {
   HwFormat weight_format(const ArchConfig& arch) const override { return arch.pe_format; }
   int weight_register_bits(const ArchConfig& arch) const override { return magnitude_bits(arch) + 1; }  // and the sign
   int rtl_kind() const override { return 2; }
-  int rtl_wbits(const ArchConfig& arch) const override { return fineq(arch) ? 8 : format_int_bits(arch.pe_format); }
+  // WBITS sizes the registers: FineQ-R needs 3 magnitude bits and a 4-bit write port, as INT3.
+  int rtl_wbits(const ArchConfig& arch) const override { return fineq(arch) ? 3 : format_int_bits(arch.pe_format); }
 
   Work work() const override { return Work::kPulses; }
   bool reads_weights() const override { return true; }

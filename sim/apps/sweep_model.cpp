@@ -389,20 +389,12 @@ int run_model_sweep(CommandLine& cl, const std::string& arch_path, const std::st
     }
     if (!out) fail("{}: cannot write the rows", out_path);
   }
-  // Rows in the order of the cross product.
-  std::map<std::string, size_t> order;
-  for (size_t i = 0; i < s.points.size(); ++i) order[sim::sweep_point_key(s.points[i], s.axes.size())] = i;
-  std::vector<std::pair<size_t, std::string>> rows;
-  for (const auto& l : lines) {
-    const auto cells = sim::split_csv_line(l);
-    const std::string key = cells ? sim::sweep_point_key(*cells, s.axes.size()) : std::string();
-    rows.emplace_back(order.count(key) ? order[key] : s.points.size(), l);
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  write_file_atomically(out_path, [&](std::ostream& o) {
-    o << s.header << "\n";
-    for (const auto& [i, l] : rows) o << l << "\n";
-  });
+  // Rows in the order of the cross product, as the architecture sweep writes them.
+  Sweep order;
+  order.axes = s.axes;
+  order.points = s.points;
+  order.header = s.header;
+  write_sorted(order, out_path, lines);
   fmt::print("wrote {} ({} points, {} invalid this run, {} quantizer configurations)\n", out_path, todo.size(), invalid,
              quantized.size());
   if (s.plots) write_model_plots(s, out_path);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Randomised co-simulation: random GEMM shapes and seeds on small arrays whose buffers are small
 # enough to force single slots and stalls, every PE kind. A failure prints the seed; the printed
-# cosim command reproduces it. Args: BIN_DIR MODELS_DIR SOURCE_DIR [SEEDS].
+# cosim command reproduces it. Args: BIN_DIR MODELS_DIR SOURCE_DIR [DATA_DIR [SEEDS]] (ctest passes
+# the data folder fourth, as to every cosim script).
 set -uo pipefail
-bin=$1 src=$3 seeds=${4:-12}
+bin=$1 src=$3 seeds=${5:-12}
+case $seeds in '' | *[!0-9]*) echo "random_programs: SEEDS '$seeds' is not a count"; exit 1 ;; esac
 # The archs are the presets configs/test/cosim_*.yaml (the rtl_runners target builds their runners).
 archs=("$src"/configs/test/cosim_*.yaml)
 [ -f "${archs[0]}" ] || { echo "no configs/test/cosim_*.yaml in $src"; exit 1; }
@@ -19,5 +21,6 @@ for a in "${archs[@]}"; do
     fi
   done
 done
-echo "random programs: $failures failed"
-[ $failures -eq 0 ]
+runs=$(( ${#archs[@]} * seeds ))
+echo "random programs: $runs runs, $failures failed"
+[ $runs -gt 0 ] && [ $failures -eq 0 ]

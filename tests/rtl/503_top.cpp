@@ -41,6 +41,14 @@ TEST_CASE("RTL top == golden bytes and == fast engine cycles: INT4 MAC 4x3", "[r
   run_cases("m4x3_b4", 3001, 100);
 }
 
+TEST_CASE("RTL top == golden bytes and == fast engine cycles: bit-serial 4x3, FineQ-R, tile window", "[rtl][top]") {
+  run_cases("b4x3", 6001, 100);
+}
+
+TEST_CASE("RTL top == golden bytes and == fast engine cycles: bit-serial 4x4, INT4", "[rtl][top]") {
+  run_cases("b4x4_i4", 7001, 100);
+}
+
 TEST_CASE("RTL top with random DRAM stalls still computes the golden bytes", "[rtl][top]") {
   run_cases("t4x3", 4001, 40, 40);
   run_cases("m4x3_b4", 5001, 40, 30);

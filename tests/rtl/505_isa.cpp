@@ -108,7 +108,7 @@ TEST_CASE("ISA: every op of compiled programs round-trips encode -> decode, in t
         if (unit == isa::kUnitArray) {
           REQUIRE(back.acc == op.acc);
           REQUIRE(back.fmt == in.fmt);
-          REQUIRE(back.fmt == (p.gemms[op.gemm].format == fq::HwFormat::kFineqR ? 0u : uint64_t(t.arch.weight_bits)));
+          REQUIRE(back.fmt == static_cast<uint64_t>(fq::format_int_bits(p.gemms[op.gemm].format)));
           REQUIRE(back.k == op.k);
         }
         if (unit == isa::kUnitArray || unit == isa::kUnitEpilogue) {
@@ -170,7 +170,7 @@ TEST_CASE("ISA: encode refuses values that do not fit and opcodes the RTL does n
 }
 
 TEST_CASE("RTL test models are Verilated with the parameters the RTL engine gives their presets", "[rtl][isa]") {
-  REQUIRE(fq::rtl::top_configs().size() == 4);
+  REQUIRE(fq::rtl::top_configs().size() == 6);  // configs/test/rtl_*.yaml
   for (const auto& t : fq::rtl::top_configs()) {
     INFO(t.name);
     REQUIRE(t.arch.name == "rtl_" + t.name);

@@ -1,0 +1,105 @@
+// Bit-serial PE (docs/rtl.md "The bit-serial PE"): shift-and-add over the weight's magnitude
+// bits, one bit per cycle, no multiplier. It holds two weight register sets in sign-magnitude
+// (the activation's set tag picks one). In the first cycle of a beat it takes the left
+// neighbour's activation and the upper neighbour's partial sum; in the cycle of phase p it adds
+// (or, for a negative weight, subtracts) the activation shifted left by p when bit p of |q| is
+// set. After W cycles, W at least the bit length of every |q| of the tile,
+// psum_out = psum_in + a * q exactly, with popcount(|q|) additions.
+// Sign-magnitude rather than two's complement bits: a negative weight costs the additions of
+// its magnitude (-1 is one addition, not b), and FineQ-R's decoded weights need 3 magnitude bits.
+// Datapath registers have no reset: `valid` tags every value, and the array drives
+// in_valid = 0 until data arrives.
+`default_nettype none
+
+module fq_pe_bitserial #(
+    parameter ACC_W = 32,
+    parameter WBITS = 8,                        // widest INTb weights taken (8, 4, 3, 2)
+    parameter QW    = (WBITS > 4) ? WBITS : 4,  // write port: two's complement, FineQ-R -4 .. 3 too
+    parameter MW    = (WBITS > 3) ? WBITS : 3   // magnitude bits: |-2^(b-1)| fits b, FineQ-R's 4 fits 3
+) (
+    input  wire             clk,
+    input  wire             beat_start,  // first cycle of a beat: load the neighbours' outputs
+    input  wire [2:0]       phase,       // cycle within the beat, 0 .. W-1: the magnitude bit
+    input  wire [7:0]       in_act,
+    input  wire             in_valid,
+    input  wire             in_tag,
+    input  wire [ACC_W-1:0] in_psum,
+    input  wire             w_clear,     // clear weight set w_tag (start of a preload)
+    input  wire             w_en,        // write weight set w_tag
+    input  wire             w_tag,
+    input  wire [QW-1:0]    w_q,
+    output reg  [7:0]       act,
+    output reg              valid,
+    output reg              tag,   // weight set of the data
+    output reg  [ACC_W-1:0] psum,
+    output wire             valid_now,   // the data in this PE in this cycle is valid
+    output wire             tag_now,     // and uses this weight set
+    output wire [ACC_W-1:0] psum_next,   // the partial sum at the end of this cycle
+    output wire             pulse        // adds in this cycle
+);
+  localparam SW = 8 + MW - 1;  // the activation shifted by up to MW - 1
+  localparam PB = (MW > 4) ? 3 : 2;  // phase bits that select a magnitude bit
+
+  reg [MW-1:0] mag0, mag1;
+  reg          neg0, neg1;
+
+  wire             cur_valid = beat_start ? in_valid : valid;
+  wire             cur_tag   = beat_start ? in_tag : tag;
+  wire [7:0]       cur_act   = beat_start ? in_act : act;
+  wire [ACC_W-1:0] base      = beat_start ? in_psum : psum;
+  wire [MW-1:0]    mag       = cur_tag ? mag1 : mag0;
+  wire             neg       = cur_tag ? neg1 : neg0;
+  wire [7:0]       mag_z;    // |q| widened to the 8 phases: phases past its width select a zero
+  wire             bit_set   = mag_z[phase];
+  wire [SW-1:0]    a_wide    = {{(MW - 1){cur_act[7]}}, cur_act};
+  wire [SW-1:0]    a_sh      = a_wide << phase[PB-1:0];
+  wire [ACC_W-1:0] a_ext     = {{(ACC_W - SW){a_sh[SW-1]}}, a_sh};
+
+  assign valid_now = cur_valid;
+  assign tag_now   = cur_tag;
+  assign pulse     = cur_valid && bit_set;
+  assign psum_next = !pulse ? base : neg ? base - a_ext : base + a_ext;
+
+  wire          w_neg = w_q[QW-1];
+  wire [QW-1:0] w_abs = w_neg ? {QW{1'b0}} - w_q : w_q;  // |-2^(QW-1)| is 1 followed by zeros: right
+
+  always @(posedge clk) begin
+    act   <= cur_act;
+    valid <= cur_valid;
+    tag   <= cur_tag;
+    psum  <= psum_next;
+    if (w_clear || w_en) begin
+      if (w_tag) begin
+        mag1 <= w_en ? w_abs[MW-1:0] : {MW{1'b0}};
+        neg1 <= w_en & w_neg;
+      end else begin
+        mag0 <= w_en ? w_abs[MW-1:0] : {MW{1'b0}};
+        neg0 <= w_en & w_neg;
+      end
+    end
+  end
+
+  generate
+    if (MW < 8) begin : g_pad
+      assign mag_z = {{(8 - MW){1'b0}}, mag};
+    end else begin : g_full
+      assign mag_z = mag;
+    end
+  endgenerate
+
+  // FineQ-R and INT3/INT2 arrays have a 4-bit write port but 3 magnitude bits (|q| <= 4).
+  generate
+    if (MW < QW) begin : g_narrow
+`ifndef SYNTHESIS
+      always @(posedge clk) begin
+        if (w_en && w_abs[QW-1:MW] != 0) begin
+          $display("fq_pe_bitserial: weight %0d does not fit %0d magnitude bits", $signed(w_q), MW);
+          $stop;
+        end
+      end
+`endif
+    end
+  endgenerate
+endmodule
+
+`default_nettype wire
