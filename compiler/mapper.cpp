@@ -46,12 +46,13 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
   Candidate c;
   const int64_t kt = mp.kt, nt = mp.nt, mc = mp.mc;
   const int64_t nK = ceil_div(K, kt), nN = ceil_div(N, nt), nM = ceil_div(M, mc);
-  auto slots = [](int64_t slot_bytes, int64_t capacity) -> int {
-    if (2 * slot_bytes <= capacity) return 2;
-    return slot_bytes <= capacity ? 1 : 0;
+  auto slots = [](int64_t slot_bytes, int64_t capacity, int most = 2) -> int {
+    if (capacity < slot_bytes) return 0;  // also a negative capacity (nkm: obuf less the two output slots)
+    return static_cast<int>(std::min<int64_t>(most, capacity / std::max<int64_t>(slot_bytes, 1)));
   };
   const SlotBytes sb = slot_bytes(mp, format, K);
-  mp.w_slots = slots(sb.w, arch.weight_bytes);
+  // Weight tiles: a ring of up to buffers.weight_slots, so loads run that far ahead of the array.
+  mp.w_slots = slots(sb.w, arch.weight_bytes, arch.weight_slots);
   mp.a_slots = slots(sb.a, arch.act_bytes);
   mp.s_slots = slots(sb.s, arch.scale_bytes);
   if (mp.order != LoopOrder::kNkm) {
@@ -105,7 +106,7 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
   mp.dram_cycles =
       static_cast<int64_t>(timing::dma_transfer_cycles(arch, 1, u(std::max(mp.dram_read_bytes, mp.dram_write_bytes)))) +
       arch.dram_latency_cycles;
-  const bool overlapped = mp.w_slots == 2 && mp.a_slots == 2 && mp.o_slots == 2;
+  const bool overlapped = mp.w_slots >= 2 && mp.a_slots == 2 && mp.o_slots == 2;
   mp.est_cycles = overlapped ? std::max(mp.compute_cycles, mp.dram_cycles) : mp.compute_cycles + mp.dram_cycles;
   c.mapping = mp;
 
@@ -241,7 +242,7 @@ std::string explain(const GemmPlan& plan) {
     s += fmt::format("  {:<6} {:>5} {:>4} {:>4} {:>9} {:>9} {:>9} {:>7} {:>12} {:>12} {:>12} {:>12}  {}\n",
                      fmt::format("{}{}", to_string(mp.order), mp.a_resident ? "+A" : ""), mp.mc, mp.kt, mp.nt,
                      mp.wbuf_bytes, mp.abuf_bytes, mp.obuf_bytes,
-                     fmt::format("{}{}{}{}", mp.w_slots, mp.a_slots, mp.o_slots, mp.s_slots), mp.dram_read_bytes,
+                     fmt::format("{}{}{}{}", mp.w_slots <= 9 ? std::to_string(mp.w_slots) : fmt::format("({})", mp.w_slots), mp.a_slots, mp.o_slots, mp.s_slots), mp.dram_read_bytes,
                      mp.compute_cycles, mp.dram_cycles, mp.est_cycles, verdict);
   }
   const Mapping& w = plan.mapping();
@@ -249,7 +250,7 @@ std::string explain(const GemmPlan& plan) {
       "  chosen: {}{} mc={}: lowest estimated cycles ({} = {} of compute {} and DRAM {}); ties go to fewer DRAM bytes, "
       "then fewer ops\n",
       to_string(w.order), w.a_resident ? "+A" : "", w.mc, w.est_cycles,
-      w.w_slots == 2 && w.a_slots == 2 && w.o_slots == 2 ? "max" : "sum (not double-buffered)", w.compute_cycles,
+      w.w_slots >= 2 && w.a_slots == 2 && w.o_slots == 2 ? "max" : "sum (not double-buffered)", w.compute_cycles,
       w.dram_cycles);
   return s;
 }

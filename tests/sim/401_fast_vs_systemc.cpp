@@ -4,12 +4,18 @@
 // engine and the SystemC model give the same issue, finish and done cycle for every op and the
 // same action counts, and the SystemC model leaves the golden interpreter's bytes in DRAM.
 #include "model/golden/int_gemm.h"
+#include "model/arch/pe_model.h"
+#include "model/cost/cost_model.h"
 #include "sim/divergence.h"
+#include "sim/report.h"
 #include "sim/engine.h"
 #include "sim_cases.h"
+#include "support/paths.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+
+#include <utility>
 
 
 namespace {
@@ -81,6 +87,18 @@ TEST_CASE("bit-serial PEs: fast engine == SystemC model == golden on 400 randomi
   CHECK(tile > 50);
 }
 
+TEST_CASE("buffers.weight_slots 1 to 8: fast engine == SystemC model == golden on 200 randomised programs", "[sim][property]") {
+  int deeper = 0;  // programs whose weight ring is deeper than two slots
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const fq::test::SimCase base = fq::test::random_case(seed);
+    const int slots = 1 + static_cast<int>(seed % 8);
+    const fq::test::SimCase c = fq::test::with_weight_slots(base, slots);
+    check_engines_agree(c);
+    if (c.layer.plans.front().mapping().w_slots > 2) ++deeper;
+  }
+  CHECK(deeper > 40);
+}
+
 TEST_CASE("pe.weight_sets 1, 3, 4: fast engine == SystemC model == golden on 300 randomised programs", "[sim][property]") {
   int by_sets[5] = {};
   for (uint64_t seed = 1, n = 0; n < 300; ++seed) {
@@ -94,4 +112,38 @@ TEST_CASE("pe.weight_sets 1, 3, 4: fast engine == SystemC model == golden on 300
   CHECK(by_sets[1] == 100);
   CHECK(by_sets[3] == 100);
   CHECK(by_sets[4] == 100);
+}
+
+// Decode (M = 1) is bound by weight preload (docs/compare.md "What decode needs"): with the
+// default two weight sets and two weight slots the FineQ array takes far more cycles than the
+// INT8 array of about the same rows and columns; with eight weight sets and a 64-slot weight ring
+// it takes fewer. Both engines give the same cycles, and the preload stall is what shrinks.
+TEST_CASE("decode: FineQ 33 x 32 with 8 weight sets and 64 weight slots beats INT8 32 x 32 at M = 1 (fast == SystemC)",
+          "[sim][decode]") {
+  auto run = [](const char* preset, std::vector<std::string> set) {
+    const fq::ArchConfig arch = fq::load_arch((fq::test::source_dir() / "configs" / preset).string(), set);
+    fq::test::SimCase c;
+    c.seed = 11;
+    c.arch = arch;
+    c.weights.push_back(fq::random_qtensor("w", fq::pe_model(arch).weight_format(arch), 1024, 1024, 11));
+    c.acts.push_back(fq::random_acts(1, 1024, 12));
+    c.layer = fq::test::compile_with(arch, c.weights, c.acts, -1);
+    check_engines_agree(c);
+    const auto r = fq::sim::find_engine("fast").run(arch, c.layer.program, c.layer.memory);
+    const fq::cost::CostModel costs(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), arch);
+    const fq::sim::Report report = fq::sim::build_report(c.layer.program, arch, r, costs, "decode");
+    uint64_t wait_preload = 0;
+    for (const auto& [cause, cycles] : report.stall_cycles) {
+      if (cause == "wait_preload") wait_preload = cycles;
+    }
+    return std::pair{r.timeline->total_cycles, wait_preload};
+  };
+  const auto [fineq2, fineq2_preload] = run("fineq.yaml", {});
+  const auto [fineq8, fineq8_preload] = run("fineq.yaml", {"pe.weight_sets=8", "buffers.weight_slots=64"});
+  const auto [int8, int8_preload] = run("int8.yaml", {});
+  INFO("FineQ default " << fineq2 << ", FineQ 8 sets 64 slots " << fineq8 << ", INT8 default " << int8);
+  CHECK(fineq2 > int8);
+  CHECK(fineq8 <= int8);
+  CHECK(int8_preload > 0);
+  CHECK(fineq8_preload < fineq2_preload / 2);
 }

@@ -53,8 +53,9 @@ compiler::CompiledLayer compile_with(const ArchConfig& arch, const std::vector<Q
 }
 
 std::string SimCase::describe() const {
-  std::string s = fmt::format("seed {}: {}x{} {} {} sets {} {} dram {}B/c lat {} wbuf {} abuf {} obuf {} |", seed, arch.rows,
-                              arch.cols, arch.pe_kind, pe_model(arch).describe(arch), arch.weight_sets,
+  std::string s = fmt::format("seed {}: {}x{} {} {} sets {} wslots {} {} dram {}B/c lat {} wbuf {} abuf {} obuf {} |", seed,
+                              arch.rows, arch.cols, arch.pe_kind, pe_model(arch).describe(arch), arch.weight_sets,
+                              arch.weight_slots,
                               to_string(arch.dataflow), arch.dram_bytes_per_cycle, arch.dram_latency_cycles,
                               arch.weight_bytes, arch.act_bytes, arch.out_bytes);
   for (size_t g = 0; g < weights.size(); ++g) {
@@ -129,6 +130,14 @@ SimCase with_weight_sets(const SimCase& c, int sets) {
   SimCase b = c;
   b.arch.weight_sets = sets;
   std::mt19937_64 rng(c.seed ^ 0x5e75ull);
+  b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
+  return b;
+}
+
+SimCase with_weight_slots(const SimCase& c, int slots) {
+  SimCase b = c;
+  b.arch.weight_slots = slots;
+  std::mt19937_64 rng(c.seed ^ 0x5107ull);
   b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
   return b;
 }

@@ -33,5 +33,7 @@ SimCase random_case(uint64_t seed);
 SimCase as_bitserial(const SimCase& c);
 // The same case with `sets` weight register sets per PE (weight stationary, default timing).
 SimCase with_weight_sets(const SimCase& c, int sets);
+// The same case with buffers.weight_slots = slots, recompiled (a deeper weight ring where it fits).
+SimCase with_weight_slots(const SimCase& c, int slots);
 
 }  // namespace fq::test

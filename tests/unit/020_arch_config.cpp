@@ -1,8 +1,12 @@
+#include "compiler/mapper.h"
 #include "model/arch/arch_config.h"
 #include "model/core/error.h"
 #include "support/paths.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <tuple>
 
 namespace {
 
@@ -139,4 +143,34 @@ SCENARIO("invalid architectures fail with the key path", "[arch]") {
     CHECK_THROWS_WITH(fq::parse_arch(c.text, "bad.yaml"), Catch::Contains("bad.yaml") && Catch::Contains(c.expect));
   }
   CHECK_THROWS_WITH(fq::load_arch("/nonexistent/arch.yaml"), Catch::Contains("/nonexistent/arch.yaml"));
+}
+
+SCENARIO("buffers.weight_slots: 1..64, the default keeps fingerprints, and the mapper fills the ring as far as it fits",
+         "[arch][compiler]") {
+  const auto two = fq::load_arch(preset("fineq.yaml"));
+  const auto six = fq::load_arch(preset("fineq.yaml"), {"buffers.weight_slots=6"});
+  CHECK(two.weight_slots == 2);
+  CHECK(six.weight_slots == 6);
+  CHECK(fq::fingerprint(fq::load_arch(preset("fineq.yaml"), {"buffers.weight_slots=2"})) == fq::fingerprint(two));
+  CHECK(fq::fingerprint(six) != fq::fingerprint(two));
+  CHECK(fq::to_yaml(two).find("weight_slots") == std::string::npos);
+  CHECK(fq::parse_arch(fq::to_yaml(six), "again").weight_slots == 6);
+  CHECK_THROWS_WITH(fq::load_arch(preset("fineq.yaml"), {"buffers.weight_slots=0"}), Catch::Contains("buffers.weight_slots"));
+  CHECK_THROWS_WITH(fq::load_arch(preset("fineq.yaml"), {"buffers.weight_slots=65"}), Catch::Contains("buffers.weight_slots"));
+  // One 33 x 32 FineQ-R weight tile (K = 33: 11 code bytes per row, 32 rows) is 352 B.
+  int seen = 0;
+  for (const auto& [slots, bytes, expect] : {std::tuple{6, 4096, 6}, std::tuple{12, 4096, 11}, std::tuple{8, 1056, 3},
+                                             std::tuple{2, 65536, 2}, std::tuple{4, 352, 1}}) {
+    const auto a = fq::load_arch(preset("fineq.yaml"), {fmt::format("buffers.weight_slots={}", slots),
+                                                        fmt::format("buffers.weight_bytes={}", bytes)});
+    const auto plan = fq::compiler::plan_gemm(a, "g", 1, 32, 33, fq::HwFormat::kFineqR);
+    INFO(slots << " slots in " << bytes << " B");
+    for (const auto& c : plan.candidates) {
+      if (c.mapping.kt != 33 || c.mapping.nt != 32) continue;
+      CHECK(fq::compiler::slot_bytes(c.mapping, fq::HwFormat::kFineqR, 33).w == 352);
+      CHECK(c.mapping.w_slots == expect);
+      ++seen;
+    }
+  }
+  CHECK(seen >= 5);
 }
