@@ -49,14 +49,14 @@ class FastEngine {
 
   timing::Timeline run(const std::function<void(uint64_t)>& progress) {
     timing::Timeline tl;
-    tl.ops.resize(m_p.size());
+    tl.ops.reserve(m_p.size());  // filled in op order (no zero pass over the timeline first)
     tl.gemm_actions.resize(std::max<size_t>(1, m_p.gemms.size()));  // DMA-only programs count in GEMM 0
     timing::OpGemms gemm_of(m_p);
     for (ir::OpId id = 0; id < m_p.size(); ++id) {
       const TileOp& op = m_p.op(id);
       if (progress && (id & 0xffff) == 0) progress(id);
       uint64_t ready = 0;
-      for (ir::OpId d : m_p.deps(id)) ready = std::max(ready, tl.ops[d].done);
+      for (ir::OpId d : m_p.deps(id)) ready = std::max(ready, d < tl.ops.size() ? tl.ops[d].done : 0);
       // A unit issues at most one op per cycle; under scalesim, DMA and dequant are SCALE-Sim's
       // ideal memory, not hardware, and any number issue in one cycle.
       const auto u = static_cast<size_t>(ir::unit_of(op.opcode));
@@ -67,7 +67,7 @@ class FastEngine {
       m_last_issue[u] = ot.issue;
       m_last_done[u] = ot.done;
       tl.total_cycles = std::max(tl.total_cycles, ot.done);
-      tl.ops[id] = ot;
+      tl.ops.push_back(ot);
     }
     tl.gemm_actions.resize(m_p.gemms.size());
     for (const auto& a : tl.gemm_actions) tl.actions += a;
