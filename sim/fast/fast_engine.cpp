@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -166,15 +165,6 @@ class FastEngine {
     HwFormat format;
     bool operator==(const TileKey&) const = default;
   };
-  struct TileKeyHash {
-    size_t operator()(const TileKey& t) const {
-      uint64_t h = t.addr * 0x9e3779b97f4a7c15ull;
-      h ^= (t.stride + (uint64_t{t.k} << 20) + (uint64_t{t.n} << 40) + (static_cast<uint64_t>(t.format) << 60)) *
-           0xc2b2ae3d27d4eb4full;
-      return static_cast<size_t>(h ^ (h >> 29));
-    }
-  };
-
   void materialize(const Pending& p) {
     for (uint64_t r = 0; r < p.rows; ++r) {
       std::memcpy(m_wbuf.data() + p.dst + r * p.dst_stride,
@@ -248,20 +238,33 @@ class FastEngine {
       const uint64_t dram = hit->src + r0 * hit->src_stride + c0;
       const uint64_t dram_stride = n == 1 ? 0 : hit->src_stride;
       const TileKey key{dram, dram_stride, k, n, format};
-      // Programs sweep the same tiles in the same order again (one sweep per M chunk): try the
-      // tile after the last one first, then the index.
-      if (m_next_tile < m_tiles.size() && m_tiles[m_next_tile].first == key) return m_tiles[m_next_tile++].second;
-      const auto it = m_tile_index.find(key);
-      if (it != m_tile_index.end()) {
-        m_next_tile = it->second + 1;
-        return m_tiles[it->second].second;
+      // Programs sweep the same tiles in the same order again (one sweep per M chunk): the stats
+      // are kept in first-use order and replayed from a cursor; when the next tile is not the
+      // cursor's, the starts of the runs of new tiles (a sweep's first tile) are tried. A tile
+      // not found is computed and appended (a repeat then holds the same stats twice).
+      if (m_next_tile < m_tiles.size() && m_tiles[m_next_tile].first == key) {
+        m_appending = false;
+        return m_tiles[m_next_tile++].second;
+      }
+      for (auto it = m_run_starts.rbegin(); it != m_run_starts.rend(); ++it) {
+        if (m_tiles[*it].first == key) {
+          m_next_tile = *it + 1;
+          m_appending = false;
+          return m_tiles[*it].second;
+        }
       }
       const ir::Segment& seg = *hit->seg;
       const timing::TileStats st = m_pe.tile_stats(m_arch, format, {seg.bytes.data(), seg.bytes.size()},
                                                    dram - seg.base, dram_stride, k, n);
-      m_tile_index.emplace(key, m_tiles.size());
-      m_tiles.emplace_back(key, st);
-      m_next_tile = m_tiles.size();
+      if (m_tiles.size() < kMaxTiles) {
+        if (!m_appending) {
+          if (m_run_starts.size() == kMaxRuns) m_run_starts.erase(m_run_starts.begin());
+          m_run_starts.push_back(m_tiles.size());
+        }
+        m_tiles.emplace_back(key, st);
+        m_next_tile = m_tiles.size();
+        m_appending = true;
+      }
       return st;
     }
     settle(src, end, nullptr);
@@ -334,7 +337,9 @@ class FastEngine {
   const ir::Segment* m_seg = nullptr;  // the segment of the last weight load
   std::vector<Pending> m_pending;      // wbuf loads not yet copied into m_wbuf
   std::vector<std::pair<TileKey, timing::TileStats>> m_tiles;  // stats by DRAM tile, first use order
-  std::unordered_map<TileKey, size_t, TileKeyHash> m_tile_index;  // into m_tiles
+  static constexpr size_t kMaxTiles = size_t{1} << 22, kMaxRuns = 64;
+  std::vector<size_t> m_run_starts;  // where runs of appended tiles begin in m_tiles, oldest first
+  bool m_appending = false;          // the last lookup appended a tile
   size_t m_next_tile = 0;
   std::array<uint64_t, ir::kNumUnits> m_last_issue{};
   std::array<uint64_t, ir::kNumUnits> m_issued{};
