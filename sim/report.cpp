@@ -15,16 +15,28 @@ namespace {
 using ir::Opcode;
 
 // Where the array's input port spent the run (docs/report-schema.md "Stalls"): streaming
-// (busy), or waiting before an op for the constraint that was satisfied last.
-void array_stalls(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl, Report& r) {
+// (busy), or waiting before an op for the constraint that was satisfied last. In the same pass
+// over the array's ops, the beat windows: tiles are the preloads (each loads one stationary tile
+// and carries its W) and, for the output-stationary dataflow, the os.matmuls; matmul ops and
+// their array cycles are counted at their W.
+void array_stalls_and_windows(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl, Report& r) {
   const bool scalesim = arch.timing == TimingModel::kScaleSim;
   std::map<std::string, uint64_t> stalls;
+  std::map<uint32_t, WindowBin> bins;
   uint64_t port_free = 0, busy = 0;
   int64_t pending_preload = -1;
   for (ir::OpId id = 0; id < p.size(); ++id) {
     const ir::TileOp& op = p.op(id);
-    if (ir::unit_of(op.opcode) != ir::Unit::kArray) continue;
+    // The array's ops (unit_of() == kArray).
+    if (op.opcode != Opcode::kPreload && op.opcode != Opcode::kMatmul && op.opcode != Opcode::kOsMatmul) continue;
     const timing::OpTime& t = tl.ops[id];
+    WindowBin& b = bins[t.beat];
+    b.w = t.beat;
+    if (op.opcode != Opcode::kMatmul) ++b.tiles;
+    if (op.opcode != Opcode::kPreload) {
+      ++b.matmuls;
+      b.array_cycles += t.finish - t.issue;
+    }
     if (op.opcode == Opcode::kPreload && !scalesim) {
       pending_preload = id;  // loads the other weight set while the array streams
       continue;
@@ -57,6 +69,7 @@ void array_stalls(const ir::TileProgram& p, const ArchConfig& arch, const timing
   for (const char* name : order) {
     if (stalls.count(name)) r.stall_cycles.emplace_back(name, stalls[name]);
   }
+  for (const auto& [w, b] : bins) r.window_histogram.push_back(b);
 }
 
 nlohmann::json breakdown_json(const cost::Breakdown& b) {
@@ -114,31 +127,11 @@ std::string si(double v, const char* unit) {
 
 }  // namespace
 
-// Tiles are the preloads (each loads one stationary tile and carries its W) and, for the output-
-// stationary dataflow, the os.matmuls; matmul ops and their array cycles are counted at their W.
-static void window_histogram(const ir::TileProgram& p, const timing::Timeline& tl, Report& r) {
-  std::map<uint32_t, WindowBin> bins;
-  for (ir::OpId id = 0; id < p.size(); ++id) {
-    const auto opcode = p.op(id).opcode;
-    if (opcode != ir::Opcode::kPreload && opcode != ir::Opcode::kMatmul && opcode != ir::Opcode::kOsMatmul) continue;
-    const auto& t = tl.ops[id];
-    WindowBin& b = bins[t.beat];
-    b.w = t.beat;
-    if (opcode != ir::Opcode::kMatmul) ++b.tiles;
-    if (opcode != ir::Opcode::kPreload) {
-      ++b.matmuls;
-      b.array_cycles += t.finish - t.issue;
-    }
-  }
-  for (const auto& [w, b] : bins) r.window_histogram.push_back(b);
-}
-
 // The parts of the report that need every op's issue and finish cycles and the action counts.
 static void timeline_parts(const ir::TileProgram& p, const ArchConfig& arch, const timing::Timeline& tl,
                            const cost::CostModel& costs, double ops, Report& r) {
   r.actions = tl.actions;
-  array_stalls(p, arch, tl, r);
-  window_histogram(p, tl, r);
+  array_stalls_and_windows(p, arch, tl, r);
   r.pulses_per_pe_beat = pe_model(arch).work() == PeModel::Work::kPulses && tl.actions.pe_beats > 0
                              ? static_cast<double>(tl.actions.pe_pulses) / static_cast<double>(tl.actions.pe_beats)
                              : 0;
@@ -178,10 +171,10 @@ static Report build(const ir::TileProgram& p, const ArchConfig& arch, const timi
   r.useful_macs = useful;
   if (tl != nullptr) timeline_parts(p, arch, *tl, costs, ops, r);
 
-  const std::vector<uint32_t> gemm_of = timing::op_gemms(p);
+  timing::OpGemms gemm_of(p);
   std::vector<uint64_t> last(p.gemms.size(), 0), first(p.gemms.size(), UINT64_MAX);
   for (ir::OpId id = 0; id < p.size(); ++id) {
-    const uint32_t g = gemm_of[id];
+    const uint32_t g = gemm_of.of(p.op(id));
     if (g >= p.gemms.size()) continue;
     last[g] = std::max(last[g], tl != nullptr ? tl->ops[id].done : result->done_cycle(id));
     if (tl != nullptr) first[g] = std::min(first[g], tl->ops[id].issue);

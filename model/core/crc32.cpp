@@ -22,7 +22,43 @@ constexpr std::array<std::array<uint32_t, 256>, 8> make_tables() {
 
 constexpr auto kTables = make_tables();
 
+// A linear map of the 32-bit register: column i is the image of bit i.
+using Gf2Matrix = std::array<uint32_t, 32>;
+
+uint32_t times(const Gf2Matrix& m, uint32_t v) {
+  uint32_t r = 0;
+  for (int i = 0; v != 0; ++i, v >>= 1) {
+    if (v & 1u) r ^= m[static_cast<size_t>(i)];
+  }
+  return r;
+}
+
+// kZeros[j]: the register after 2^j zero bytes.
+const std::array<Gf2Matrix, 64>& zero_powers() {
+  static const auto powers = [] {
+    std::array<Gf2Matrix, 64> z{};
+    for (uint32_t i = 0; i < 32; ++i) {
+      const uint32_t c = 1u << i;
+      z[0][i] = (c >> 8) ^ kTables[0][c & 0xffu];
+    }
+    for (size_t j = 1; j < 64; ++j) {
+      for (size_t i = 0; i < 32; ++i) z[j][i] = times(z[j - 1], z[j - 1][i]);
+    }
+    return z;
+  }();
+  return powers;
+}
+
 }  // namespace
+
+uint32_t crc32_zeros(uint64_t n, uint32_t seed) {
+  uint32_t c = ~seed;
+  const auto& z = zero_powers();
+  for (size_t j = 0; n != 0; ++j, n >>= 1) {
+    if (n & 1u) c = times(z[j], c);
+  }
+  return ~c;
+}
 
 uint32_t crc32(std::span<const uint8_t> data, uint32_t seed) {
   uint32_t c = ~seed;

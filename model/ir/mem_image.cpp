@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <utility>
 #include <fstream>
 
 #include "model/core/crc32.h"
@@ -32,6 +35,20 @@ uint64_t get_le(const uint8_t* p, int bytes) {
   uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
   return v;
+}
+
+constexpr uint64_t kZeroBlock = 64 * 1024;
+
+bool all_zero(std::span<const uint8_t> b) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= b.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, b.data() + i, 8);
+    acc |= w;
+  }
+  for (; i < b.size(); ++i) acc |= b[i];
+  return acc == 0;
 }
 
 std::span<const uint8_t> as_bytes(const std::string& s) {
@@ -80,6 +97,41 @@ class FileCursor {
 
 }  // namespace
 
+SegmentBytes::SegmentBytes(size_t size) {
+  if (size == 0) return;
+  m_data = static_cast<uint8_t*>(std::calloc(size, 1));
+  if (m_data == nullptr) throw std::bad_alloc();
+  m_size = size;
+}
+
+SegmentBytes::SegmentBytes(const SegmentBytes& o) : SegmentBytes() {
+  if (o.m_size == 0) return;
+  m_data = static_cast<uint8_t*>(std::malloc(o.m_size));
+  if (m_data == nullptr) throw std::bad_alloc();
+  m_size = o.m_size;
+  std::memcpy(m_data, o.m_data, m_size);
+}
+
+SegmentBytes& SegmentBytes::operator=(const SegmentBytes& o) {
+  if (this != &o) *this = SegmentBytes(o);
+  return *this;
+}
+
+SegmentBytes& SegmentBytes::operator=(SegmentBytes&& o) noexcept {
+  if (this != &o) {
+    std::free(m_data);
+    m_data = std::exchange(o.m_data, nullptr);
+    m_size = std::exchange(o.m_size, 0);
+  }
+  return *this;
+}
+
+SegmentBytes::~SegmentBytes() { std::free(m_data); }
+
+bool SegmentBytes::operator==(const SegmentBytes& o) const {
+  return m_size == o.m_size && (m_size == 0 || std::memcmp(m_data, o.m_data, m_size) == 0);
+}
+
 uint64_t MemoryImage::allocate(const std::string& name, uint64_t size_bytes, uint64_t align) {
   if (align == 0 || !std::has_single_bit(align)) fail("memory image: alignment {} of '{}' is not a power of two", align, name);
   const uint64_t end = end_bytes();
@@ -108,7 +160,7 @@ void MemoryImage::add_segment(const std::string& name, uint64_t base, uint64_t s
   Segment s;
   s.name = name;
   s.base = base;
-  s.bytes.assign(size_bytes, 0);
+  s.bytes = SegmentBytes(size_bytes);
   m_segments.insert(it, std::move(s));
 }
 
@@ -207,19 +259,46 @@ void write_mem(const MemoryImage& image, const std::filesystem::path& path) {
   put_le(head, kMemVersion, 4);
   put_le(head, image.segments().size(), 4);
   head += image.arch_fingerprint;
-  for (const Segment& s : image.segments()) {
+  // Segments are mostly zeros (accumulators, outputs): they are scanned in blocks once, all-zero
+  // blocks enter the CRC by crc32_zeros() and are left as holes in the file (seeked over, read
+  // back as zeros), so the file's bytes are the same and the zeros are never copied.
+  std::vector<std::vector<bool>> zero_blocks(image.segments().size());
+  for (size_t i = 0; i < image.segments().size(); ++i) {
+    const Segment& s = image.segments()[i];
     put_le(head, s.name.size(), 2);
     head += s.name;
     put_le(head, s.base, 8);
     put_le(head, s.bytes.size(), 8);
-    put_le(head, crc32(s.bytes), 4);
+    uint32_t crc = 0;
+    for (uint64_t at = 0; at < s.bytes.size(); at += kZeroBlock) {
+      const auto block = std::span<const uint8_t>(s.bytes.data() + at, std::min<uint64_t>(kZeroBlock, s.bytes.size() - at));
+      const bool zero = all_zero(block);
+      zero_blocks[i].push_back(zero);
+      crc = zero ? crc32_zeros(block.size(), crc) : crc32(block, crc);
+    }
+    put_le(head, crc, 4);
   }
   put_le(head, crc32(as_bytes(head)), 4);
 
   write_file_atomically(path, [&](std::ostream& out) {
     out.write(head.data(), static_cast<std::streamsize>(head.size()));
-    for (const Segment& s : image.segments()) {
-      out.write(reinterpret_cast<const char*>(s.bytes.data()), static_cast<std::streamsize>(s.bytes.size()));
+    uint64_t hole = 0;  // zero bytes seeked over, not written yet
+    for (size_t i = 0; i < image.segments().size(); ++i) {
+      const Segment& s = image.segments()[i];
+      for (uint64_t at = 0, b = 0; at < s.bytes.size(); at += kZeroBlock, ++b) {
+        const uint64_t len = std::min<uint64_t>(kZeroBlock, s.bytes.size() - at);
+        if (zero_blocks[i][b]) {
+          hole += len;
+          continue;
+        }
+        if (hole > 0) out.seekp(static_cast<std::streamoff>(hole), std::ios::cur);
+        hole = 0;
+        out.write(reinterpret_cast<const char*>(s.bytes.data() + at), static_cast<std::streamsize>(len));
+      }
+    }
+    if (hole > 0) {  // the file must still end after the last zero
+      out.seekp(static_cast<std::streamoff>(hole - 1), std::ios::cur);
+      out.put('\0');
     }
   });
 }
@@ -294,7 +373,7 @@ MemoryImage read_mem(const std::filesystem::path& path) {
   }
   for (size_t i = 0; i < segments.size(); ++i) {
     const uint64_t at = in.offset();
-    segments[i].bytes.resize(entries[i].size);
+    segments[i].bytes = SegmentBytes(entries[i].size);
     in.read(segments[i].bytes.data(), entries[i].size, "segment data");
     if (crc32(segments[i].bytes) != entries[i].crc) {
       in.error_at(at, "segment '{}' checksum mismatch (data corrupt)", segments[i].name);

@@ -17,10 +17,40 @@ namespace fq::ir {
 
 inline constexpr uint32_t kMemVersion = 1;
 
+// A segment's bytes: a fixed-size, zero-filled byte array. The zeros come from calloc, so the
+// pages of a large segment that nothing writes (the accumulator and output regions, for an
+// engine that moves no data) are never touched: a 7B layer's image is mostly such bytes.
+class SegmentBytes {
+ public:
+  SegmentBytes() = default;
+  explicit SegmentBytes(size_t size);  // zero-filled
+  SegmentBytes(const SegmentBytes& o);
+  SegmentBytes(SegmentBytes&& o) noexcept : m_data(o.m_data), m_size(o.m_size) { o.m_data = nullptr, o.m_size = 0; }
+  SegmentBytes& operator=(const SegmentBytes& o);
+  SegmentBytes& operator=(SegmentBytes&& o) noexcept;
+  ~SegmentBytes();
+
+  size_t size() const { return m_size; }
+  bool empty() const { return m_size == 0; }
+  uint8_t* data() { return m_data; }
+  const uint8_t* data() const { return m_data; }
+  uint8_t* begin() { return m_data; }
+  uint8_t* end() { return m_data + m_size; }
+  const uint8_t* begin() const { return m_data; }
+  const uint8_t* end() const { return m_data + m_size; }
+  uint8_t& operator[](size_t i) { return m_data[i]; }
+  const uint8_t& operator[](size_t i) const { return m_data[i]; }
+  bool operator==(const SegmentBytes& o) const;
+
+ private:
+  uint8_t* m_data = nullptr;
+  size_t m_size = 0;
+};
+
 struct Segment {
   std::string name;
   uint64_t base = 0;
-  std::vector<uint8_t> bytes;
+  SegmentBytes bytes;
 
   uint64_t end() const { return base + bytes.size(); }
   bool operator==(const Segment&) const = default;

@@ -123,12 +123,7 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
   }
 }
 
-std::vector<uint32_t> op_gemms(const ir::TileProgram& program) {
-  struct Region {
-    uint64_t begin, end;
-    uint32_t gemm;
-  };
-  std::vector<Region> regions;
+OpGemms::OpGemms(const ir::TileProgram& program) {
   for (uint32_t g = 0; g < program.gemms.size(); ++g) {
     const ir::GemmDesc& d = program.gemms[g];
     const uint64_t m = d.m, n = d.n;
@@ -136,21 +131,23 @@ std::vector<uint32_t> op_gemms(const ir::TileProgram& program) {
                                                    {d.ws_addr, 2 * n}, {d.a_addr, m * d.a_stride},
                                                    {d.as_addr, 4 * m}, {d.acc_addr, 4 * m * n},
                                                    {d.y_addr, 4 * m * n}};
-    for (const auto& [base, size] : parts) regions.push_back({base, base + size, g});
+    for (const auto& [base, size] : parts) m_regions.push_back({base, base + size, g});
   }
-  std::sort(regions.begin(), regions.end(), [](const Region& a, const Region& b) { return a.begin < b.begin; });
+  std::sort(m_regions.begin(), m_regions.end(), [](const Region& a, const Region& b) { return a.begin < b.begin; });
+}
+
+uint32_t OpGemms::lookup(uint64_t addr) {
+  auto it = std::upper_bound(m_regions.begin(), m_regions.end(), addr,
+                             [](uint64_t a, const Region& r) { return a < r.begin; });
+  if (it == m_regions.begin()) return 0;
+  m_last = static_cast<size_t>(std::prev(it) - m_regions.begin());
+  return addr < std::prev(it)->end ? std::prev(it)->gemm : 0;
+}
+
+std::vector<uint32_t> op_gemms(const ir::TileProgram& program) {
+  OpGemms gemms(program);
   std::vector<uint32_t> out(program.size(), 0);
-  for (ir::OpId id = 0; id < program.size(); ++id) {
-    const ir::TileOp& op = program.op(id);
-    if (op.opcode != ir::Opcode::kDmaLoad && op.opcode != ir::Opcode::kDmaStore) {
-      out[id] = op.gemm;
-      continue;
-    }
-    const uint64_t addr = op.opcode == ir::Opcode::kDmaLoad ? op.src : op.dst;
-    auto it = std::upper_bound(regions.begin(), regions.end(), addr,
-                               [](uint64_t a, const Region& r) { return a < r.begin; });
-    if (it != regions.begin() && addr < std::prev(it)->end) out[id] = std::prev(it)->gemm;
-  }
+  for (ir::OpId id = 0; id < program.size(); ++id) out[id] = gemms.of(program.op(id));
   return out;
 }
 

@@ -60,6 +60,31 @@ struct Timeline {
 // The GEMM each op works for: its `gemm` field, or for DMA ops the GEMM whose DRAM region
 // (w, ws, a, as, acc, y of the GEMM table) holds the DRAM address; 0 when none does.
 std::vector<uint32_t> op_gemms(const ir::TileProgram& program);
+// The same, one op at a time (of() must see the program's ops; consecutive DMA ops mostly hit
+// the region of the previous one, which is tried first).
+class OpGemms {
+ public:
+  explicit OpGemms(const ir::TileProgram& program);
+  uint32_t of(const ir::TileOp& op) {
+    if (op.opcode != ir::Opcode::kDmaLoad && op.opcode != ir::Opcode::kDmaStore) return op.gemm;
+    const uint64_t addr = op.opcode == ir::Opcode::kDmaLoad ? op.src : op.dst;
+    // m_last is the last region with begin <= addr when addr is in [its begin, the next begin).
+    if (m_last < m_regions.size() && m_regions[m_last].begin <= addr &&
+        (m_last + 1 == m_regions.size() || addr < m_regions[m_last + 1].begin)) {
+      return addr < m_regions[m_last].end ? m_regions[m_last].gemm : 0;
+    }
+    return lookup(addr);
+  }
+
+ private:
+  struct Region {
+    uint64_t begin, end;
+    uint32_t gemm;
+  };
+  uint32_t lookup(uint64_t addr);
+  std::vector<Region> m_regions;  // sorted by begin
+  size_t m_last = SIZE_MAX;
+};
 
 // ---- Closed-form pieces shared by engines and the compiler's cost model ----
 

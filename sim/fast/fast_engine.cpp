@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace fq::sim {
@@ -47,25 +48,25 @@ class FastEngine {
 
   timing::Timeline run(const std::function<void(uint64_t)>& progress) {
     timing::Timeline tl;
-    tl.ops.resize(m_p.size());
+    tl.ops.reserve(m_p.size());  // filled in op order (no zero pass over the timeline first)
     tl.gemm_actions.resize(std::max<size_t>(1, m_p.gemms.size()));  // DMA-only programs count in GEMM 0
-    const std::vector<uint32_t> gemm_of = timing::op_gemms(m_p);
+    timing::OpGemms gemm_of(m_p);
     for (ir::OpId id = 0; id < m_p.size(); ++id) {
       const TileOp& op = m_p.op(id);
       if (progress && (id & 0xffff) == 0) progress(id);
       uint64_t ready = 0;
-      for (ir::OpId d : m_p.deps(id)) ready = std::max(ready, tl.ops[d].done);
+      for (ir::OpId d : m_p.deps(id)) ready = std::max(ready, d < tl.ops.size() ? tl.ops[d].done : 0);
       // A unit issues at most one op per cycle; under scalesim, DMA and dequant are SCALE-Sim's
       // ideal memory, not hardware, and any number issue in one cycle.
       const auto u = static_cast<size_t>(ir::unit_of(op.opcode));
       const uint64_t t = std::max(ready, m_issued[u] == 0 || scalesim() ? m_last_issue[u] : m_last_issue[u] + 1);
       ++m_issued[u];
-      OpTime ot = schedule(op, t, tl.gemm_actions[gemm_of[id]]);
+      OpTime ot = schedule(op, t, tl.gemm_actions[gemm_of.of(op)]);
       ot.done = std::max(ot.finish, m_last_done[u]);
       m_last_issue[u] = ot.issue;
       m_last_done[u] = ot.done;
       tl.total_cycles = std::max(tl.total_cycles, ot.done);
-      tl.ops[id] = ot;
+      tl.ops.push_back(ot);
     }
     tl.gemm_actions.resize(m_p.gemms.size());
     for (const auto& a : tl.gemm_actions) tl.actions += a;
@@ -125,7 +126,69 @@ class FastEngine {
     return ot;
   }
 
+  // wbuf is modelled lazily: a dma.load into it from one DRAM segment, with rows that do not
+  // overlap each other, stays "pending" (its DRAM rows, not copied) until something needs its
+  // bytes in m_wbuf. The pending loads' wbuf extents are disjoint, and wbuf's content is m_wbuf
+  // overlaid with them. A preload whose tile lies in one pending load with the same row stride
+  // reads the codes from the memory image directly, and its statistics, a function of those
+  // bytes only (the image does not change during a run), are computed once per tile.
+  struct Pending {
+    uint64_t dst = 0, dst_stride = 0, rows = 0, bytes = 0;  // wbuf rows
+    uint64_t end = 0;                                       // wbuf extent [dst, end)
+    uint64_t src = 0, src_stride = 0;                       // DRAM rows
+    const ir::Segment* seg = nullptr;                       // holds all DRAM rows
+    bool dense() const { return rows == 1 || dst_stride == bytes; }
+    // [addr, addr + len) lies inside one row of this load.
+    bool in_one_row(uint64_t addr, uint64_t len, uint64_t* row = nullptr, uint64_t* col = nullptr) const {
+      if (addr < dst) return false;
+      const uint64_t o = addr - dst;
+      const uint64_t r = rows == 1 ? 0 : o / dst_stride;
+      const uint64_t c = rows == 1 ? o : o % dst_stride;
+      if (r >= rows || c + len > bytes) return false;
+      if (row != nullptr) *row = r;
+      if (col != nullptr) *col = c;
+      return true;
+    }
+    // Every byte of `p` is written by this load.
+    bool covers(const Pending& p) const {
+      if (dense()) return dst <= p.dst && p.end <= end;
+      for (uint64_t j = 0; j < p.rows; ++j) {
+        if (!in_one_row(p.dst + j * p.dst_stride, p.bytes)) return false;
+      }
+      return true;
+    }
+  };
+
+  struct TileKey {
+    uint64_t addr, stride;
+    uint32_t k, n;
+    HwFormat format;
+    bool operator==(const TileKey&) const = default;
+  };
+  void materialize(const Pending& p) {
+    for (uint64_t r = 0; r < p.rows; ++r) {
+      std::memcpy(m_wbuf.data() + p.dst + r * p.dst_stride,
+                  p.seg->bytes.data() + (p.src - p.seg->base) + r * p.src_stride, p.bytes);
+    }
+  }
+
+  // Writes the pending loads that overlap [begin, end) into m_wbuf, except those `keep` covers
+  // (which it overwrites), and forgets them.
+  void settle(uint64_t begin, uint64_t end, const Pending* keep) {
+    size_t out = 0;
+    for (size_t i = 0; i < m_pending.size(); ++i) {
+      const Pending& p = m_pending[i];
+      if (p.dst < end && begin < p.end) {
+        if (keep == nullptr || !keep->covers(p)) materialize(p);
+      } else {
+        m_pending[out++] = p;
+      }
+    }
+    m_pending.resize(out);
+  }
+
   void load_wbuf(const TileOp& op) {
+    if (op.rows == 0 || op.bytes == 0) return;  // writes nothing
     const uint64_t extent = uint64_t{op.rows - 1} * op.src_stride + op.bytes;
     auto holds = [&](const ir::Segment* s) { return s != nullptr && s->base <= op.src && op.src + extent <= s->end(); };
     if (!holds(m_seg)) {
@@ -135,6 +198,15 @@ class FastEngine {
       }
     }
     const ir::Segment* seg = m_seg;
+    Pending n{.dst = op.dst, .dst_stride = op.dst_stride, .rows = op.rows, .bytes = op.bytes,
+              .end = op.dst + uint64_t{op.rows - 1} * op.dst_stride + op.bytes, .src = op.src,
+              .src_stride = op.src_stride, .seg = seg};
+    const bool lazy = seg != nullptr && (op.rows == 1 || op.dst_stride >= op.bytes);
+    settle(n.dst, n.end, lazy ? &n : nullptr);
+    if (lazy) {
+      m_pending.push_back(n);
+      return;
+    }
     for (uint64_t r = 0; r < op.rows; ++r) {
       uint8_t* to = m_wbuf.data() + op.dst + r * op.dst_stride;
       if (seg != nullptr) {
@@ -145,9 +217,65 @@ class FastEngine {
     }
   }
 
+  // The statistics of the tile a preload reads from wbuf (n rows of weight_row_bytes(k) bytes,
+  // `stride` apart from `src`).
+  timing::TileStats wbuf_tile_stats(HwFormat format, uint64_t src, uint64_t stride, uint32_t k, uint32_t n) {
+    const uint64_t rb = ir::weight_row_bytes(format, k);
+    if (n == 0 || rb == 0 || m_pending.empty()) return m_pe.tile_stats(m_arch, format, m_wbuf, src, stride, k, n);
+    const uint64_t end = src + uint64_t{n - 1} * stride + rb;
+    const Pending* hit = nullptr;
+    size_t overlaps = 0;
+    for (const Pending& p : m_pending) {
+      if (p.dst < end && src < p.end) {
+        ++overlaps;
+        hit = &p;
+      }
+    }
+    if (overlaps == 0) return m_pe.tile_stats(m_arch, format, m_wbuf, src, stride, k, n);
+    uint64_t r0 = 0, c0 = 0;
+    if (overlaps == 1 && (n == 1 || stride == hit->dst_stride) && hit->in_one_row(src, rb, &r0, &c0) &&
+        r0 + n <= hit->rows) {
+      const uint64_t dram = hit->src + r0 * hit->src_stride + c0;
+      const uint64_t dram_stride = n == 1 ? 0 : hit->src_stride;
+      const TileKey key{dram, dram_stride, k, n, format};
+      // Programs sweep the same tiles in the same order again (one sweep per M chunk): the stats
+      // are kept in first-use order and replayed from a cursor; when the next tile is not the
+      // cursor's, the starts of the runs of new tiles (a sweep's first tile) are tried. A tile
+      // not found is computed and appended (a repeat then holds the same stats twice).
+      if (m_next_tile < m_tiles.size() && m_tiles[m_next_tile].first == key) {
+        m_appending = false;
+        return m_tiles[m_next_tile++].second;
+      }
+      for (auto it = m_run_starts.rbegin(); it != m_run_starts.rend(); ++it) {
+        if (m_tiles[*it].first == key) {
+          m_next_tile = *it + 1;
+          m_appending = false;
+          return m_tiles[*it].second;
+        }
+      }
+      const ir::Segment& seg = *hit->seg;
+      const timing::TileStats st = m_pe.tile_stats(m_arch, format, {seg.bytes.data(), seg.bytes.size()},
+                                                   dram - seg.base, dram_stride, k, n);
+      if (m_tiles.size() < kMaxTiles) {
+        if (!m_appending) {
+          if (m_run_starts.size() == kMaxRuns) m_run_starts.erase(m_run_starts.begin());
+          m_run_starts.push_back(m_tiles.size());
+        }
+        m_tiles.emplace_back(key, st);
+        m_next_tile = m_tiles.size();
+        m_appending = true;
+      }
+      return st;
+    }
+    settle(src, end, nullptr);
+    return m_pe.tile_stats(m_arch, format, m_wbuf, src, stride, k, n);
+  }
+
   void preload(const TileOp& op, uint64_t t, OpTime& ot, timing::ActionCounts& acts) {
     const auto format = m_p.gemms[op.gemm].format;
-    const timing::TileStats st = m_pe.tile_stats(m_arch, format, m_wbuf, op.src, op.src_stride, op.k, op.n);
+    const timing::TileStats st = m_pe.reads_weights()
+                                     ? wbuf_tile_stats(format, op.src, op.src_stride, op.k, op.n)
+                                     : m_pe.tile_stats(m_arch, format, m_wbuf, op.src, op.src_stride, op.k, op.n);
     const uint32_t beat = m_pe.beat(m_arch, st);
     // The sets are used in turn; a second preload before any matmul overwrites the pending one.
     const int set = m_a.pending ? m_a.pending_set : (m_a.active + 1) % m_arch.weight_sets;
@@ -207,6 +335,12 @@ class FastEngine {
   const ir::MemoryImage& m_mem;
   std::vector<uint8_t> m_wbuf;
   const ir::Segment* m_seg = nullptr;  // the segment of the last weight load
+  std::vector<Pending> m_pending;      // wbuf loads not yet copied into m_wbuf
+  std::vector<std::pair<TileKey, timing::TileStats>> m_tiles;  // stats by DRAM tile, first use order
+  static constexpr size_t kMaxTiles = size_t{1} << 22, kMaxRuns = 64;
+  std::vector<size_t> m_run_starts;  // where runs of appended tiles begin in m_tiles, oldest first
+  bool m_appending = false;          // the last lookup appended a tile
+  size_t m_next_tile = 0;
   std::array<uint64_t, ir::kNumUnits> m_last_issue{};
   std::array<uint64_t, ir::kNumUnits> m_issued{};
   std::array<uint64_t, ir::kNumUnits> m_last_done{};

@@ -62,6 +62,46 @@ SCENARIO("CRC-32 matches the IEEE check values", "[core][crc32]") {
   }
 }
 
+SCENARIO("CRC-32 of zero runs in closed form equals the byte loop", "[core][crc32]") {
+  const std::vector<uint8_t> zeros(200000, 0);
+  for (const uint32_t seed : {0u, 1u, 0xCBF43926u, 0xffffffffu}) {
+    for (const size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{8}, size_t{63}, size_t{64},
+                           size_t{1000}, size_t{65536}, size_t{65537}, size_t{199999}, size_t{200000}}) {
+      INFO("seed " << seed << ", " << n << " zeros");
+      REQUIRE(crc32_zeros(n, seed) == crc32(std::span<const uint8_t>(zeros.data(), n), seed));
+    }
+  }
+}
+
+SCENARIO("A mostly zero image is written with the same bytes and read back", "[ir][mem]") {
+  MemoryImage m;
+  m.arch_fingerprint = "0123456789abcdef";
+  const uint64_t a = m.allocate("lead", 3);
+  const uint64_t z = m.allocate("zeros", 300000);
+  const uint64_t mixed = m.allocate("mixed", 200001, 4096);
+  const uint64_t tail = m.allocate("tail", 70000);
+  m.write_u8(a + 1, 7);
+  m.write_u8(mixed + 70000, 9);
+  m.write_u8(mixed + 200000, 1);
+  (void)z;
+  (void)tail;
+  const auto path = test::temp_dir("mem_zeros") / "z.mem";
+  write_mem(m, path);
+  const auto bytes = file_bytes(path);
+  CHECK(bytes.size() == std::filesystem::file_size(path));
+  const MemoryImage back = read_mem(path);
+  CHECK(back == m);
+  // The segment CRCs are the byte loop's.
+  for (const Segment& s : back.segments()) {
+    INFO(s.name);
+    CHECK(crc32(std::span<const uint8_t>(s.bytes.data(), s.bytes.size())) ==
+          crc32(std::span<const uint8_t>(m.segment(s.name).bytes.data(), s.bytes.size())));
+  }
+  CHECK(bytes.back() == 0);
+  CHECK(back.read_u8(tail + 69999) == 0);
+  CHECK(back.read_u8(mixed + 70000) == 9);
+}
+
 SCENARIO("Segments are allocated, aligned and accessed through the backdoor", "[ir][mem]") {
   MemoryImage m = sample();
   THEN("allocation follows the highest end at the requested alignment") {
