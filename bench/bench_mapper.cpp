@@ -12,7 +12,7 @@
 #include "compiler/compiler.h"
 #include "model/arch/pe_model.h"
 #include "model/core/error.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 #include "sim/fast/fast_engine.h"
 
 #include <fmt/format.h>

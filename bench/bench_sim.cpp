@@ -11,7 +11,7 @@
 #include "compiler/compiler.h"
 #include "model/arch/pe_model.h"
 #include "model/arch/workload.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 #include "sim/cycle/cycle_machine.h"
 #include "sim/fast/fast_engine.h"
 #include "sim/systemc/sc_engine.h"

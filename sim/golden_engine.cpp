@@ -1,7 +1,7 @@
-// The registered engine "golden": the golden interpreter (model/golden/tile_interpreter.h), ops
+// The registered engine "golden": the golden interpreter (model/ir/tile_interpreter.h), ops
 // one at a time in program order. It computes the bytes every timed engine must produce and no
 // cycles.
-#include "model/golden/tile_interpreter.h"
+#include "model/ir/tile_interpreter.h"
 #include "sim/engine.h"
 
 namespace fq::sim {

@@ -10,8 +10,7 @@
 #include "model/llm/eval_metrics.h"
 #include "model/timing/timing.h"
 #include "sim/fast/fast_engine.h"
-#include "sim/rtl/rtl_engine.h"
-#include "sim/systemc/sc_engine.h"
+#include "sim/engine.h"
 
 #include <fmt/format.h>
 
@@ -69,36 +68,47 @@ struct Timed {
   std::unique_ptr<compiler::CompiledLayer> program;  // kept only when the engine computes data
 };
 
-// The engine's timeline; the RTL's per-op done cycles must equal the timing contract's (the fast
-// engine's, which also gives the action counts the energy comes from).
-timing::Timeline run_engine(const std::string& engine, compiler::CompiledLayer& p, const ArchConfig& arch,
+// The timeline of one run on `engine` (any registered engine with cycles). An engine with an op
+// timeline gives it; one with done cycles only (rtl) must agree with the timing contract op for op
+// (the fast engine's timeline, which also gives the action counts the energy comes from). An
+// engine that computes data leaves its DRAM image, with the outputs, in p.memory.
+timing::Timeline run_engine(const Engine& engine, compiler::CompiledLayer& p, const ArchConfig& arch,
                             uint64_t& runs) {
   ++runs;
-  if (engine == "fast") return run_fast(p.program, arch, p.memory);
-  if (engine == "systemc") return run_systemc(p.program, arch, p.memory);
+  const bool bytes = engine.parts().bytes;
+  EngineResult r = engine.run(arch, p.program, bytes ? std::move(p.memory) : p.memory);
+  if (bytes) p.memory = std::move(*r.memory);
+  if (r.timeline) return std::move(*r.timeline);
   timing::Timeline tl = run_fast(p.program, arch, p.memory);
-  const RtlResult rtl = run_rtl(p.program, arch, p.memory);
   for (size_t op = 0; op < tl.ops.size(); ++op) {
-    if (rtl.done.at(op) != tl.ops[op].done) {
-      fail("rtl engine: {} op {} is done in cycle {}, the timing contract says {}", p.program.gemms.front().name, op,
-           rtl.done[op], tl.ops[op].done);
+    if (r.done_cycle(op) != tl.ops[op].done) {
+      fail("{} engine: {} op {} is done in cycle {}, the timing contract says {}", engine.name(),
+           p.program.gemms.front().name, op, r.done_cycle(op), tl.ops[op].done);
     }
   }
-  if (rtl.total_cycles != tl.total_cycles) {
-    fail("rtl engine: {} takes {} cycles, the timing contract {}", p.program.gemms.front().name, rtl.total_cycles,
-         tl.total_cycles);
+  if (r.total_cycles() != tl.total_cycles) {
+    fail("{} engine: {} takes {} cycles, the timing contract {}", engine.name(), p.program.gemms.front().name,
+         r.total_cycles(), tl.total_cycles);
   }
   return tl;
 }
 
-// One linear as a tile program: compiled for these activations, verified and run once.
-Timed compile_and_time(const ArchConfig& arch, const cost::CostModel& costs, const std::string& engine,
+// The timing-only path (time_model) is the fast engine's timing contract, called directly: the
+// registry's run() takes the DRAM image by value, and a 7B linear's image is hundreds of MB.
+timing::Timeline run_fast_in_place(compiler::CompiledLayer& p, const ArchConfig& arch, uint64_t& runs) {
+  ++runs;
+  return run_fast(p.program, arch, p.memory);
+}
+
+// One linear as a tile program: compiled for these activations, verified and run once on `engine`
+// (nullptr: the timing-only path, run_fast_in_place).
+Timed compile_and_time(const ArchConfig& arch, const cost::CostModel& costs, const Engine* engine,
                        const QTensor& w, const QuantizedActs& a, uint64_t& runs) {
   Timed t;
   const compiler::GemmInput in{&w, {a.rows, a.cols, a.q, a.scales}};
   t.program = std::make_unique<compiler::CompiledLayer>(compiler::compile_layer(arch, {&in, 1}));
   ir::verify(t.program->program, arch, t.program->program.arch_fingerprint, t.program->memory.end_bytes());
-  t.timeline = run_engine(engine, *t.program, arch, runs);
+  t.timeline = engine != nullptr ? run_engine(*engine, *t.program, arch, runs) : run_fast_in_place(*t.program, arch, runs);
   t.cycles = t.timeline.total_cycles;
   t.energy_pj = costs.energy_pj(t.timeline.actions, t.cycles).total;
   return t;
@@ -154,7 +164,7 @@ class Accelerator {
  public:
   Accelerator(const ArchConfig& arch, const cost::CostModel& costs, const llm::IntPathModel& model,
               const ModelRunOptions& options, ModelReport& report)
-      : m_arch(arch), m_costs(costs), m_model(model), m_engine(options.engine), m_fault(options.fault),
+      : m_arch(arch), m_costs(costs), m_model(model), m_engine(find_engine(options.engine, "--engine")), m_fault(options.fault),
         m_report(report) {}
 
   void begin(int pos0, int rows, int prompt_tokens) {
@@ -215,9 +225,9 @@ class Accelerator {
   const Timed& time_call(const std::tuple<int, int, int>& key, const QTensor& w, const QuantizedActs& a,
                          const std::vector<float>& golden, int layer, Linear which, int rows) {
     auto it = m_timed.find(key);
-    const bool computes = m_engine != "fast";
+    const bool computes = m_engine.parts().bytes;
     if (it == m_timed.end()) {
-      Timed t = compile_and_time(m_arch, m_costs, m_engine, w, a, m_report.engine_runs);
+      Timed t = compile_and_time(m_arch, m_costs, &m_engine, w, a, m_report.engine_runs);
       ++m_report.programs_compiled;
       if (computes) {
         check_outputs(*t.program, golden, layer, which);
@@ -242,7 +252,7 @@ class Accelerator {
     if (!(tl == t.timeline)) {
       fail("{} engine: the timing of {} (M = {}) changed with its activations ({} cycles, first run {}); the "
            "timing contract says it cannot",
-           m_engine, name, rows, tl.total_cycles, t.timeline.total_cycles);
+           m_engine.name(), name, rows, tl.total_cycles, t.timeline.total_cycles);
     }
     check_outputs(p, golden, layer, which);
   }
@@ -254,7 +264,7 @@ class Accelerator {
       const float y = p.memory.read_f32(g.y_addr + 4 * i);
       if (std::memcmp(&y, &golden[i], sizeof y) != 0) {
         fail("{} engine: {} output [token position {}, column {}] is {} but the golden integer GEMM gives {}",
-             m_engine, llm::tensor_name(layer, which), m_pos0 + static_cast<int>(i / g.n), i % g.n, y, golden[i]);
+             m_engine.name(), llm::tensor_name(layer, which), m_pos0 + static_cast<int>(i / g.n), i % g.n, y, golden[i]);
       }
     }
   }
@@ -262,7 +272,7 @@ class Accelerator {
   const ArchConfig& m_arch;
   const cost::CostModel& m_costs;
   const llm::IntPathModel& m_model;
-  std::string m_engine;
+  const Engine& m_engine;
   std::optional<InjectedFault> m_fault;
   ModelReport& m_report;
   std::map<std::tuple<int, int, int>, Timed> m_timed;
@@ -282,12 +292,9 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
                       const std::string& model_name, const std::vector<int>& prompt, int generate,
                       const ModelRunOptions& options, const llm::Tokenizer* tokenizer) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (options.engine != "fast" && options.engine != "systemc" && options.engine != "rtl") {
-    fail("--engine '{}': expected fast, systemc or rtl", options.engine);
-  }
-  if (options.engine == "rtl") {
-    if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("--engine rtl: {}", why);
-  }
+  const Engine& engine = find_engine(options.engine, "--engine");
+  require_parts(engine, {.cycles = true}, "--engine " + options.engine, "simulate --model reports cycles per token");
+  if (const auto why = engine.refusal(arch)) fail("--engine {}: {}", options.engine, *why);
   if (generate < 2) fail("--generate {}: give at least 2 (the prefill yields the first token, decode the rest)", generate);
   const llm::LlamaConfig& c = model.weights.config;
   ModelReport r;
@@ -423,7 +430,7 @@ ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, con
           if (codes_matter) {
             f.program->memory.write(g->w_addr, w.matrix.codes);
             for (size_t i = 0; i < w.matrix.scales.size(); ++i) f.program->memory.write_u16(g->ws_addr + 2 * i, w.matrix.scales[i]);
-            t.timeline = run_engine("fast", *f.program, arch, runs[static_cast<size_t>(j)]);
+            t.timeline = run_fast_in_place(*f.program, arch, runs[static_cast<size_t>(j)]);
             t.cycles = t.timeline.total_cycles;
             t.energy_pj = costs.energy_pj(t.timeline.actions, t.cycles).total;
           } else {
@@ -435,7 +442,7 @@ ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, con
         }
         const uint64_t seed = act_seed + static_cast<uint64_t>(layer * 100 + j);
         const QuantizedActs a = quantize_activations(synthetic_activations(m, k, seed), m, k);
-        Timed t = compile_and_time(arch, costs, "fast", w, a, runs[static_cast<size_t>(j)]);
+        Timed t = compile_and_time(arch, costs, nullptr, w, a, runs[static_cast<size_t>(j)]);
         compiled[static_cast<size_t>(j)] = 1;
         timed[static_cast<size_t>(j)].cycles = t.cycles;
         timed[static_cast<size_t>(j)].energy_pj = t.energy_pj;

@@ -2,11 +2,12 @@
 
 #include "model/arch/pe_model.h"
 #include "model/arch/workload.h"
+#include "model/core/data_dir.h"
 #include "model/core/error.h"
 #include "model/core/parallel.h"
 #include "model/core/params.h"
+#include "model/ckpt/random_layer.h"
 #include "model/golden/act_quant.h"
-#include "model/golden/random_layer.h"
 #include "model/qfile/qfile.h"
 
 #include <fmt/format.h>
@@ -153,7 +154,7 @@ Workload make_workload(const WorkloadRequest& request, const ArchConfig& arch) {
     }
     w.description = "topology " + *topology;
   } else {
-    const std::string path = std::string(FQ_SOURCE_DIR) + "/traces/stories-260k.yaml";
+    const std::string path = (data_dir() / "traces/stories-260k.yaml").string();
     for (const auto& s : load_workload(path, tokens)) {
       if (s.name.rfind("layers.0.", 0) != 0) continue;
       add_random_gemm(w, arch, s.name, static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), seed);

@@ -1,12 +1,16 @@
 #include "model/arch/arch_config.h"
 
 #include "model/arch/pe_model.h"
+#include "model/core/data_dir.h"
 #include "model/core/error.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -261,9 +265,24 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
   return arch;
 }
 
-ArchConfig load_arch(const std::string& path, const std::vector<std::string>& overrides) {
+ArchConfig load_arch(const std::string& arg, const std::vector<std::string>& overrides) {
+  const std::string path = resolve_arch_path(arg);
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open the architecture file", path);
+  const bool bare = arg.find('/') == std::string::npos && !std::filesystem::path(arg).has_extension();
+  if (!in && !bare) fail("{}: cannot open the architecture file", path);
+  if (!in) {
+    // A bare name is a preset: say which there are.
+    std::vector<std::string> presets;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(data_dir() / "configs", ec)) {
+      if (e.path().extension() == ".yaml" && e.path().stem() != "costs" && e.path().stem() != "synth_area") {
+        presets.push_back(e.path().stem().string());
+      }
+    }
+    std::sort(presets.begin(), presets.end());
+    fail("{}: cannot open the architecture file (nor a preset of {}/configs: {})", path, data_dir().string(),
+         fmt::join(presets, ", "));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   return parse_arch(text.str(), path, overrides);

@@ -1,5 +1,6 @@
 #include "model/cost/cost_model.h"
 
+#include "model/core/data_dir.h"
 #include "model/core/error.h"
 #include "model/cost/sha256.h"
 
@@ -92,7 +93,7 @@ std::string beside(const std::string& origin, const std::string& rel) {
 
 }  // namespace
 
-std::string default_cost_tables_path() { return std::string(FQ_CONFIG_DIR) + "/costs.yaml"; }
+std::string default_cost_tables_path() { return (data_dir() / "configs/costs.yaml").string(); }
 
 SynthTable parse_synth_table(const std::string& yaml_text, const std::string& origin) {
   const YAML::Node root = load_yaml(yaml_text, origin);

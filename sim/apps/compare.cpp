@@ -11,7 +11,7 @@
 #include "model/core/params.h"
 #include "model/core/progress.h"
 #include "model/cost/cost_model.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 #include "sim/engine.h"
 #include "sim/report.h"
 #include "sim/workload_input.h"

@@ -5,12 +5,13 @@
 #include "model/arch/workload.h"
 #include "model/core/atomic_file.h"
 #include "model/core/cli.h"
+#include "model/core/data_dir.h"
 #include "model/core/error.h"
 #include "model/core/params.h"
 #include "model/core/progress.h"
 #include "model/cost/cost_model.h"
 #include "model/golden/act_quant.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 #include "model/ir/verifier.h"
 #include "model/qfile/qfile.h"
 #include "sim/engine.h"
@@ -82,6 +83,9 @@ int run(int argc, char** argv) {
   fq::CommandLine cl("simulate", argc, argv, {"help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
+    fmt::print("\nARCH.yaml may also name a preset of {}/configs (e.g. --arch fineq); the default\n"
+               "cost tables are {}.\n",
+               fq::data_dir().string(), fq::cost::default_cost_tables_path());
     return 0;
   }
   const std::string arch_path = cl.required("arch");

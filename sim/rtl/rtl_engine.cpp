@@ -1,6 +1,7 @@
 #include "sim/rtl/rtl_engine.h"
 
 #include "model/arch/pe_model.h"
+#include "model/core/data_dir.h"
 #include "model/core/error.h"
 #include "model/ir/tir_text.h"
 #include "sim/engine.h"
@@ -76,12 +77,23 @@ std::vector<std::string> parameters(const ArchConfig& a) {
 std::string recipe() {
   return fmt::format("-F {} --output-split 20000 --output-split-cfuncs 3000 -MAKEFLAGS OPT_FAST=-O1 "
                      "-MAKEFLAGS OPT_SLOW=-O0",
-                     quote((fs::path(FQ_SOURCE_DIR) / "rtl/fq_verilator.f").string()));
+                     quote((data_dir() / "rtl/fq_verilator.f").string()));
+}
+
+// The libraries the runner links (in link order): this build's archives, or the installed ones.
+std::vector<fs::path> runner_libs() {
+  std::vector<fs::path> libs;
+  std::istringstream files(FQ_RUNNER_LIBS), names(FQ_RUNNER_LIB_NAMES);
+  const auto prefix = install_prefix();
+  for (std::string file, name; files >> file && names >> name;) {
+    libs.push_back(prefix ? *prefix / FQ_INSTALL_LIBDIR / fmt::format("lib{}.a", name) : fs::path(file));
+  }
+  return libs;
 }
 
 // The runner for this arch, built on first use.
 fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
-  const fs::path src = FQ_SOURCE_DIR;
+  const fs::path src = data_dir();
   // Verilated: the modules (.v); hashed: every file of rtl/ (includes, recipe and waivers too).
   std::vector<fs::path> rtl_files, sources;
   for (const auto& e : fs::directory_iterator(src / "rtl")) {
@@ -93,7 +105,7 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   }
   const std::vector<fs::path> runner_src = {src / "sim/rtl/rtl_runner_main.cpp", src / "sim/rtl/top_harness.h",
                                             src / "sim/rtl/rtl_harness.h", src / "sim/rtl/fq_isa.h"};
-  const std::string lib = FQ_MODEL_LIB;
+  const std::vector<fs::path> libs = runner_libs();
   std::vector<std::string> args = parameters(arch);
   for (const auto& d : o.defines) args.push_back(fmt::format("+define+{}", d));
   args.push_back("--trace-fst");  // every runner can dump a waveform on request
@@ -102,7 +114,9 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   for (const auto& p : runner_src) h = fnv(h, slurp(p));
   for (const auto& a : args) h = fnv(h, a);
   h = fnv(h, recipe());
-  h = fnv(h, fmt::format("{}:{}", fs::file_size(lib), fs::last_write_time(lib).time_since_epoch().count()));
+  for (const fs::path& lib : libs) {
+    h = fnv(h, fmt::format("{}:{}", fs::file_size(lib), fs::last_write_time(lib).time_since_epoch().count()));
+  }
   const std::vector<fs::path> folders = cache_folders(o);
   for (const fs::path& folder : folders) {
     const fs::path found = folder / fmt::format("{:016x}", h) / "fq_rtl_runner";
@@ -121,13 +135,16 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
     o.status(fmt::format("building the RTL runner for {}x{} {} (first use of this arch: a few minutes)", arch.rows,
                          arch.cols, arch.pe_kind));
   }
+  std::string link_line;
+  for (const fs::path& lib : libs) link_line += lib.string() + " ";
+  link_line += "-lfmt -lyaml-cpp -pthread";
   std::string cmd = "verilator --cc --exe --build -j 2 " + recipe() + " --top-module fq_top";
   for (const auto& a : args) cmd += fmt::format(" {}", a);
   for (const auto& p : sources) cmd += fmt::format(" {}", quote(p.string()));
   cmd += fmt::format(" {}", quote((src / "sim/rtl/rtl_runner_main.cpp").string()));
   cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1",
-                     quote(fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}", src.string(), kIdepth)),
-                     quote(lib + " -lfmt -lyaml-cpp -pthread"), quote((tmp / "obj").string()),
+                     quote(fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}", include_dir().string(), kIdepth)),
+                     quote(link_line), quote((tmp / "obj").string()),
                      quote((tmp / "build.log").string()));
   if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp / "obj" / "fq_rtl_runner")) {
     const std::string log = slurp(tmp / "build.log");

@@ -11,7 +11,7 @@
 #include "model/ckpt/hf_checkpoint.h"
 #include "model/core/error.h"
 #include "model/cost/cost_model.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 #include "model/ir/mem_image.h"
 #include "model/ir/tir_text.h"
 #include "model/qfile/qfile.h"

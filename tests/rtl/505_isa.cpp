@@ -5,7 +5,7 @@
 #include "top_cases.h"
 
 #include "model/arch/pe_model.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 #include "sim/rtl/rtl_engine.h"
 #include "sim/rtl/top_harness.h"
 #include "sim/sim_cases.h"

@@ -3,7 +3,7 @@
 // OS: F = ceil(M/R) ceil(N/C) folds of K + R + C - 2. The table holds SCALE-Sim's own reported
 // numbers for these GEMMs (anchors.md "Verified runs"), not numbers derived from the formula.
 #include "compiler/compiler.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 #include "sim/fast/fast_engine.h"
 #include "sim/systemc/sc_engine.h"
 #include "sim_cases.h"

@@ -4,7 +4,7 @@
 
 #include "compiler/compiler.h"
 #include "model/arch/arch_config.h"
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 
 #include <cstdint>
 #include <string>

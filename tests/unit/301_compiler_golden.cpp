@@ -3,7 +3,7 @@
 #include "model/arch/pe_model.h"
 #include "model/core/error.h"
 #include "model/core/fp16.h"
-#include "model/golden/tile_interpreter.h"
+#include "model/ir/tile_interpreter.h"
 #include "model/ir/tir_text.h"
 #include "model/ir/verifier.h"
 #include "model/quant/cluster_codec.h"

@@ -5,7 +5,7 @@
 #include "model/ckpt/checkpoint.h"
 #include "model/golden/act_quant.h"
 #include "model/golden/int_gemm.h"
-#include "model/golden/tile_interpreter.h"
+#include "model/ir/tile_interpreter.h"
 #include "model/ir/tir_text.h"
 #include "model/quant/i_quantizer.h"
 #include "support/paths.h"

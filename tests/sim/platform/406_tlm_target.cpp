@@ -6,7 +6,7 @@
 // those the fast engine computes for dram.latency_cycles = L + X, and the bytes are the golden
 // interpreter's. A second fq_top bound to a plain fq_dram runs the same program with the
 // contract's cycles for L. (Its own executable: SystemC elaborates once per process.)
-#include "model/golden/tile_interpreter.h"
+#include "model/ir/tile_interpreter.h"
 #include "sim/fast/fast_engine.h"
 #include "sim/systemc/sc_dram.h"
 #include "sim/systemc/sc_top.h"

@@ -1,4 +1,4 @@
-#include "model/golden/random_layer.h"
+#include "model/ckpt/random_layer.h"
 
 #include "model/core/error.h"
 #include "model/core/fp16.h"

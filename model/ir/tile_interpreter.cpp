@@ -1,4 +1,4 @@
-#include "model/golden/tile_interpreter.h"
+#include "model/ir/tile_interpreter.h"
 
 #include "model/core/error.h"
 #include "model/core/fp16.h"
