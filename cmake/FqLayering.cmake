@@ -71,8 +71,9 @@ function(fq_library target)
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}>
                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/fqsim>)
   target_link_libraries(${target} PUBLIC ${L_DEPS} ${L_LIBS})
-  # Warnings and sanitizers are build options of this tree, not usage requirements.
-  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:fq_project_options>)
+  # Warnings and sanitizers reach everything built here that links the library (tests, benches),
+  # and nothing that links an installed one.
+  target_link_libraries(${target} PUBLIC $<BUILD_INTERFACE:fq_project_options>)
   _fq_allowed_folders(allowed ${L_DEPS})
   list(APPEND allowed ${L_FOLDERS} ${L_FOLDERS_OF_FILES})
   list(REMOVE_DUPLICATES allowed)
