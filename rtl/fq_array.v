@@ -37,7 +37,12 @@ module fq_array #(
     output wire                  out_tag,
     output wire [ACC_W*COLS-1:0] out_row,
     output wire [ROWS*COLS-1:0]  pulses,     // PE(i, j) adds in this cycle (bit i*COLS + j)
-    output wire [ROWS*COLS-1:0]  pe_valid    // PE(i, j) holds valid data in this cycle
+    output wire [ROWS*COLS-1:0]  pe_valid,   // PE(i, j) holds valid data in this cycle
+    // PE(i, j) writes its partial sum / activation and tag / valid bit / a weight set this cycle
+    output wire [ROWS*COLS-1:0]  psum_we,
+    output wire [ROWS*COLS-1:0]  opnd_we,
+    output wire [ROWS*COLS-1:0]  valid_we,
+    output wire [ROWS*COLS-1:0]  w_we
 );
   // Between PEs: activations (with valid and tag) to the right, partial sums down.
   wire [7:0]       act   [0:ROWS-1][0:COLS];
@@ -86,7 +91,8 @@ module fq_array #(
               .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
               .act(act[i][j+1]), .valid(aval[i][j+1]), .tag(atag[i][j+1]), .psum(ps[i+1][j]),
               .valid_now(pe_valid[i*COLS+j]), .tag_now(tag_now), .psum_next(psum_next),
-              .pulse(pulses[i*COLS+j]));
+              .pulse(pulses[i*COLS+j]), .psum_we(psum_we[i*COLS+j]), .opnd_we(opnd_we[i*COLS+j]),
+              .valid_we(valid_we[i*COLS+j]), .w_we(w_we[i*COLS+j]));
         end else if (KIND == 2) begin : g_bitserial
           fq_pe_bitserial #(.ACC_W(ACC_W), .WBITS(WBITS), .QW(QW)) pe (
               .clk(clk), .beat_start(beat_start), .phase(phase),
@@ -94,7 +100,8 @@ module fq_array #(
               .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
               .act(act[i][j+1]), .valid(aval[i][j+1]), .tag(atag[i][j+1]), .psum(ps[i+1][j]),
               .valid_now(pe_valid[i*COLS+j]), .tag_now(tag_now), .psum_next(psum_next),
-              .pulse(pulses[i*COLS+j]));
+              .pulse(pulses[i*COLS+j]), .psum_we(psum_we[i*COLS+j]), .opnd_we(opnd_we[i*COLS+j]),
+              .valid_we(valid_we[i*COLS+j]), .w_we(w_we[i*COLS+j]));
         end else begin : g_mac
           fq_pe_mac #(.ACC_W(ACC_W), .WBITS(WBITS)) pe (
               .clk(clk), .beat_start(beat_start), .phase(phase),
@@ -102,7 +109,8 @@ module fq_array #(
               .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
               .act(act[i][j+1]), .valid(aval[i][j+1]), .tag(atag[i][j+1]), .psum(ps[i+1][j]),
               .valid_now(pe_valid[i*COLS+j]), .tag_now(tag_now), .psum_next(psum_next),
-              .pulse(pulses[i*COLS+j]));
+              .pulse(pulses[i*COLS+j]), .psum_we(psum_we[i*COLS+j]), .opnd_we(opnd_we[i*COLS+j]),
+              .valid_we(valid_we[i*COLS+j]), .w_we(w_we[i*COLS+j]));
         end
         if (i == ROWS - 1) begin : g_bottom
           assign bottom_next[j] = psum_next;

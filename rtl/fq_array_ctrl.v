@@ -43,7 +43,11 @@ module fq_array_ctrl #(
     output wire [COLS-1:0]       ob_wmask,
     output wire [7:0]            retire_n,   // array ops completed at this edge, in order
     output wire [ROWS*COLS-1:0]  pulses,
-    output wire [ROWS*COLS-1:0]  pe_valid
+    output wire [ROWS*COLS-1:0]  pe_valid,
+    output wire [ROWS*COLS-1:0]  psum_we,    // per PE: register writes (fq_array.v)
+    output wire [ROWS*COLS-1:0]  opnd_we,
+    output wire [ROWS*COLS-1:0]  valid_we,
+    output wire [ROWS*COLS-1:0]  w_we
 );
   localparam SD = 1 << $clog2(ROWS + COLS + 4);  // array ops in flight, at most
   localparam SB = $clog2(SD);
@@ -174,7 +178,8 @@ module fq_array_ctrl #(
       .in_valid(inject), .in_tag(i_set), .in_row(in_row),
       .w_clear(issue_preload), .w_en(pre_write), .w_tag(pre_busy ? pre_set_r : pre_set), .w_row(pre_i),
       .w_cols(w_cols), .w_data(w_data),
-      .out_valid(out_valid), .out_tag(out_tag), .out_row(out_row), .pulses(pulses), .pe_valid(pe_valid));
+      .out_valid(out_valid), .out_tag(out_tag), .out_row(out_row), .pulses(pulses), .pe_valid(pe_valid),
+      .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we));
   // The completing row (bypass for the 1 x 1 array, where a row leaves in the beat it enters).
   wire [RB-1:0] done_beat = beat_now - LAT[RB-1:0];
   wire          bypass    = LAT == 0;

@@ -35,7 +35,12 @@ module fq_pe_bitserial #(
     output wire             valid_now,   // the data in this PE in this cycle is valid
     output wire             tag_now,     // and uses this weight set
     output wire [ACC_W-1:0] psum_next,   // the partial sum at the end of this cycle
-    output wire             pulse        // adds in this cycle
+    output wire             pulse,       // adds in this cycle
+    // register write enables (the cost model charges each: docs/energy.md "Register writes")
+    output wire             psum_we,     // psum
+    output wire             opnd_we,     // act and tag
+    output wire             valid_we,    // valid
+    output wire             w_we         // the weight set w_tag
 );
   localparam SW = 8 + MW - 1;  // the activation shifted by up to MW - 1
   localparam PB = (MW > 4) ? 3 : 2;  // phase bits that select a magnitude bit
@@ -63,12 +68,23 @@ module fq_pe_bitserial #(
   wire          w_neg = w_q[QW-1];
   wire [QW-1:0] w_abs = w_neg ? {QW{1'b0}} - w_q : w_q;  // |-2^(QW-1)| is 1 followed by zeros: right
 
+  // Each register is written only when its meaning changes: act and tag when data arrives at a
+  // beat start, valid also when the data has left (so that it reads 0), psum when data arrives
+  // (the upper neighbour's sum, plus the phase-0 add) and on each later pulse. Mid-beat values
+  // are held; nothing reads a register of a PE without valid data.
+  assign opnd_we  = beat_start && in_valid;
+  assign valid_we = beat_start && (in_valid || valid);
+  assign psum_we  = opnd_we || pulse;
+  assign w_we     = w_clear || w_en;
+
   always @(posedge clk) begin
-    act   <= cur_act;
-    valid <= cur_valid;
-    tag   <= cur_tag;
-    psum  <= psum_next;
-    if (w_clear || w_en) begin
+    if (opnd_we) begin
+      act <= in_act;
+      tag <= in_tag;
+    end
+    if (valid_we) valid <= in_valid;
+    if (psum_we) psum <= psum_next;
+    if (w_we) begin
       if (w_tag) begin
         mag1 <= w_en ? w_abs[MW-1:0] : {MW{1'b0}};
         neg1 <= w_en & w_neg;

@@ -49,7 +49,9 @@ std::optional<std::string> first_action_difference(const timing::ActionCounts& x
       {"decoder_bytes", &timing::ActionCounts::decoder_bytes},     {"pe_pulses", &timing::ActionCounts::pe_pulses},
       {"pe_idle_cycles", &timing::ActionCounts::pe_idle_cycles},   {"pe_macs", &timing::ActionCounts::pe_macs},
       {"pe_idle_beats", &timing::ActionCounts::pe_idle_beats},     {"pe_beats", &timing::ActionCounts::pe_beats},
-      {"weight_writes", &timing::ActionCounts::weight_writes},     {"dequant_elems", &timing::ActionCounts::dequant_elems},
+      {"pe_psum_writes", &timing::ActionCounts::pe_psum_writes},   {"pe_valid_clears", &timing::ActionCounts::pe_valid_clears},
+      {"weight_writes", &timing::ActionCounts::weight_writes},     {"weight_clears", &timing::ActionCounts::weight_clears},
+      {"dequant_elems", &timing::ActionCounts::dequant_elems},
       {"useful_macs", &timing::ActionCounts::useful_macs}};
   for (const auto& [name, f] : fields) {
     if (x.*f != y.*f) return fmt::format("{} {} and {}", name, x.*f, y.*f);

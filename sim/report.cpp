@@ -103,7 +103,10 @@ nlohmann::json actions_json(const timing::ActionCounts& a) {
   j["pe_macs"] = a.pe_macs;
   j["pe_idle_beats"] = a.pe_idle_beats;
   j["pe_beats"] = a.pe_beats;
+  j["pe_psum_writes"] = a.pe_psum_writes;
+  j["pe_valid_clears"] = a.pe_valid_clears;
   j["weight_writes"] = a.weight_writes;
+  j["weight_clears"] = a.weight_clears;
   j["dequant_elems"] = a.dequant_elems;
   j["useful_macs"] = a.useful_macs;
   return j;

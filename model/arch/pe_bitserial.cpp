@@ -18,22 +18,29 @@
 namespace fq {
 namespace {
 
-// Per FineQ-R code byte: whether it is an outlier cluster, and the popcount of |q| over its weights.
+// Per FineQ-R code byte: whether it is an outlier cluster, the popcount of |q| over its weights,
+// and how many of them have bit 0 of |q| set (add in phase 0).
 struct ClusterBits {
   std::array<uint8_t, 256> outlier{};
   std::array<uint8_t, 256> pulses{};
+  std::array<uint8_t, 256> first{};
 };
 
 uint32_t magnitude_pulses(int8_t q) { return static_cast<uint32_t>(std::popcount(static_cast<unsigned>(std::abs(int{q})))); }
+uint32_t first_pulse(int8_t q) { return static_cast<uint32_t>(std::abs(int{q}) & 1); }
 
 const ClusterBits& cluster_bits() {
   static const ClusterBits table = [] {
     ClusterBits t;
     for (int b = 0; b < 256; ++b) {
-      uint32_t pulses = 0;
-      for (int8_t v : decode_cluster(static_cast<uint8_t>(b))) pulses += magnitude_pulses(v);
+      uint32_t pulses = 0, first = 0;
+      for (int8_t v : decode_cluster(static_cast<uint8_t>(b))) {
+        pulses += magnitude_pulses(v);
+        first += first_pulse(v);
+      }
       t.outlier[static_cast<size_t>(b)] = (b >> 6) != 0 ? 1 : 0;
       t.pulses[static_cast<size_t>(b)] = static_cast<uint8_t>(pulses);
+      t.first[static_cast<size_t>(b)] = static_cast<uint8_t>(first);
     }
     return t;
   }();
@@ -83,6 +90,7 @@ class BitSerialPe final : public PeModel {
   void tally(const ArchConfig& arch, TileStats& s, int8_t q, bool outlier) const override {
     s.basis = std::max<uint32_t>(s.basis, fineq(arch) ? (outlier ? 3 : 2) : static_cast<uint32_t>(magnitude_bits(arch)));
     s.pulses += magnitude_pulses(q);
+    s.first_pulses += first_pulse(q);
   }
   TileStats tile_stats(const ArchConfig& arch, HwFormat format, std::span<const uint8_t> wbuf, uint64_t src,
                        uint64_t stride, uint32_t k, uint32_t n) const override {
@@ -96,16 +104,21 @@ class BitSerialPe final : public PeModel {
     bool outlier = false;
     for (uint32_t j = 0; j < n; ++j) {
       const uint8_t* row = wbuf.data() + src + uint64_t{j} * stride;
-      uint64_t pulses = 0;
+      uint64_t pulses = 0, first = 0;
       for (uint32_t c = 0; c < full; ++c) {
         outlier |= lut.outlier[row[c]] != 0;
         pulses += lut.pulses[row[c]];
+        first += lut.first[row[c]];
       }
       s.pulses += pulses;
+      s.first_pulses += first;
       if (rest != 0) {  // a split last cluster: its index still says how wide its codes are
         const auto q = decode_cluster(row[full]);
         outlier |= (row[full] >> 6) != 0;
-        for (uint32_t i = 0; i < rest; ++i) s.pulses += magnitude_pulses(q[i]);
+        for (uint32_t i = 0; i < rest; ++i) {
+          s.pulses += magnitude_pulses(q[i]);
+          s.first_pulses += first_pulse(q[i]);
+        }
       }
     }
     s.basis = outlier ? 3 : 2;
@@ -118,10 +131,12 @@ class BitSerialPe final : public PeModel {
   uint32_t beat_estimate(const ArchConfig& arch) const override { return static_cast<uint32_t>(magnitude_bits(arch)); }
   PeActions matmul_actions(const ArchConfig& arch, const TileStats& s, uint64_t m, uint32_t beat) const override {
     const uint64_t rc = static_cast<uint64_t>(arch.rows) * static_cast<uint64_t>(arch.cols);
-    return {.pulses = m * s.pulses, .idle_cycles = m * rc * beat - m * s.pulses};
+    // psum: one write per PE-beat with data (the load, with the phase-0 pulse) and per later pulse.
+    return {.pulses = m * s.pulses, .idle_cycles = m * rc * beat - m * s.pulses,
+            .psum_writes = m * rc + m * (s.pulses - s.first_pulses)};
   }
-  PeActions beat_actions(uint64_t valid, uint64_t due, uint32_t beat) const override {
-    return {.pulses = due, .idle_cycles = valid * beat - due};
+  PeActions beat_actions(uint64_t valid, uint64_t due, uint64_t due_first, uint32_t beat) const override {
+    return {.pulses = due, .idle_cycles = valid * beat - due, .psum_writes = valid + due - due_first};
   }
   CycleWeight cycle_weight(int8_t q) const override {
     return {.mask = std::abs(int32_t{q}), .mul = q < 0 ? -1 : 1};

@@ -29,7 +29,8 @@ class MacPe final : public PeModel {
   bool scalesim_timing() const override { return true; }
 
   HwFormat weight_format(const ArchConfig& arch) const override { return int_format(arch.weight_bits); }
-  int weight_register_bits(const ArchConfig& arch) const override { return arch.weight_bits; }
+  // The weight and its in-tile flag (rtl/fq_pe_mac.v q0/t0).
+  int weight_register_bits(const ArchConfig& arch) const override { return arch.weight_bits + 1; }
   int rtl_kind() const override { return 1; }
   int rtl_wbits(const ArchConfig& arch) const override { return arch.weight_bits; }
 
@@ -46,10 +47,10 @@ class MacPe final : public PeModel {
   PeActions matmul_actions(const ArchConfig& arch, const TileStats& s, uint64_t m, uint32_t) const override {
     const uint64_t rc = static_cast<uint64_t>(arch.rows) * static_cast<uint64_t>(arch.cols);
     const uint64_t kn = uint64_t{s.k} * s.n;
-    return {.macs = m * kn, .idle_beats = m * (rc - kn)};
+    return {.macs = m * kn, .idle_beats = m * (rc - kn), .psum_writes = m * rc};  // one per PE-beat
   }
-  PeActions beat_actions(uint64_t valid, uint64_t due, uint32_t) const override {
-    return {.macs = due, .idle_beats = valid - due};
+  PeActions beat_actions(uint64_t valid, uint64_t due, uint64_t, uint32_t) const override {
+    return {.macs = due, .idle_beats = valid - due, .psum_writes = valid};
   }
   CycleWeight cycle_weight(int8_t q) const override { return {.mask = 1, .mul = q}; }
 

@@ -25,12 +25,16 @@ struct TileStats {
   uint32_t k = 0, n = 0;  // extents of the tile
   uint32_t basis = 0;     // the kind's beat basis: temporal max |q|, bit-serial magnitude bits
   uint64_t pulses = 0;    // PE-cycles that add, summed over the tile, per activation row
+  // PEs of the tile that add in a beat's first cycle: that add and the partial-sum load are one
+  // register write (pulse kinds; rtl/fq_pe_*.v psum_we).
+  uint64_t first_pulses = 0;
 };
 
 // The PE counters of timing::ActionCounts one op contributes (docs/architecture.md "Action counts").
 struct PeActions {
   uint64_t pulses = 0, idle_cycles = 0;  // kinds that add in some cycles of a beat
   uint64_t macs = 0, idle_beats = 0;     // kinds that multiply once per beat
+  uint64_t psum_writes = 0;              // partial-sum register writes (every kind)
 };
 
 // How the cycle model holds one weight in a PE register set: in phase p of a beat the PE adds
@@ -118,8 +122,9 @@ class PeModel {
   virtual uint32_t beat_estimate(const ArchConfig& arch) const = 0;
   // A matmul of m rows through the tile at beat W (R*C PEs per beat).
   virtual PeActions matmul_actions(const ArchConfig& arch, const TileStats& s, uint64_t m, uint32_t beat) const = 0;
-  // One beat of the cycle model: `valid` PE-beats with data, `due` pulses (sum of popcount(mask)).
-  virtual PeActions beat_actions(uint64_t valid, uint64_t due, uint32_t beat) const = 0;
+  // One beat of the cycle model: `valid` PE-beats with data, `due` pulses (sum of popcount(mask)),
+  // `due_first` of them in the beat's first cycle (bit 0 of the mask).
+  virtual PeActions beat_actions(uint64_t valid, uint64_t due, uint64_t due_first, uint32_t beat) const = 0;
   virtual CycleWeight cycle_weight(int8_t q) const = 0;
   virtual bool shift_by_phase() const { return false; }
 

@@ -14,23 +14,26 @@
 namespace fq {
 namespace {
 
-// Per FineQ-R code byte: the largest |q| and the sum of |q| of its three weights.
+// Per FineQ-R code byte: the largest |q|, the sum of |q| and the nonzero count of its three weights.
 struct ClusterMagnitudes {
   std::array<uint8_t, 256> max{};
   std::array<uint8_t, 256> sum{};
+  std::array<uint8_t, 256> nonzero{};
 };
 
 const ClusterMagnitudes& cluster_magnitudes() {
   static const ClusterMagnitudes table = [] {
     ClusterMagnitudes t;
     for (int b = 0; b < 256; ++b) {
-      int mx = 0, sum = 0;
+      int mx = 0, sum = 0, nonzero = 0;
       for (int8_t v : decode_cluster(static_cast<uint8_t>(b))) {
         mx = std::max(mx, std::abs(int{v}));
         sum += std::abs(int{v});
+        nonzero += v != 0 ? 1 : 0;
       }
       t.max[static_cast<size_t>(b)] = static_cast<uint8_t>(mx);
       t.sum[static_cast<size_t>(b)] = static_cast<uint8_t>(sum);
+      t.nonzero[static_cast<size_t>(b)] = static_cast<uint8_t>(nonzero);
     }
     return t;
   }();
@@ -68,6 +71,7 @@ class TemporalPe final : public PeModel {
     const auto mag = static_cast<uint32_t>(std::abs(int{q}));
     s.basis = std::max(s.basis, mag);
     s.pulses += mag;
+    s.first_pulses += mag != 0 ? 1 : 0;  // phase 0 < |q|
   }
   // The FineQ-R path reads one table entry per code byte: it is the fast engine's hot spot.
   TileStats tile_stats(const ArchConfig& arch, HwFormat format, std::span<const uint8_t> wbuf, uint64_t src,
@@ -81,13 +85,15 @@ class TemporalPe final : public PeModel {
     for (uint32_t j = 0; j < n; ++j) {
       const uint8_t* row = wbuf.data() + src + uint64_t{j} * stride;
       uint32_t mx = s.basis;
-      uint64_t sum = 0;
+      uint64_t sum = 0, nonzero = 0;
       for (uint32_t c = 0; c < full; ++c) {
         mx = std::max<uint32_t>(mx, lut.max[row[c]]);
         sum += lut.sum[row[c]];
+        nonzero += lut.nonzero[row[c]];
       }
       s.basis = mx;
       s.pulses += sum;
+      s.first_pulses += nonzero;
       // The unused positions of a split last cluster are not in the tile.
       if (rest != 0) {
         const auto q = decode_cluster(row[full]);
@@ -102,10 +108,12 @@ class TemporalPe final : public PeModel {
   uint32_t beat_estimate(const ArchConfig&) const override { return 4; }
   PeActions matmul_actions(const ArchConfig& arch, const TileStats& s, uint64_t m, uint32_t beat) const override {
     const uint64_t rc = static_cast<uint64_t>(arch.rows) * static_cast<uint64_t>(arch.cols);
-    return {.pulses = m * s.pulses, .idle_cycles = m * rc * beat - m * s.pulses};
+    // psum: one write per PE-beat with data (the load, with the phase-0 pulse) and per later pulse.
+    return {.pulses = m * s.pulses, .idle_cycles = m * rc * beat - m * s.pulses,
+            .psum_writes = m * rc + m * (s.pulses - s.first_pulses)};
   }
-  PeActions beat_actions(uint64_t valid, uint64_t due, uint32_t beat) const override {
-    return {.pulses = due, .idle_cycles = valid * beat - due};
+  PeActions beat_actions(uint64_t valid, uint64_t due, uint64_t due_first, uint32_t beat) const override {
+    return {.pulses = due, .idle_cycles = valid * beat - due, .psum_writes = valid + due - due_first};
   }
   CycleWeight cycle_weight(int8_t q) const override {
     const int32_t mag = std::abs(int32_t{q});

@@ -363,12 +363,21 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
   };
   const PeModel& pe = pe_model(m_arch);
   const Scaled reg = logic_energy("register_bit");
-  pe.energy_terms(m_arch, {a.pe_pulses, a.pe_idle_cycles, a.pe_macs, a.pe_idle_beats}, Prices(*this), add);
-  add("pe_registers", static_cast<double>(a.pe_beats), {40 * reg.value, reg.source, reg.scaled},
-      "PE-beats with data (8-bit activation and 32-bit partial sum registers passed on)");
+  pe.energy_terms(m_arch, {a.pe_pulses, a.pe_idle_cycles, a.pe_macs, a.pe_idle_beats, a.pe_psum_writes}, Prices(*this),
+                  add);
+  // The PE registers' writes, as the RTL's enables make them (rtl/fq_pe_*.v psum_we, opnd_we,
+  // valid_we, w_we; tests/rtl counts them). A register that holds is not charged: no clock gating
+  // is modelled either way, the enables are muxes in front of ungated flip-flops.
+  add("pe_psum_writes", static_cast<double>(a.pe_psum_writes), {32 * reg.value, reg.source, reg.scaled},
+      "32-bit partial-sum register writes (the beat's load of the upper neighbour's sum, and each later pulse)");
+  add("pe_operand_regs", static_cast<double>(a.pe_beats), {10 * reg.value, reg.source, reg.scaled},
+      "PE-beats with data (8-bit activation, weight-set tag and valid bit written at the beat start)");
+  add("pe_valid_clears", static_cast<double>(a.pe_valid_clears), {reg.value, reg.source, reg.scaled},
+      "valid bits cleared after a row stream has passed (1 bit each)");
   const double wbits = pe.weight_register_bits(m_arch);
-  add("weight_load", static_cast<double>(a.weight_writes), {wbits * reg.value, reg.source, reg.scaled},
-      fmt::format("weights written into PE registers ({} bits each)", wbits));
+  add("weight_load", static_cast<double>(a.weight_writes + a.weight_clears), {wbits * reg.value, reg.source, reg.scaled},
+      fmt::format("PE weight registers written ({} bits each): {} weights preloaded, {} cleared at preload issue",
+                  wbits, a.weight_writes, a.weight_clears));
   if (pe.weight_format(m_arch) == HwFormat::kFineqR) {
     add("decoder", static_cast<double>(a.decoder_bytes), logic_energy("add_int8"),
         "code bytes decoded (an 8-bit add as the decoder's stand-in)");

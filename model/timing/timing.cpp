@@ -29,7 +29,10 @@ ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
   pe_macs += o.pe_macs;
   pe_idle_beats += o.pe_idle_beats;
   pe_beats += o.pe_beats;
+  pe_psum_writes += o.pe_psum_writes;
+  pe_valid_clears += o.pe_valid_clears;
   weight_writes += o.weight_writes;
+  weight_clears += o.weight_clears;
   dequant_elems += o.dequant_elems;
   useful_macs += o.useful_macs;
   return *this;
@@ -84,6 +87,7 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
       out.buf_read_bytes[bi(Buffer::kWbuf)] += op.n * row_bytes;
       if (format == HwFormat::kFineqR) out.decoder_bytes += op.n * row_bytes;
       out.weight_writes += uint64_t{op.k} * op.n;
+      out.weight_clears += R * C;  // the issue cycle empties the set in every PE
       break;
     }
     case ir::Opcode::kMatmul: {
@@ -98,6 +102,9 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
       out.pe_idle_cycles += pe.idle_cycles;
       out.pe_macs += pe.macs;
       out.pe_idle_beats += pe.idle_beats;
+      out.pe_psum_writes += pe.psum_writes;
+      // pe_valid_clears depend on the schedule (a matmul that continues the previous stream
+      // clears nothing): the engines add them per stream they start (count_stream_start).
       break;
     }
     case ir::Opcode::kOsMatmul: {
@@ -109,6 +116,7 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
       if (op.acc) out.buf_read_bytes[bi(Buffer::kObuf)] += 4 * uint64_t{op.m} * op.n;
       out.pe_macs += macs;
       out.pe_beats += macs;
+      out.pe_psum_writes += macs;
       out.useful_macs += macs;
       break;
     }
@@ -149,6 +157,10 @@ std::vector<uint32_t> op_gemms(const ir::TileProgram& program) {
   std::vector<uint32_t> out(program.size(), 0);
   for (ir::OpId id = 0; id < program.size(); ++id) out[id] = gemms.of(program.op(id));
   return out;
+}
+
+void count_stream_start(const ArchConfig& arch, ActionCounts& out) {
+  out.pe_valid_clears += static_cast<uint64_t>(arch.rows) * static_cast<uint64_t>(arch.cols);
 }
 
 uint64_t scalesim_reported_cycles(uint64_t total_cycles) { return total_cycles == 0 ? 0 : total_cycles - 1; }

@@ -41,7 +41,10 @@ struct ActionCounts {
   uint64_t pe_macs = 0;           // mac: PE-beats inside the stationary/output tile
   uint64_t pe_idle_beats = 0;     // mac: PE-beats holding data outside the tile
   uint64_t pe_beats = 0;          // PE-beats holding data (operand registers passed on)
+  uint64_t pe_psum_writes = 0;    // PE partial-sum register writes: per PE-beat with data, plus later pulses
+  uint64_t pe_valid_clears = 0;   // PE valid bits cleared after data left: R*C per row stream
   uint64_t weight_writes = 0;     // weights written into PE weight registers (preload)
+  uint64_t weight_clears = 0;     // PE weight sets emptied (R*C per preload)
   uint64_t dequant_elems = 0;     // epilogue multiplies (two FP32 multiplies each)
   uint64_t useful_macs = 0;       // sum over matmuls of m*k*n: the work the GEMMs need
 
@@ -109,6 +112,11 @@ uint32_t tile_beat(const ArchConfig& arch, const TileStats& stats);
 // Action counts of one op given its beat and tile statistics (identical in every engine).
 void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, const ir::TileOp& op,
                       uint32_t beat, const TileStats& tile, ActionCounts& out);
+
+// A matmul that starts a row stream: its first row does not enter in the beat right after the
+// previous matmul's last row. When a stream has passed, every PE writes its valid bit once more
+// (to 0; rtl/fq_pe_*.v valid_we): R*C valid clears, counted at the stream's first matmul.
+void count_stream_start(const ArchConfig& arch, ActionCounts& out);
 
 // SCALE-Sim reports the 0-based number of the last cycle (anchors.md §2.2): total - 1.
 uint64_t scalesim_reported_cycles(uint64_t total_cycles);

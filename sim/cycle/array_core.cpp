@@ -36,12 +36,12 @@ __attribute__((target_clones("avx2", "default"))) int32_t pe_cycle(int32_t* __re
 }
 
 struct Sums {
-  int32_t valid_all = 0, valid1 = 0, due_all = 0, due1 = 0;
+  int32_t valid_all = 0, valid1 = 0, due_all = 0, due1 = 0, first_all = 0, first1 = 0;
 };
 
 // The operands of one beat: each PE's mask and its signed activation or product, from the
 // weight set its data is tagged with, and the pulses due (popcount of the mask); invalid PEs
-// get 0.
+// get 0. `first`: pulses due in the beat's first cycle (bit 0 of the mask).
 __attribute__((target_clones("avx2", "default"))) Sums beat_operands(
     std::array<const int32_t*, 2> wmask, std::array<const int32_t*, 2> wmul, std::array<const int32_t*, 2> wdue,
     const int32_t* __restrict valid, const int32_t* __restrict set, const int32_t* __restrict act,
@@ -58,11 +58,14 @@ __attribute__((target_clones("avx2", "default"))) Sums beat_operands(
     const int32_t s1 = set[x];
     mask[x] = (s1 ? mask1[x] : mask0[x]) & -v;
     const int32_t d = (s1 ? due1[x] : due0[x]) & -v;
+    const int32_t f = mask[x] & 1;
     ea[x] = act[x] * (s1 ? mul1[x] : mul0[x]);
     s.valid_all += v;
     s.valid1 += v & s1;
     s.due_all += d;
     s.due1 += d & -s1;
+    s.first_all += f;
+    s.first1 += f & s1;
   }
   return s;
 }
@@ -72,9 +75,10 @@ __attribute__((target_clones("avx2", "default"))) Sums beat_operands(
 void beat_operands_n(const std::vector<std::vector<int32_t>>& wmask, const std::vector<std::vector<int32_t>>& wmul,
                      const std::vector<std::vector<int32_t>>& wdue, const int32_t* valid, const int32_t* set,
                      const int32_t* act, int32_t* mask, int32_t* ea, size_t n, std::vector<uint64_t>& valid_by_set,
-                     std::vector<uint64_t>& due_by_set) {
+                     std::vector<uint64_t>& due_by_set, std::vector<uint64_t>& first_by_set) {
   std::fill(valid_by_set.begin(), valid_by_set.end(), 0);
   std::fill(due_by_set.begin(), due_by_set.end(), 0);
+  std::fill(first_by_set.begin(), first_by_set.end(), 0);
   for (size_t x = 0; x < n; ++x) {
     const int32_t v = valid[x];
     const auto s = static_cast<size_t>(set[x]);
@@ -83,6 +87,7 @@ void beat_operands_n(const std::vector<std::vector<int32_t>>& wmask, const std::
     ea[x] = act[x] * wmul[s][x];
     valid_by_set[s] += static_cast<uint64_t>(v);
     due_by_set[s] += static_cast<uint64_t>(d);
+    first_by_set[s] += static_cast<uint64_t>(mask[x] & 1);
   }
 }
 
@@ -155,6 +160,7 @@ void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
   m_set_k[static_cast<size_t>(set)] = op.k;
   m_set_n[static_cast<size_t>(set)] = op.n;
   m_set_gemm[static_cast<size_t>(set)] = m_env.log.gemm_of[id];
+  m_env.log.A(id).weight_clears += uint64_t{R} * C;  // the clear empties the set in every PE
   m_pending = true;
   m_pending_complete = false;
 }
@@ -172,6 +178,10 @@ void ArrayCore::take_matmul(OpId id, const TileOp& op, uint64_t c) {
     m_active = set;
     m_pending = false;
   }
+  // A stream that does not continue the previous one is cleared from every PE once it has passed.
+  if (!m_streamed || c != m_stream_end) timing::count_stream_start(m_env.arch, m_env.log.A(id));
+  m_streamed = true;
+  m_stream_end = c + uint64_t{op.m} * W;
   m_stream_op = id;
   m_stream_left = op.m;
   m_stream_next = 0;
@@ -324,6 +334,7 @@ void ArrayCore::work_os(uint64_t c) {
       if (i < op.m && j < op.n) {
         ++A.pe_macs;
         ++A.pe_beats;
+        ++A.pe_psum_writes;
         ++A.useful_macs;
       }
     }
@@ -420,16 +431,19 @@ void ArrayCore::begin_beat(uint64_t b) {
                                     m_eff_mask.data(), m_eff_a.data(), rc);
     m_valid_by_set = {static_cast<uint64_t>(sums.valid_all - sums.valid1), static_cast<uint64_t>(sums.valid1)};
     m_due_by_set = {static_cast<uint64_t>(sums.due_all - sums.due1), static_cast<uint64_t>(sums.due1)};
+    m_first_by_set = {static_cast<uint64_t>(sums.first_all - sums.first1), static_cast<uint64_t>(sums.first1)};
   } else {
     m_valid_by_set.resize(sets);
     m_due_by_set.resize(sets);
+    m_first_by_set.resize(sets);
     beat_operands_n(m_wmask, m_wmul, m_wdue, m_avalid.data(), m_aset.data(), m_act.data(), m_eff_mask.data(),
-                    m_eff_a.data(), rc, m_valid_by_set, m_due_by_set);
+                    m_eff_a.data(), rc, m_valid_by_set, m_due_by_set, m_first_by_set);
   }
   for (size_t s = 0; s < sets; ++s) {
     timing::ActionCounts& a = m_env.log.gacts[m_set_gemm[s]];
     a.pe_beats += m_valid_by_set[s];
-    const PeActions pe = m_pe.beat_actions(m_valid_by_set[s], m_due_by_set[s], m_grid_beat);
+    const PeActions pe = m_pe.beat_actions(m_valid_by_set[s], m_due_by_set[s], m_first_by_set[s], m_grid_beat);
+    a.pe_psum_writes += pe.psum_writes;
     a.pe_pulses += pe.pulses;
     a.pe_idle_cycles += pe.idle_cycles;
     a.pe_macs += pe.macs;

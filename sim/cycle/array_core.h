@@ -106,7 +106,9 @@ class ArrayCore {
   std::vector<RowSlot> m_ring;
   std::vector<int32_t> m_act, m_avalid, m_aset;  // per PE: activation, data valid, weight set
   std::vector<int32_t> m_ps, m_eff_mask, m_eff_a;
-  std::vector<uint64_t> m_valid_by_set, m_due_by_set;  // of the current beat
+  std::vector<uint64_t> m_valid_by_set, m_due_by_set, m_first_by_set;  // of the current beat
+  bool m_streamed = false;    // a matmul has run
+  uint64_t m_stream_end = 0;  // the cycle after its last row's entry beat
   OsArray m_os;
 };
 

@@ -327,6 +327,9 @@ class FastEngine {
     ot.issue = s;
     ot.beat = static_cast<uint8_t>(W);
     timing::count_op_actions(m_arch, m_p, op, W, m_a.stats[set], acts);
+    if (!m_streamed || s != m_stream_end) timing::count_stream_start(m_arch, acts);
+    m_streamed = true;
+    m_stream_end = s + uint64_t{op.m} * W;  // the beat after this matmul's last row entered
   }
 
   const ir::TileProgram& m_p;
@@ -346,6 +349,8 @@ class FastEngine {
   std::array<uint64_t, ir::kNumUnits> m_last_done{};
   uint64_t m_read_free = 0, m_write_free = 0, m_epilogue_free = 0;
   ArrayState m_a;
+  bool m_streamed = false;    // a matmul has run
+  uint64_t m_stream_end = 0;  // the cycle after its last row's entry beat
 };
 
 }  // namespace

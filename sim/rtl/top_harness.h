@@ -36,6 +36,11 @@ struct TopRun {
   uint64_t total_cycles = 0;
   uint64_t pulses = 0;         // PE additions counted from the RTL, cycle by cycle
   uint64_t pe_valid_cycles = 0;
+  // PE register writes, from the PEs' write enables (rtl/fq_pe_*.v), summed over PEs and cycles.
+  uint64_t psum_writes = 0;    // 32-bit partial sums
+  uint64_t operand_writes = 0; // activation and tag
+  uint64_t valid_writes = 0;   // valid bits
+  uint64_t weight_writes = 0;  // weight sets (preload writes and clears)
 };
 
 // The fields of op `id` in the RTL's instruction word (rtl/fq_isa.def), with `need[u]`: how
@@ -194,6 +199,10 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     for (int x = 0; x < arch.rows * arch.cols; ++x) {
       run.pulses += get(top.pulses, x, 1);
       run.pe_valid_cycles += get(top.pe_valid, x, 1);
+      run.psum_writes += get(top.psum_we, x, 1);
+      run.operand_writes += get(top.opnd_we, x, 1);
+      run.valid_writes += get(top.valid_we, x, 1);
+      run.weight_writes += get(top.w_we, x, 1);
     }
     top.clk = 1;
     top.eval();

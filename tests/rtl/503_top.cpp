@@ -5,6 +5,9 @@
 // weight-stationary mappings (top_cases.cpp); each model is built once and runs many.
 #include "top_cases.h"
 
+#include "model/arch/pe_model.h"
+#include "model/cost/cost_model.h"
+
 #include <catch2/catch.hpp>
 
 namespace {
@@ -52,4 +55,61 @@ TEST_CASE("RTL top == golden bytes and == fast engine cycles: bit-serial 4x4, IN
 TEST_CASE("RTL top with random DRAM stalls still computes the golden bytes", "[rtl][top]") {
   run_cases("t4x3", 4001, 40, 40);
   run_cases("m4x3_b4", 5001, 40, 30);
+}
+
+// Issue 16: energy that follows the RTL. The PEs' register write enables (rtl/fq_pe_*.v
+// psum_we, opnd_we, valid_we, w_we), counted cycle by cycle in fq_top, equal the writes the
+// fast engine's action counts give, and the energy report prices exactly those counts.
+TEST_CASE("RTL PE register writes == the cost model's register terms, every PE kind", "[rtl][top][energy]") {
+  using fq::rtl::RegisterWrites;
+  for (const auto& t : fq::rtl::top_configs()) {
+    INFO(t.name);
+    RegisterWrites rtl;
+    fq::timing::ActionCounts acts;
+    uint64_t valid_cycles = 0;
+    for (uint64_t seed = 8001; seed <= 8020; ++seed) {
+      const auto r = fq::rtl::run_top_case(t, seed);
+      INFO(r.summary);
+      INFO(r.failure);
+      REQUIRE(r.pass);
+      REQUIRE(r.rtl_writes == fq::rtl::register_writes(r.actions));
+      rtl.psum += r.rtl_writes.psum;
+      rtl.operand += r.rtl_writes.operand;
+      rtl.valid += r.rtl_writes.valid;
+      rtl.weight += r.rtl_writes.weight;
+      acts += r.actions;
+      valid_cycles += r.pe_valid_cycles;
+    }
+    // The enables are real: operands once per PE-beat with data (not every cycle), the partial
+    // sum also on pulses after the first cycle, the valid bit also when a stream has passed, the
+    // weight sets also when a preload clears them.
+    const bool pulse_kind = fq::pe_model(t.arch).work() == fq::PeModel::Work::kPulses;
+    CHECK(rtl.operand == acts.pe_beats);
+    CHECK(rtl.psum <= valid_cycles);
+    if (pulse_kind) {
+      CHECK(rtl.operand < valid_cycles);
+      CHECK(rtl.psum > rtl.operand);
+      CHECK(rtl.psum < valid_cycles);
+    } else {
+      CHECK(rtl.psum == rtl.operand);
+    }
+    CHECK(rtl.valid > rtl.operand);
+    CHECK(rtl.weight > acts.weight_writes);
+    // The report's register terms are these counts x bits x register_bit (configs/costs.yaml).
+    const fq::cost::CostModel cm(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), t.arch);
+    const double reg = cm.logic_energy("register_bit").value;
+    const auto e = cm.energy_pj(acts, 1000);
+    auto item = [&](const std::string& name) {
+      for (const auto& i : e.items) {
+        if (i.name == name) return i.value;
+      }
+      FAIL("no energy item " << name);
+      return 0.0;
+    };
+    CHECK(item("pe_psum_writes") == Approx(static_cast<double>(rtl.psum) * 32 * reg));
+    CHECK(item("pe_operand_regs") == Approx(static_cast<double>(rtl.operand) * 10 * reg));
+    CHECK(item("pe_valid_clears") == Approx(static_cast<double>(rtl.valid - rtl.operand) * reg));
+    CHECK(item("weight_load") ==
+          Approx(static_cast<double>(rtl.weight) * fq::pe_model(t.arch).weight_register_bits(t.arch) * reg));
+  }
 }

@@ -23,6 +23,11 @@ const std::vector<TopConfig>& top_configs() {
   return configs;
 }
 
+RegisterWrites register_writes(const timing::ActionCounts& a) {
+  return {.psum = a.pe_psum_writes, .operand = a.pe_beats, .valid = a.pe_beats + a.pe_valid_clears,
+          .weight = a.weight_writes + a.weight_clears};
+}
+
 namespace {
 
 template <typename V>
@@ -61,6 +66,9 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
   const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, fst.get(), FQ_TOP_IDEPTH);
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
+  r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes};
+  r.actions = fast.actions;
+  r.pe_valid_cycles = run.pe_valid_cycles;
   sim::EngineResult rtl;
   rtl.engine = "rtl";
   rtl.memory = std::move(mem);
@@ -86,6 +94,14 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
                                     : fast.actions.pe_beats;
     if (run.pe_valid_cycles != want_valid) {
       r.failure = fmt::format("{} PE-cycles with data in the RTL, {} in the fast engine", run.pe_valid_cycles, want_valid);
+      return r;
+    }
+    // Every PE register write the RTL's enables make is one the cost model charges.
+    const RegisterWrites want = register_writes(fast.actions);
+    if (r.rtl_writes != want) {
+      r.failure = fmt::format("PE register writes (psum, operands, valid, weights): RTL {} {} {} {}, fast engine {} {} {} {}",
+                              r.rtl_writes.psum, r.rtl_writes.operand, r.rtl_writes.valid, r.rtl_writes.weight,
+                              want.psum, want.operand, want.valid, want.weight);
       return r;
     }
     r.summary += " (= fast engine)";

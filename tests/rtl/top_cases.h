@@ -6,6 +6,7 @@
 
 #include "model/arch/arch_config.h"
 #include "model/ir/mem_image.h"
+#include "model/timing/timing.h"
 
 #include <cstdint>
 #include <string>
@@ -24,10 +25,21 @@ struct TopConfig {
 // Every model, in preset file order.
 const std::vector<TopConfig>& top_configs();
 
+// PE register writes of a run: counted from the RTL's write enables, or derived from the
+// action counts the cost model prices (register_writes()).
+struct RegisterWrites {
+  uint64_t psum = 0, operand = 0, valid = 0, weight = 0;
+  bool operator==(const RegisterWrites&) const = default;
+};
+RegisterWrites register_writes(const timing::ActionCounts& a);
+
 struct CaseResult {
   bool pass = false;
   std::string summary;  // the case: shapes, ops, cycles
   std::string failure;  // the first divergence, empty on a pass
+  RegisterWrites rtl_writes;     // counted in the RTL
+  timing::ActionCounts actions;  // the fast engine's, for the same program
+  uint64_t pe_valid_cycles = 0;  // PE-cycles with data in the RTL
 };
 
 // One case. stall_percent > 0: random DRAM stalls, bytes compared only. `wave`: an FST file.

@@ -105,13 +105,20 @@ TEST_CASE("energy and area at 45 nm, 0.9 V are the table values times the counts
   a.pe_pulses = 1000;
   a.pe_idle_cycles = 500;
   a.pe_beats = 100;
+  a.pe_psum_writes = 300;
+  a.pe_valid_clears = 8;
+  a.weight_writes = 6;
+  a.weight_clears = 8;
   a.decoder_bytes = 10;
   a.buf_read_bytes[static_cast<size_t>(fq::ir::Buffer::kWbuf)] = 80;
   a.dram_read_bytes = 3;
   const auto e = costs.energy_pj(a, 0);
   CHECK(item(e, "pe_pulses") == Approx(1000 * 0.1));               // Horowitz 32-bit add
   CHECK(item(e, "pe_phase_compare") == Approx(1500 * 3 * 0.009));  // 3 register bits per PE-cycle
-  CHECK(item(e, "pe_registers") == Approx(100 * 40 * 0.009));      // 40 register bits per PE-beat
+  CHECK(item(e, "pe_psum_writes") == Approx(300 * 32 * 0.009));    // a 32-bit register per psum write
+  CHECK(item(e, "pe_operand_regs") == Approx(100 * 10 * 0.009));    // act, tag and valid per PE-beat
+  CHECK(item(e, "pe_valid_clears") == Approx(8 * 0.009));           // one bit per clear
+  CHECK(item(e, "weight_load") == Approx((6 + 8) * 4 * 0.009));     // sign and |q|: writes and clears
   CHECK(item(e, "decoder") == Approx(10 * 0.03));                  // an 8-bit add per code byte
   CHECK(item(e, "wbuf") == Approx(80 * 6.1 / 8));                  // CACTI 8 KB, 45 nm
   CHECK(item(e, "dram") == Approx(3 * 8 * 8.0));                   // LPDDR4 8 pJ/bit

@@ -130,6 +130,14 @@ SCENARIO("every PE kind computes a * q in one beat, with the pulses its model co
         fq::TileStats s{.k = 1, .n = 1};
         pe.tally(k.arch, s, static_cast<int8_t>(q), false);
         const auto acts = pe.matmul_actions(k.arch, s, 1, W);
+        // The RTL writes psum at the beat start (the load) and on every later pulse (psum_we);
+        // the other PEs of the array, outside the 1 x 1 tile, only load.
+        const fq::CycleWeight cw = pe.cycle_weight(static_cast<int8_t>(q));
+        uint64_t writes = 0;
+        for (uint32_t p = 0; p < W; ++p) writes += (p == 0 || ((cw.mask >> p) & 1)) ? 1 : 0;
+        const uint64_t rc = static_cast<uint64_t>(k.arch.rows) * static_cast<uint64_t>(k.arch.cols);
+        CHECK(acts.psum_writes == rc - 1 + writes);
+        CHECK(pe.beat_actions(1, static_cast<uint64_t>(pulses), static_cast<uint64_t>(cw.mask & 1), W).psum_writes == writes);
         if (pe.work() == fq::PeModel::Work::kPulses) {
           CHECK(static_cast<uint64_t>(pulses) == s.pulses);
           CHECK(acts.pulses == s.pulses);
@@ -168,17 +176,20 @@ SCENARIO("beat rules: temporal W = max |q|, bitserial W = the width of the tile'
       }
       CHECK(fast.basis == slow.basis);
       CHECK(fast.pulses == slow.pulses);
+      CHECK(fast.first_pulses == slow.first_pulses);
     }
     if (a == &t) {
       CHECK(pe.beat(*a, stats(normal)) == 2);
       CHECK(pe.beat(*a, stats(outlier)) == 4);
       CHECK(stats(normal).pulses == 2 * (1 + 2 + 0 + 1));
+      CHECK(stats(normal).first_pulses == 2 * 3);  // q != 0
     } else if (a == &b) {
       CHECK(pe.beat(*a, stats(normal)) == 2);
       CHECK(pe.beat(*a, stats(split)) == 3);  // a touched outlier cluster has 3-bit codes
       CHECK(pe.beat(*a, stats(outlier)) == 3);
       // popcount |q|: (1, 2, 0, 1) -> 1 + 1 + 0 + 1, per column.
       CHECK(stats(normal).pulses == 2 * 3);
+      CHECK(stats(normal).first_pulses == 2 * 2);  // odd |q|: 1 and 1
     } else {
       CHECK(pe.beat(*a, stats(normal)) == 3);
     }
