@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 namespace fq::test {
 
@@ -109,6 +110,16 @@ SimCase random_case(uint64_t seed) {
   }
 }
 
+// A variant of a case compiled for its changed arch, with a legal candidate picked by the case's
+// seed and the variant's salt (so each variant explores its own mappings, reproducibly).
+namespace {
+SimCase recompiled(SimCase b, uint64_t salt) {
+  std::mt19937_64 rng(b.seed ^ salt);
+  b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
+  return b;
+}
+}  // namespace
+
 SimCase as_bitserial(const SimCase& c) {
   SimCase b = c;
   b.arch.pe_kind = "bitserial";
@@ -121,25 +132,19 @@ SimCase as_bitserial(const SimCase& c) {
   }
   b.arch.dataflow = Dataflow::kWeightStationary;
   b.arch.timing = TimingModel::kDefault;
-  std::mt19937_64 rng(c.seed ^ 0xb175e41a11ull);
-  b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
-  return b;
+  return recompiled(std::move(b), 0xb175e41a11ull);
 }
 
 SimCase with_weight_sets(const SimCase& c, int sets) {
   SimCase b = c;
   b.arch.weight_sets = sets;
-  std::mt19937_64 rng(c.seed ^ 0x5e75ull);
-  b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
-  return b;
+  return recompiled(std::move(b), 0x5e75ull);
 }
 
 SimCase with_weight_slots(const SimCase& c, int slots) {
   SimCase b = c;
   b.arch.weight_slots = slots;
-  std::mt19937_64 rng(c.seed ^ 0x5107ull);
-  b.layer = compile_with(b.arch, b.weights, b.acts, std::uniform_int_distribution<int64_t>(0, 1000)(rng));
-  return b;
+  return recompiled(std::move(b), 0x5107ull);
 }
 
 }  // namespace fq::test
