@@ -158,19 +158,19 @@ SCENARIO("buffers.weight_slots: 1..64, the default keeps fingerprints, and the m
   CHECK_THROWS_WITH(fq::load_arch(preset("fineq.yaml"), {"buffers.weight_slots=0"}), Catch::Contains("buffers.weight_slots"));
   CHECK_THROWS_WITH(fq::load_arch(preset("fineq.yaml"), {"buffers.weight_slots=65"}), Catch::Contains("buffers.weight_slots"));
   // One 33 x 32 FineQ-R weight tile (K = 33: 11 code bytes per row, 32 rows) is 352 B.
-  int seen = 0;
   for (const auto& [slots, bytes, expect] : {std::tuple{6, 4096, 6}, std::tuple{12, 4096, 11}, std::tuple{8, 1056, 3},
                                              std::tuple{2, 65536, 2}, std::tuple{4, 352, 1}}) {
     const auto a = fq::load_arch(preset("fineq.yaml"), {fmt::format("buffers.weight_slots={}", slots),
                                                         fmt::format("buffers.weight_bytes={}", bytes)});
     const auto plan = fq::compiler::plan_gemm(a, "g", 1, 32, 33, fq::HwFormat::kFineqR);
     INFO(slots << " slots in " << bytes << " B");
+    int seen = 0;  // candidates with the one-tile shape, in this configuration
     for (const auto& c : plan.candidates) {
       if (c.mapping.kt != 33 || c.mapping.nt != 32) continue;
       CHECK(fq::compiler::slot_bytes(c.mapping, fq::HwFormat::kFineqR, 33).w == 352);
       CHECK(c.mapping.w_slots == expect);
       ++seen;
     }
+    CHECK(seen >= 1);
   }
-  CHECK(seen >= 5);
 }
