@@ -122,6 +122,56 @@ FQ_VECTOR_CLONES double block_own_square(const double* x, size_t n) {
   return sum_terms(v, n);
 }
 
+// The least distance, in units of the scale, from t in [ta, tb] (code units, x / scale + zero) to
+// an integer in [lo, hi]: 0 if one lies inside, else the gap to the nearest one (below lo, above
+// hi, or between floor(ta) and floor(ta) + 1). Less a margin of 1e-9·(1 + |ta| + |tb|), far above
+// the roundings of ta and tb and of the exact score's |value - x| (a few 2^-53 of |t| each).
+// ta and tb are first limited to [lo - 2^20, hi + 2^20], which only shrinks a gap beyond the grid
+// and keeps them in kMagic's range (|zero| <= 2^20).
+inline double code_gap(double ta, double tb, double lo, double hi) {
+  ta = std::min(std::max(ta, lo - 0x1p20), hi + 0x1p20);
+  tb = std::min(std::max(tb, lo - 0x1p20), hi + 0x1p20);
+  const double r = (ta + kMagic) - kMagic;
+  const double n = r > ta ? r - 1.0 : r;  // floor(ta)
+  const double inner = std::min(ta - n, n + 1.0 - tb);
+  const double gap = std::max(std::max(lo - tb, ta - hi), inner);
+  return std::max(0.0, gap - 1e-9 * (1.0 + std::fabs(ta) + std::fabs(tb)));
+}
+
+// The candidates' grids, one array per field, so that loops over candidates vectorise.
+struct Grids {
+  std::vector<double> inv, zero, lo, hi;
+};
+
+// floor[b·m + i] <= every exact term of candidate i (of m) over bucket b, i.e. for least[b] <= |x|
+// <= most[b], whatever the codes: a grid value is scale·(q - zero) with qmin <= q <= qmax, so
+// |value - x| >= scale · code_gap for either sign of x. In units of scale^norm (exact squares for
+// norm 2), less the estimate's relative margin.
+FQ_VECTOR_CLONES void bucket_floors(const double* least, const double* most, size_t buckets, const Grids& g,
+                                    bool square, float norm, double* floor) {
+  const size_t m = g.inv.size(), total = buckets * m;
+  const double *inv = g.inv.data(), *zero = g.zero.data(), *lo = g.lo.data(), *hi = g.hi.data();
+  std::vector<double> gaps(total);
+  for (size_t b = 0; b < buckets; ++b) {
+    const double a = std::min(least[b], most[b]), z = most[b];  // an empty bucket: [0, 0]
+    double* out = gaps.data() + b * m;
+    for (size_t i = 0; i < m; ++i) {
+      const double up = code_gap(a * inv[i] + zero[i], z * inv[i] + zero[i], lo[i], hi[i]);
+      const double down = code_gap(-z * inv[i] + zero[i], -a * inv[i] + zero[i], lo[i], hi[i]);
+      out[i] = std::min(up, down);
+    }
+  }
+  if (square) {
+    for (size_t k = 0; k < total; ++k) floor[k] = gaps[k] * gaps[k] * (1.0 - kRelSquare);
+    return;
+  }
+  std::vector<float> u(total);
+  for (size_t k = 0; k < total; ++k) u[k] = static_cast<float>(gaps[k]);
+  int big = 0;  // power_f clamps a big term to 2^120 and flushes a tiny one to 0: both still floors
+  for (size_t k = 0; k < total; ++k) u[k] = power_f(u[k], norm, big);
+  for (size_t k = 0; k < total; ++k) floor[k] = static_cast<double>(u[k]) * (1.0 - kRelPower);
+}
+
 double abs_max_of(std::span<const double> x) {
   double m = 0;
   for (const double v : x) m = std::max(m, std::fabs(v));
@@ -138,14 +188,27 @@ FQ_VECTOR_CLONES void bucket_of(const double* x, size_t n, const double* levels,
   }
 }
 
+// The least and largest |x| of n weights (+inf and 0 for none).
+FQ_VECTOR_CLONES void extremes(const double* x, size_t n, double& least, double& most) {
+  double lo = std::numeric_limits<double>::infinity(), hi = 0.0;
+  for (size_t k = 0; k < n; ++k) {
+    lo = std::min(lo, std::fabs(x[k]));
+    hi = std::max(hi, std::fabs(x[k]));
+  }
+  least = lo;
+  most = hi;
+}
+
 // Weights grouped by zero-zone level (clip_contenders()): bucket b holds L_b <= |x| < L_(b+1)
 // (L_0 = 0), highest bucket first, at [first[b], first[b] + count[b]), so a candidate of level j
 // reads [0, first[j] + count[j]); below[j] = the estimated sum of |x|^norm · inv_a^norm (norm 2:
-// of x², exact squares) over buckets 0 .. j - 1.
+// of x², exact squares) over buckets 0 .. j - 1; least[b], most[b] = the least and largest |x| in
+// bucket b (+inf and 0 when it is empty).
 struct ZonedWeights {
   std::vector<double> grouped;
   std::vector<size_t> first, count;
   std::vector<double> below;
+  std::vector<double> least, most;
 };
 
 ZonedWeights zoned(std::span<const double> x, const std::vector<double>& levels, bool square, double inv_a,
@@ -164,6 +227,11 @@ ZonedWeights zoned(std::span<const double> x, const std::vector<double>& levels,
   z.grouped.resize(n);
   std::vector<size_t> at = z.first;
   for (size_t k = 0; k < n; ++k) z.grouped[at[bucket[k]]++] = x[k];
+  z.least.assign(buckets, std::numeric_limits<double>::infinity());
+  z.most.assign(buckets, 0.0);
+  for (size_t b = 0; b < buckets; ++b) {
+    extremes(z.grouped.data() + z.first[b], z.count[b], z.least[b], z.most[b]);
+  }
   z.below.assign(buckets + 1, 0.0);
   for (size_t b = 0; b + 1 < buckets; ++b) {
     const double* xs = z.grouped.data() + z.first[b];
@@ -175,6 +243,28 @@ ZonedWeights zoned(std::span<const double> x, const std::vector<double>& levels,
     z.below[b + 1] = z.below[b] + s;
   }
   return z;
+}
+
+// Puts about the `limit` largest weights of z at the front of z.grouped and returns their number:
+// the top buckets while they fit, then the weights of the next bucket down to the lowest of the
+// steps 2^(-k/4)·most (k < kLevels) that still fits. Only the order within that bucket changes.
+size_t largest_first(ZonedWeights& z, size_t limit) {
+  size_t head = 0, b = z.count.size();
+  while (b-- > 0 && head + z.count[b] <= limit) head += z.count[b];
+  if (b >= z.count.size() || head == limit) return head;
+  double* xs = z.grouped.data() + z.first[b];
+  std::array<double, kLevels> steps;  // ascending, as bucket_of() wants
+  for (size_t l = 0; l < kLevels; ++l) steps[l] = z.most[b] * std::exp2(-0.25 * static_cast<double>(kLevels - 1 - l));
+  std::vector<uint8_t> step(z.count[b]);
+  bucket_of(xs, z.count[b], steps.data(), step.data());
+  std::array<size_t, kLevels + 1> at{};  // at[s]: the weights in [steps[s - 1], steps[s])
+  for (const uint8_t s : step) ++at[s];
+  size_t cut = kLevels + 1, taken = 0;
+  while (cut > 1 && head + taken + at[cut - 1] <= limit) taken += at[--cut];
+  if (taken == 0) return head;
+  const double edge = steps[cut - 1];
+  std::partition(xs, xs + z.count[b], [&](double v) { return std::fabs(v) >= edge; });
+  return head + taken;
 }
 
 }  // namespace
@@ -233,7 +323,7 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
   const double unit = std::ldexp(1.0, e);
   const double a_pow = square ? 1.0 : std::pow(unit, norm);
   if (!std::isfinite(a_pow) || a_pow == 0.0) levels.clear();
-  const ZonedWeights row = zoned(x, levels, square, 1.0 / unit, static_cast<float>(norm));
+  ZonedWeights row = zoned(x, levels, square, 1.0 / unit, static_cast<float>(norm));
   // A candidate's level: the number of levels at most its threshold.
   std::vector<size_t> level_of(prep.size(), 0);
   for (size_t i = 0; i < prep.size(); ++i) {
@@ -245,20 +335,20 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
     slack[i] = square ? 0.0 : static_cast<double>(n) * 0x1p-59 * std::max(scale_pow[i], a_pow);
   }
   int big = 0;
-  // The estimate over xs plus `base`, abandoned once it exceeds `limit`.
-  const auto estimate = [&](size_t i, std::span<const double> xs, double base, double limit, bool& abandoned) {
+  // The estimate over xs[start ..] plus `base`, abandoned once it exceeds `limit`. rest(k) <= the
+  // exact terms of xs[k ..] (0 will do).
+  const auto estimate = [&](size_t i, std::span<const double> xs, size_t start, double base, double limit,
+                            const auto& rest, bool& abandoned) {
     const Prepared& c = prep[i];
     double sum = base;
-    abandoned = false;
-    for (size_t k = 0; k < xs.size(); k += kBlock) {
+    // The exact score is at least the exact partial sum plus the floor of the terms not yet
+    // visited, which is at least this.
+    abandoned = sum * (1.0 - rel) - slack[i] + rest(start) > limit;
+    for (size_t k = start; k < xs.size() && !abandoned; k += kBlock) {
       const size_t len = std::min(kBlock, xs.size() - k);
       const double* b = xs.data() + k;
       sum += square ? block_square(b, len, c) : scale_pow[i] * block_power(b, len, c, static_cast<float>(norm), big);
-      // The exact score is at least the exact partial sum, which is at least this.
-      if (sum * (1.0 - rel) - slack[i] > limit) {
-        abandoned = true;
-        break;
-      }
+      abandoned = sum * (1.0 - rel) - slack[i] + rest(k + len) > limit;
     }
     return sum;
   };
@@ -266,23 +356,68 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
   const auto lower = [&](size_t i, double sum) { return sum * (1.0 - rel) - slack[i]; };
   const double inf = std::numeric_limits<double>::infinity();
 
-  // A strided sample orders the candidates.
+  // A sample orders the candidates: the largest weights in full (the head, at most kSample / 2:
+  // a few clipped weights can outweigh the rest of a row, and a plain strided sample, which misses
+  // them, ranked the smallest clips first, so ~20 candidates each beat the last and ran to the
+  // end), then a strided sample of the others, stratified by magnitude since they are grouped.
+  const size_t buckets = levels.size() + 1;
+  const size_t head = largest_first(row, kSample / 2);
   std::vector<double> sample;
-  const size_t stride = std::max<size_t>(1, n / kSample);
-  for (size_t k = 0; k < n; k += stride) sample.push_back(x[k]);
+  const size_t stride = std::max<size_t>(1, (n - head) / kSample);
+  for (size_t k = head; k < n; k += stride) sample.push_back(row.grouped[k]);
   const ZonedWeights sampled = zoned(sample, levels, square, 1.0 / unit, static_cast<float>(norm));
-  // Candidate i's estimate over w: the zone sums below its level, then the weights above.
-  const auto zoned_estimate = [&](size_t i, const ZonedWeights& w, double limit, bool& abandoned) {
-    const size_t j = level_of[i];
-    return estimate(i, std::span<const double>(w.grouped.data(), w.first[j] + w.count[j]), w.below[j] * a_pow, limit,
-                    abandoned);
-  };
-  std::vector<double> sample_score(prep.size(), inf);
-  bool abandoned = false;
-  for (size_t i = 0; i < prep.size(); ++i) {
-    if (!duplicate[i]) sample_score[i] = zoned_estimate(i, sampled, inf, abandoned);
+  // The floors of the row's buckets: candidate i's terms over bucket b are at least
+  // floors[b·m + i]·scale_pow[i] each.
+  const size_t m = prep.size();
+  Grids grids;
+  for (const Prepared& c : prep) {
+    grids.inv.push_back(c.inv);
+    grids.zero.push_back(c.zero);
+    grids.lo.push_back(c.lo);
+    grids.hi.push_back(c.hi);
   }
-  big = 0;  // an overflow in the sample only spoils the order
+  std::vector<double> floors(buckets * m);
+  bucket_floors(row.least.data(), row.most.data(), buckets, grids, square, static_cast<float>(norm), floors.data());
+  const auto no_floor = [](size_t) { return 0.0; };
+  // The head's estimates, which the row pass starts from (so an overflow there counts).
+  std::vector<double> top(m, 0.0);
+  bool abandoned = false;
+  for (size_t i = 0; i < m; ++i) {
+    if (!duplicate[i])
+      top[i] = estimate(i, std::span<const double>(row.grouped.data(), head), 0, 0.0, inf, no_floor, abandoned);
+  }
+  const int top_big = big;
+  std::vector<double> sample_score(m, inf);
+  for (size_t i = 0; i < m; ++i) {
+    if (duplicate[i]) continue;
+    const size_t j = level_of[i];
+    const std::span<const double> xs(sampled.grouped.data(), sampled.first[j] + sampled.count[j]);
+    sample_score[i] =
+        top[i] + static_cast<double>(stride) * estimate(i, xs, 0, sampled.below[j] * a_pow, inf, no_floor, abandoned);
+  }
+  big = top_big;  // an overflow in the sample only spoils the order
+  // Candidate i's estimate over the row: the zone sums below its level, then the weights above,
+  // after the head's estimate when the head lies within them (else from the start). With a finite
+  // limit the weights not yet visited count at their floors, so a candidate that cannot win stops
+  // before its last weights.
+  const auto row_estimate = [&](size_t i, double limit, bool& abandoned_out) {
+    const size_t j = level_of[i];
+    const std::span<const double> xs(row.grouped.data(), row.first[j] + row.count[j]);
+    // The floors of the weights at [k, xs.size()): the rest of k's bucket and the buckets j .. below it.
+    const auto rest = [&](size_t k) {
+      double r = 0.0;
+      for (size_t b = j; b < buckets; ++b) {
+        const size_t end = row.first[b] + row.count[b];
+        if (end <= k) continue;
+        r += floors[b * m + i] * static_cast<double>(end - std::max(k, row.first[b]));
+        if (row.first[b] <= k) break;
+      }
+      return r * scale_pow[i];
+    };
+    const double base = row.below[j] * a_pow;
+    return head <= xs.size() ? estimate(i, xs, head, base + top[i], limit, rest, abandoned_out)
+                             : estimate(i, xs, 0, base, limit, rest, abandoned_out);
+  };
   // Best-looking first: the bound tightens at once and the others are abandoned sooner.
   std::vector<size_t> order;
   for (size_t i = 0; i < prep.size(); ++i) {
@@ -292,7 +427,7 @@ std::vector<int> clip_contenders(std::span<const double> x, std::span<const Clip
   std::vector<double> score(prep.size(), inf);
   double bound = inf;
   for (const size_t i : order) {
-    const double s = zoned_estimate(i, row, bound, abandoned);
+    const double s = row_estimate(i, bound, abandoned);
     if (abandoned) continue;
     score[i] = s;
     bound = std::min(bound, upper(i, s));

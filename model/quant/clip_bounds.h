@@ -5,6 +5,9 @@
 // those exactly (pow, in its own order) and picks as before, so its choice is bit for bit the
 // choice of the full search: a candidate whose lower bound exceeds another's upper bound cannot
 // have the smallest exact score, and a later candidate equal to an earlier one cannot beat it.
+// A candidate is abandoned once its estimate so far plus a floor on the terms it has not yet
+// visited (their distance to the nearest grid value, from each group's least and largest |x|)
+// exceeds the best upper bound.
 #pragma once
 
 #include <span>

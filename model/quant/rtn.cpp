@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace fq {
@@ -96,8 +97,8 @@ double rtn_quantize(std::span<const float> x, int bits, double clip, Rounding ro
   return scale;
 }
 
-ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Rounding rounding,
-                           ScalePrecision precision, std::span<int8_t> q_out) {
+ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Rounding rounding, ScalePrecision precision,
+                           std::span<int8_t> q_out, bool want_error) {
   if (!(norm > 0.0)) fail("clip search: norm {} must be > 0", norm);
   if (q_out.size() != x.size()) fail("clip search: {} outputs for {} inputs", q_out.size(), x.size());
   // The candidate grids, with rtn_quantize()'s checks in candidate order (the first one fails first).
@@ -118,7 +119,14 @@ ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Roun
   const std::vector<double> xd(x.begin(), x.end());
   std::vector<int8_t> q(x.size());
   ClipChoice best{-1, 0.0, 0.0, 0.0};
-  for (const int i : clip_contenders(xd, candidates, norm)) {
+  const std::vector<int> contenders = clip_contenders(xd, candidates, norm);
+  if (contenders.size() == 1 && !want_error) {  // the winner needs no score (fit_grid_mse does the same)
+    const int i = contenders[0];
+    const double scale = candidates[static_cast<size_t>(i)].scale;
+    rtn_codes(x, scale, bits, rounding, q_out);
+    return {i, 1.0 - static_cast<double>(i) / 100.0, scale, std::numeric_limits<double>::quiet_NaN()};
+  }
+  for (const int i : contenders) {
     const double p = 1.0 - static_cast<double>(i) / 100.0;
     const double scale = candidates[static_cast<size_t>(i)].scale;
     rtn_codes(x, scale, bits, rounding, q);
@@ -128,6 +136,7 @@ ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Roun
       std::copy(q.begin(), q.end(), q_out.begin());
     }
   }
+  if (!want_error) best.error = std::numeric_limits<double>::quiet_NaN();
   return best;
 }
 

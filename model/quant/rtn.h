@@ -61,13 +61,15 @@ struct ClipChoice {
   int index;     // i of p = 1 - i/100
   double ratio;  // p
   double scale;  // the scale used for the codes (FP16 value under kFp16)
-  double error;  // sum |scale * q - x|^norm
+  double error;  // sum |scale * q - x|^norm; NaN when the search was called with want_error = false
 };
 
 // MSE clip search (quantizers.md §2): candidates p = 1 - i/100, i = 0..79, each quantized with
 // rtn_quantize(x, bits, p, rounding, precision) and scored by rtn_error(); the first candidate wins ties, only a
-// strictly smaller error replaces it. Writes the chosen codes to q_out (size x.size()).
-ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Rounding rounding,
-                           ScalePrecision precision, std::span<int8_t> q_out);
+// strictly smaller error replaces it. Writes the chosen codes to q_out (size x.size()). With
+// want_error = false the choice and codes are the same, but a slice where only one candidate can
+// win is not scored at all (the exact score costs a pow() per weight), and `error` is NaN.
+ClipChoice mse_clip_search(std::span<const float> x, int bits, double norm, Rounding rounding, ScalePrecision precision,
+                           std::span<int8_t> q_out, bool want_error = true);
 
 }  // namespace fq

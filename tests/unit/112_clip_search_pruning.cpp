@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -67,26 +68,39 @@ SCENARIO("The pruned RTN clip search makes the full search's choice", "[quant][r
   for (const double norm : {2.4, 2.0, 1.0, 3.0, 0.5, 20.0}) {
     for (const int bits : {2, 3, 4, 8}) {
       for (const size_t n : {size_t{7}, size_t{64}, size_t{300}, size_t{4096}}) {
-        for (const bool coarse : {false, true}) {
-          const auto x = slice(seed, n, 0.01, 0.0, coarse);
-          for (const auto precision : {fq::ScalePrecision::kFp16, fq::ScalePrecision::kDouble}) {
-            for (const auto r : {fq::Rounding::kHalfAway, fq::Rounding::kHalfEven}) {
-              std::vector<int8_t> q_full, q(x.size());
-              const fq::ClipChoice want = full_rtn_search(x, bits, norm, r, precision, q_full);
-              const fq::ClipChoice got = fq::mse_clip_search(x, bits, norm, r, precision, q);
-              INFO("norm " << norm << " bits " << bits << " n " << n << " coarse " << coarse);
-              REQUIRE(got.index == want.index);
-              REQUIRE(got.scale == want.scale);
-              REQUIRE(got.error == want.error);
-              REQUIRE(q == q_full);
-              ++cases;
+        // No outliers, 1 % and 20 % (the longer slices only): the order of the candidates and
+        // their floors differ (clip_bounds.cpp).
+        for (const double outliers : {0.01, 0.0, 0.2}) {
+          if (outliers != 0.01 && n < 300) continue;
+          for (const bool coarse : {false, true}) {
+            const auto x = slice(seed, n, outliers, 0.0, coarse);
+            for (const auto precision : {fq::ScalePrecision::kFp16, fq::ScalePrecision::kDouble}) {
+              for (const auto r : {fq::Rounding::kHalfAway, fq::Rounding::kHalfEven}) {
+                std::vector<int8_t> q_full, q(x.size()), q_quiet(x.size());
+                const fq::ClipChoice want = full_rtn_search(x, bits, norm, r, precision, q_full);
+                const fq::ClipChoice got = fq::mse_clip_search(x, bits, norm, r, precision, q);
+                const fq::ClipChoice quiet = fq::mse_clip_search(x, bits, norm, r, precision, q_quiet, false);
+                INFO("norm " << norm << " bits " << bits << " n " << n << " outliers " << outliers << " coarse "
+                             << coarse);
+                REQUIRE(got.index == want.index);
+                REQUIRE(got.scale == want.scale);
+                REQUIRE(got.error == want.error);
+                REQUIRE(q == q_full);
+                // Without the error: the same choice and codes, no score.
+                REQUIRE(quiet.index == want.index);
+                REQUIRE(quiet.ratio == want.ratio);
+                REQUIRE(quiet.scale == want.scale);
+                REQUIRE(std::isnan(quiet.error));
+                REQUIRE(q_quiet == q_full);
+                ++cases;
+              }
             }
           }
         }
       }
     }
   }
-  CHECK(cases == 6 * 4 * 4 * 2 * 2 * 2);
+  CHECK(cases == 6 * 4 * (2 + 2 * 3) * 2 * 2 * 2);
 }
 
 SCENARIO("The pruned grid clip search makes the full search's choice", "[quant][gptq][clip]") {
@@ -95,8 +109,9 @@ SCENARIO("The pruned grid clip search makes the full search's choice", "[quant][
     for (const bool symmetric : {true, false}) {
       for (const bool include_zero : {true, false}) {
         for (const double offset : {0.0, 0.05}) {
-          for (const size_t n : {size_t{40}, size_t{128}, size_t{2048}}) {
-            const auto xf = slice(seed, n, 0.02, offset, false);
+          for (const auto& [n, outliers] :
+               {std::pair<size_t, double>{40, 0.02}, {128, 0.02}, {2048, 0.02}, {2048, 0.0}, {2048, 0.2}}) {
+            const auto xf = slice(seed, n, outliers, offset, false);
             const std::vector<double> x(xf.begin(), xf.end());
             const fq::GridSpec spec{3, symmetric, include_zero};
             for (const auto r : {fq::Rounding::kHalfAway, fq::Rounding::kHalfEven}) {
@@ -105,7 +120,8 @@ SCENARIO("The pruned grid clip search makes the full search's choice", "[quant][
               double error = -1.0;
               const fq::RowGrid got = fq::fit_grid_mse(x, spec, norm, r, &error);
               const fq::RowGrid quiet = fq::fit_grid_mse(x, spec, norm, r);
-              INFO("norm " << norm << " symmetric " << symmetric << " offset " << offset << " n " << n);
+              INFO("norm " << norm << " symmetric " << symmetric << " offset " << offset << " n " << n << " outliers "
+                           << outliers);
               REQUIRE(got.clip == want.clip);
               REQUIRE(got.scale == want.scale);
               REQUIRE(got.zero == want.zero);

@@ -91,7 +91,8 @@ class RtnQuantizer final : public IQuantizer {
       rtn_quantize(x, m_bits, 1.0, m_rounding, ScalePrecision::kFp16, q);
       return full.bits;
     }
-    const ClipChoice choice = mse_clip_search(x, m_bits, m_norm, m_rounding, ScalePrecision::kFp16, q);
+    // Only the choice is stored, not its error: the search may skip the exact scoring.
+    const ClipChoice choice = mse_clip_search(x, m_bits, m_norm, m_rounding, ScalePrecision::kFp16, q, false);
     return fp16_scale(choice.scale).bits;  // choice.scale is an FP16 value: this returns its own bits
   }
 
