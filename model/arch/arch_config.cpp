@@ -266,10 +266,11 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
          origin, where("pe.weight_sets"));
   }
   // Only a beat that follows the tile's codes can change between tiles; elsewhere every tile has
-  // the same W and any order of them is the loop nest's program again.
-  if (values.count("compiler.tile_order") && !(pe.uses_window(arch) && arch.window == BeatWindow::kTile)) {
-    fail("{}: key 'compiler.tile_order' ({}) applies to PEs whose beat W follows the tile (pe.window: tile); {} "
-         "runs every tile at the same W, so no order of the tiles changes anything",
+  // the same W and beat order would be the loop nest's program again. `loop` is what every
+  // compiler run does, so it stays valid everywhere (a sweep may cross it with pe.window).
+  if (arch.tile_order == TileOrder::kBeat && !(pe.uses_window(arch) && arch.window == BeatWindow::kTile)) {
+    fail("{}: key 'compiler.tile_order' ({}): beat applies to PEs whose beat W follows the tile (pe.window: tile); "
+         "{} run every tile at the same W, so no order of the tiles changes anything",
          origin, where("compiler.tile_order"), pe.describe(arch));
   }
   if (arch.timing == TimingModel::kScaleSim && !pe.scalesim_timing()) {
