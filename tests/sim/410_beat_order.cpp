@@ -2,9 +2,11 @@
 // alternate W = 2 and 4, ordering them by beat removes two of three changes of W, the cycles fall
 // by exactly the drains removed, (R + C - 2) W of each, on both timed engines, and the mapper's
 // estimate of the drain left is the report's beat_change stall; time_model reuses a layer's
-// program for a later layer only when its tile beats are the same.
+// program for a later layer only when its tile beats are the same; on the real stories260K codes
+// the SystemC model's outputs equal the golden integer path's and time_model equals the real run.
 #include "compiler/compiler.h"
 #include "model/arch/pe_model.h"
+#include "model/ckpt/checkpoint.h"
 #include "model/cost/cost_model.h"
 #include "model/golden/int_gemm.h"
 #include "model/timing/timing.h"
@@ -200,4 +202,40 @@ SCENARIO("time_model reuses a beat-ordered program only for codes with the same 
       CHECK(t.programs_compiled == 14);
     }
   }
+}
+
+SCENARIO("stories260K with beat order: SystemC outputs equal the golden path, time_model equals the real run",
+         "[sim][beat_order][model_run]") {
+  const fq::llm::LlamaWeights weights = fq::llm::load_llama(*fq::open_checkpoint(fq::test::stories260k()));
+  const auto model = fq::llm::make_int_path(weights, "fineq", fq::Params("test"));
+  const fq::ArchConfig arch =
+      fq::load_arch((fq::test::source_dir() / "configs/fineq.yaml").string(), {"compiler.tile_order=beat"});
+  const fq::ArchConfig loop_arch = fq::load_arch((fq::test::source_dir() / "configs/fineq.yaml").string());
+  const fq::cost::CostModel costs(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), arch);
+  const std::vector<int> prompt = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426};
+  auto run = [&](const fq::ArchConfig& a, const char* engine) {
+    fq::sim::ModelRunOptions o;
+    o.engine = engine;
+    o.compare_dequantized = false;
+    return fq::sim::run_model(a, costs, model, "stories260K", prompt, 4, o);
+  };
+  // run_model throws unless every linear output equals the golden integer GEMM's bit for bit.
+  const auto sc = run(arch, "systemc");
+  const auto fast = run(arch, "fast");
+  const auto loop = run(loop_arch, "fast");
+  CHECK(sc.generated_tokens == sc.golden_tokens);
+  CHECK(sc.generated_tokens == loop.generated_tokens);
+  CHECK(sc.prefill.cycles() == fast.prefill.cycles());
+  CHECK(fast.prefill.cycles() < loop.prefill.cycles());  // its few W = 3 tiles change W less often
+  fq::sim::TimingOnlyModel tm;
+  tm.name = "stories260K codes";
+  tm.config = model.weights.config;
+  tm.method = "fineq";
+  tm.layer_codes = [&](int l) {
+    return std::vector<fq::QTensor>(model.linears.begin() + l * 7, model.linears.begin() + l * 7 + 7);
+  };
+  const auto t = fq::sim::time_model(arch, costs, tm, 16, 4, 99);
+  CHECK(t.prefill.cycles() == fast.prefill.cycles());
+  REQUIRE(t.decode.size() == fast.decode.size());
+  for (size_t i = 0; i < t.decode.size(); ++i) CHECK(t.decode[i].cycles() == fast.decode[i].cycles());
 }
