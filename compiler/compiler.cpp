@@ -34,7 +34,7 @@ CompiledLayer compile_layer(const ArchConfig& arch, std::span<const GemmInput> g
   for (const GemmInput& in : gemms) {
     check_input(in);
     plans.push_back(plan_gemm(arch, in.weights->name, in.acts.rows, in.weights->matrix.rows, in.weights->matrix.cols,
-                              in.weights->matrix.format));
+                              in.weights->matrix.format, &in.weights->matrix));
   }
   return lower_layer(arch, gemms, std::move(plans));
 }

@@ -1,6 +1,7 @@
-// Loop order nkm (docs/compiler.md "Loop orders"): for n-tile, for k-tile, for m-chunk. Each weight
-// tile is loaded and preloaded once; the accumulators of all M rows of the n-tile stay in obuf
-// (o_slots regions of 4 M nt bytes), followed by two output slots for the epilogues.
+// Loop order nkm (docs/compiler.md "Loop orders"): for n-tile, for k-tile (in the mapping's K-tile
+// order, for_k_tiles), for m-chunk. Each weight tile is loaded and preloaded once; the
+// accumulators of all M rows of the n-tile stay in obuf (o_slots regions of 4 M nt bytes),
+// followed by two output slots for the epilogues.
 #include "compiler/lowering.h"
 
 namespace fq::compiler {
@@ -12,10 +13,10 @@ void lower_nkm(GemmLowering& g) {
   SlotRing ys = g.out_ring(static_cast<uint32_t>(mp.o_slots * acc_region), g.slot_bytes().out_tile, 2);
   for_tiles(g.N(), mp.nt, [&](int64_t n0, int64_t nt) {
     Slot& acc = accs.take();
-    for_tiles(g.K(), mp.kt, [&](int64_t k0, int64_t kc) {
+    for_k_tiles(mp, g.K(), n0, [&](int64_t k0, int64_t kc, bool first) {
       g.load_and_preload(n0, nt, k0, kc);
       for_tiles(g.M(), mp.mc, [&](int64_t m0, int64_t mc) {
-        g.matmul(g.load_acts(m0, mc, k0, kc), 0, kc, acc, static_cast<uint32_t>(4 * m0 * nt), m0, mc, nt, k0 > 0);
+        g.matmul(g.load_acts(m0, mc, k0, kc), 0, kc, acc, static_cast<uint32_t>(4 * m0 * nt), m0, mc, nt, !first);
       });
     });
     for_tiles(g.M(), mp.mc, [&](int64_t m0, int64_t mc) {

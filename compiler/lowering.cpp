@@ -51,11 +51,6 @@ TileOp dma_store(uint32_t src, uint64_t dst, int64_t rows, int64_t bytes, int64_
   return dma(Opcode::kDmaStore, Buffer::kObuf, src, dst, rows, bytes, src_stride, dst_stride);
 }
 
-// Byte offset of weight k0 in a row (k0 is on a code boundary: a multiple of the mapper's K step).
-int64_t k0_byte(HwFormat format, int64_t k0) {
-  return format == HwFormat::kFineqR ? k0 / 3 : k0 * format_int_bits(format) / 8;
-}
-
 }  // namespace
 
 SlotRing::SlotRing(uint32_t base, int64_t slot_bytes, int count, const Slot& history) {
@@ -120,7 +115,7 @@ SlotRing GemmLowering::out_ring(uint32_t base, int64_t bytes, int count) const {
 Slot& GemmLowering::load_weights(int64_t n0, int64_t nt, int64_t k0, int64_t kc) {
   Slot& w = m_wring.take();
   const int64_t bytes = weight_row_bytes(m_d.format, kc);
-  m_em.emit(dma_load(Buffer::kWbuf, w.addr, m_d.w_addr + n0 * m_row_bytes + k0_byte(m_d.format, k0), nt, bytes,
+  m_em.emit(dma_load(Buffer::kWbuf, w.addr, m_d.w_addr + n0 * m_row_bytes + weight_k0_byte(m_d.format, k0), nt, bytes,
                      m_row_bytes, bytes),
             {}, {&w});
   return w;

@@ -111,6 +111,24 @@ void for_tiles(int64_t total, int64_t tile, F f) {
   for (int64_t x0 = 0; x0 < total; x0 += tile) f(x0, std::min(tile, total - x0));
 }
 
+// Calls f(k0, kc, first) for the K tiles of the n-tile starting at n0, in the mapping's order:
+// the loop's (k0 ascending), or the beat schedule's (compiler.tile_order: beat). `first` is the
+// first tile emitted, whose matmul starts the accumulators (acc=0): int32 sums wrap modulo 2^32,
+// so any order of the K tiles gives the same accumulators bit for bit.
+template <class F>
+void for_k_tiles(const Mapping& mp, int64_t K, int64_t n0, F f) {
+  if (mp.schedule == nullptr) {
+    for_tiles(K, mp.kt, [&](int64_t k0, int64_t kc) { f(k0, kc, k0 == 0); });
+    return;
+  }
+  const TileSchedule& ts = *mp.schedule;
+  const int64_t j = n0 / mp.nt;
+  for (int64_t r = 0; r < ts.grid.k_tiles; ++r) {
+    const int64_t k0 = int64_t{ts.k_order[static_cast<size_t>(j * ts.grid.k_tiles + r)]} * mp.kt;
+    f(k0, std::min<int64_t>(mp.kt, K - k0), r == 0);
+  }
+}
+
 // The lowering of each loop order (compiler/lower_<order>.cpp).
 void lower_mnk(GemmLowering& g);
 void lower_nkm(GemmLowering& g);

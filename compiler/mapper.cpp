@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <numeric>
 
 namespace fq::compiler {
@@ -93,12 +94,33 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
             e.k, [&](int64_t k) { return static_cast<int64_t>(timing::os_matmul_cycles(arch, u(m), u(k), u(n))); });
       });
     });
-  } else {
+  } else if (mp.schedule == nullptr) {
     const int64_t preloads = mp.order == LoopOrder::kMnk ? e.m.count * e.n.count : e.n.count;  // per K tile
     mp.compute_cycles =
         preloads * sum_over(e.k, [&](int64_t k) { return static_cast<int64_t>(timing::preload_cycles(arch, u(k))); }) +
         e.n.count * e.k.count *
             sum_over(e.m, [&](int64_t m) { return W * static_cast<int64_t>(timing::matmul_beats(arch, u(m))); });
+  } else {
+    // Beat order: the tiles' real W in the order the lowering emits them. Matmuls of one W follow
+    // each other m W cycles apart (their fill and drain overlap); a change of W waits for the
+    // array to drain, matmul_beats(m) - m beats of the W left (docs/compiler.md "Beat order").
+    const TileSchedule& ts = *mp.schedule;
+    const int64_t preloads = mp.order == LoopOrder::kMnk ? e.m.count * e.n.count : e.n.count;
+    const auto drain = [&](int64_t m) { return static_cast<int64_t>(timing::matmul_beats(arch, u(m))) - m; };
+    if (mp.order == LoopOrder::kNkm) {
+      // One sweep over the tiles; a change follows a tile's last m-chunk.
+      mp.beat_changes = ts.changes;
+      mp.drain_cycles = drain(e.m.last) * ts.changed_from;
+    } else {
+      // One sweep per m-chunk, and between sweeps the change from the last tile to the first.
+      const int64_t wrap = ts.first_w != ts.last_w ? ts.last_w : 0;
+      mp.beat_changes = e.m.count * ts.changes + (e.m.count - 1) * (wrap != 0 ? 1 : 0);
+      mp.drain_cycles =
+          (e.m.count - 1) * drain(e.m.size) * (ts.changed_from + wrap) + drain(e.m.last) * ts.changed_from;
+    }
+    mp.compute_cycles =
+        preloads * sum_over(e.k, [&](int64_t k) { return static_cast<int64_t>(timing::preload_cycles(arch, u(k))); }) +
+        M * ts.sum_w + mp.drain_cycles + drain(e.m.last) * ts.last_w;
   }
   // DRAM: the busier channel moving its bytes at full width, plus one latency. Deliberately not
   // rounded per DMA row (timing::dma_transfer_cycles per op): with the max/sum rule below that
@@ -151,6 +173,10 @@ int64_t weight_row_bytes(HwFormat format, int64_t k) {
   return static_cast<int64_t>(ir::weight_row_bytes(format, static_cast<uint64_t>(k)));
 }
 
+int64_t weight_k0_byte(HwFormat format, int64_t k0) {
+  return format == HwFormat::kFineqR ? k0 / 3 : k0 * format_int_bits(format) / 8;
+}
+
 SlotBytes slot_bytes(const Mapping& mp, HwFormat format, int64_t K) {
   SlotBytes s;
   const int64_t mc = mp.mc, nt = mp.nt;
@@ -164,6 +190,119 @@ SlotBytes slot_bytes(const Mapping& mp, HwFormat format, int64_t K) {
 
 int64_t beat_estimate(const ArchConfig& arch) { return pe_model(arch).beat_estimate(arch); }
 
+bool program_depends_on_codes(const ArchConfig& arch) {
+  return arch.tile_order == TileOrder::kBeat && arch.dataflow == Dataflow::kWeightStationary;
+}
+
+BeatGrid beat_grid(const ArchConfig& arch, const EncodedMatrix& weights) {
+  const PeModel& pe = pe_model(arch);
+  const HwFormat format = weights.format;
+  const int64_t N = weights.rows, K = weights.cols;
+  const int64_t kt = std::min<int64_t>(k_tile(arch, format), K), nt = std::min<int64_t>(arch.cols, N);
+  BeatGrid g;
+  if (kt <= 0 || nt <= 0) return g;
+  g.n_tiles = ceil_div(N, nt);
+  g.k_tiles = ceil_div(K, kt);
+  g.w.reserve(static_cast<size_t>(g.n_tiles * g.k_tiles));
+  const int64_t row = weights.row_bytes();
+  for (int64_t n0 = 0; n0 < N; n0 += nt) {
+    for (int64_t k0 = 0; k0 < K; k0 += kt) {
+      // The tile as a preload reads it (n rows of its k weights, a DRAM row apart).
+      const TileStats st =
+          pe.tile_stats(arch, format, weights.codes, static_cast<uint64_t>(n0 * row + weight_k0_byte(format, k0)),
+                        static_cast<uint64_t>(row), static_cast<uint32_t>(std::min(kt, K - k0)),
+                        static_cast<uint32_t>(std::min(nt, N - n0)));
+      g.w.push_back(static_cast<uint8_t>(pe.beat(arch, st)));
+    }
+  }
+  return g;
+}
+
+TileSchedule beat_schedule(BeatGrid grid) {
+  TileSchedule s;
+  const int64_t nN = grid.n_tiles, nK = grid.k_tiles;
+  s.grid = std::move(grid);
+  const auto W = [&](int64_t j, int64_t i) -> uint32_t { return s.grid.w[static_cast<size_t>(j * nK + i)]; };
+  // Within an n-tile, tiles of one W are adjacent (a split group only adds changes), so each W
+  // present but the last is left once, whatever the order of the groups: the choice is which W
+  // comes first and which last. A dynamic program over the n-tiles picks them to minimise the W
+  // left at changes (the drain is proportional to it), the boundary between n-tiles included.
+  struct State {
+    int64_t cost;
+    uint32_t first, prev_last;
+  };
+  std::vector<std::vector<uint32_t>> present(static_cast<size_t>(nN));
+  std::vector<std::map<uint32_t, State>> best(static_cast<size_t>(nN));  // by the n-tile's last W
+  for (int64_t j = 0; j < nN; ++j) {
+    std::vector<uint32_t>& v = present[static_cast<size_t>(j)];
+    for (int64_t i = 0; i < nK; ++i) v.push_back(W(j, i));
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    int64_t sum = 0;
+    for (uint32_t w : v) sum += w;
+    for (uint32_t last : v) {
+      for (uint32_t first : v) {
+        if (first == last && v.size() > 1) continue;
+        const int64_t own = sum - last;
+        if (j == 0) {
+          auto [it, fresh] = best[0].try_emplace(last, State{own, first, 0});
+          if (!fresh && own < it->second.cost) it->second = {own, first, 0};
+          continue;
+        }
+        for (const auto& [prev, st] : best[static_cast<size_t>(j - 1)]) {
+          const int64_t c = st.cost + (prev != first ? prev : 0) + own;
+          auto [it, fresh] = best[static_cast<size_t>(j)].try_emplace(last, State{c, first, prev});
+          if (!fresh && c < it->second.cost) it->second = {c, first, prev};
+        }
+      }
+    }
+  }
+  std::vector<uint32_t> first(static_cast<size_t>(nN)), last(static_cast<size_t>(nN));
+  if (nN > 0) {
+    const auto& end = best[static_cast<size_t>(nN - 1)];
+    uint32_t l = end.begin()->first;
+    for (const auto& [w, st] : end) {
+      if (st.cost < end.at(l).cost) l = w;
+    }
+    for (int64_t j = nN - 1; j >= 0; --j) {
+      const State& st = best[static_cast<size_t>(j)].at(l);
+      last[static_cast<size_t>(j)] = l;
+      first[static_cast<size_t>(j)] = st.first;
+      l = st.prev_last;
+    }
+  }
+  s.k_order.reserve(static_cast<size_t>(nN * nK));
+  for (int64_t j = 0; j < nN; ++j) {
+    // The first W, the others ascending, the last W; within a group the loop's order.
+    std::vector<uint32_t> groups = {first[static_cast<size_t>(j)]};
+    for (uint32_t w : present[static_cast<size_t>(j)]) {
+      if (w != first[static_cast<size_t>(j)] && w != last[static_cast<size_t>(j)]) groups.push_back(w);
+    }
+    if (last[static_cast<size_t>(j)] != first[static_cast<size_t>(j)]) groups.push_back(last[static_cast<size_t>(j)]);
+    for (uint32_t w : groups) {
+      for (int64_t i = 0; i < nK; ++i) {
+        if (W(j, i) == w) s.k_order.push_back(static_cast<uint32_t>(i));
+      }
+    }
+  }
+  uint32_t prev = 0;
+  for (int64_t j = 0; j < nN; ++j) {
+    for (int64_t r = 0; r < nK; ++r) {
+      const uint32_t w = s.beat_at(j, r);
+      s.sum_w += w;
+      if (j == 0 && r == 0) {
+        s.first_w = w;
+      } else if (w != prev) {
+        ++s.changes;
+        s.changed_from += prev;
+      }
+      prev = w;
+    }
+  }
+  s.last_w = prev;
+  return s;
+}
+
 void check_pe_format(const ArchConfig& arch, const std::string& gemm, HwFormat format) {
   const PeModel& pe = pe_model(arch);
   if (!pe.runs(arch, format)) {
@@ -172,9 +311,24 @@ void check_pe_format(const ArchConfig& arch, const std::string& gemm, HwFormat f
   }
 }
 
-GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n, int k, HwFormat format) {
+GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n, int k, HwFormat format,
+                   const EncodedMatrix* weights) {
   if (m <= 0 || n <= 0 || k <= 0) fail("gemm '{}': shape M={} N={} K={} must be positive", name, m, n, k);
   check_pe_format(arch, name, format);
+  std::shared_ptr<const TileSchedule> schedule;
+  if (program_depends_on_codes(arch)) {
+    if (weights == nullptr) {
+      fail("gemm '{}': compiler.tile_order: beat orders the tiles by their codes, and the mapper was given none", name);
+    }
+    if (weights->rows != n || weights->cols != k || weights->format != format ||
+        weights->codes.size() != static_cast<size_t>(n) * static_cast<size_t>(weights->row_bytes())) {
+      fail("gemm '{}': the weights given to the mapper are {} [{}, {}], the GEMM is {} N={} K={}", name,
+           format_name(weights->format), weights->rows, weights->cols, format_name(format), n, k);
+    }
+    if (k_tile(arch, format) > 0) {
+      schedule = std::make_shared<const TileSchedule>(beat_schedule(beat_grid(arch, *weights)));
+    }
+  }
   GemmPlan plan;
   plan.name = name;
   plan.m = m;
@@ -194,6 +348,7 @@ GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n
     mp.kt = k_extent;
     mp.nt = nt;
     mp.mc = mc;
+    if (order != LoopOrder::kOs) mp.schedule = schedule;
     plan.candidates.push_back(evaluate(arch, m, n, k, format, mp));
   };
   if (arch.dataflow == Dataflow::kOutputStationary) {
@@ -252,6 +407,17 @@ std::string explain(const GemmPlan& plan) {
       to_string(w.order), w.a_resident ? "+A" : "", w.mc, w.est_cycles,
       w.w_slots >= 2 && w.a_slots == 2 && w.o_slots == 2 ? "max" : "sum (not double-buffered)", w.compute_cycles,
       w.dram_cycles);
+  if (w.schedule != nullptr) {
+    const TileSchedule& ts = *w.schedule;
+    std::map<uint32_t, int64_t> tiles;
+    for (uint8_t b : ts.grid.w) ++tiles[b];
+    std::string hist;
+    for (const auto& [b, count] : tiles) hist += fmt::format("{}W={}: {}", hist.empty() ? "" : ", ", b, count);
+    s += fmt::format(
+        "  tile order: beat ({} tiles: {}); per sweep {} changes of W, leaving W {} in all; the chosen mapping "
+        "drains {} cycles at {} changes\n",
+        ts.grid.w.size(), hist, ts.changes, ts.changed_from, w.drain_cycles, w.beat_changes);
+  }
   return s;
 }
 

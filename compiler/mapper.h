@@ -8,6 +8,7 @@
 #include "model/quant/encoded_matrix.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,40 @@ namespace fq::compiler {
 //   kOs:  output stationary (mac PEs): for m-tile, for n-tile, for k-chunk: os.matmul.
 enum class LoopOrder { kMnk, kNkm, kOs };
 const char* to_string(LoopOrder order);
+
+// The beat W of every weight tile of a weight-stationary GEMM, from its codes: tile (n-tile j,
+// K tile i) is w[j * k_tiles + i], with kt and nt as plan_gemm tiles the GEMM. With
+// compiler.tile_order: beat the program (its order and its mapping) depends on the codes through
+// this grid only, beyond the shape, M and the arch.
+struct BeatGrid {
+  int64_t n_tiles = 0, k_tiles = 0;
+  std::vector<uint8_t> w;
+  bool operator==(const BeatGrid&) const = default;
+};
+BeatGrid beat_grid(const ArchConfig& arch, const EncodedMatrix& weights);
+
+// The order of the K tiles within each n-tile (compiler.tile_order: beat): k_order[j * k_tiles
+// + r] is the r-th K tile the lowering emits for n-tile j. Tiles of equal W are adjacent; the
+// first and last W of each n-tile leave the least W at changes, boundaries between n-tiles
+// included (docs/compiler.md "Beat order"). The statistics are those of one sweep over all
+// (n-tile, K tile) pairs in emission order.
+struct TileSchedule {
+  BeatGrid grid;
+  std::vector<uint32_t> k_order;
+  int64_t sum_w = 0;         // sum of W over the tiles
+  int64_t changes = 0;       // changes of W between consecutive tiles of a sweep
+  int64_t changed_from = 0;  // sum of the W left at those changes (each drains (R + C - 2) W cycles)
+  uint32_t first_w = 0, last_w = 0;
+  uint32_t beat_at(int64_t n_tile, int64_t rank) const {
+    const int64_t row = n_tile * grid.k_tiles;
+    return grid.w[static_cast<size_t>(row + k_order[static_cast<size_t>(row + rank)])];
+  }
+};
+TileSchedule beat_schedule(BeatGrid grid);
+
+// Whether the arch's compiled programs depend on the weight codes (compiler.tile_order: beat),
+// not only on the shapes, formats and M.
+bool program_depends_on_codes(const ArchConfig& arch);
 
 // How one GEMM is tiled (the "how" of docs/style.md L6); engines never see it.
 struct Mapping {
@@ -39,6 +74,12 @@ struct Mapping {
   int64_t dram_cycles = 0;
   int64_t est_cycles = 0;
   int64_t ops = 0;  // tile ops the lowering emits (exact)
+  // compiler.tile_order: beat: the K-tile order of each n-tile (shared by the GEMM's candidates),
+  // and the cost model's count of the changes of W it leaves and their drain cycles; null and 0
+  // in loop order.
+  std::shared_ptr<const TileSchedule> schedule;
+  int64_t beat_changes = 0;
+  int64_t drain_cycles = 0;
 };
 
 // Bytes of one slot of each buffer under a mapping: the mapper sizes the buffers with them, the
@@ -54,6 +95,8 @@ SlotBytes slot_bytes(const Mapping& mp, HwFormat format, int64_t K);
 
 // Weight bytes of one row of k weights in `format` (ir::weight_row_bytes, signed for tile arithmetic).
 int64_t weight_row_bytes(HwFormat format, int64_t k);
+// Byte offset of weight k0 in a row (k0 on a code boundary: a multiple of the mapper's K step).
+int64_t weight_k0_byte(HwFormat format, int64_t k0);
 
 // ---- What the mapper needs to know about the PE kind, each in one function. ----
 // (The PE models will answer these; until then they hold today's rules and nothing else switches
@@ -82,7 +125,10 @@ struct GemmPlan {
 
 // The candidates of one GEMM and the chosen one (lowest estimated cycles; ties: fewer DRAM bytes,
 // then fewer ops). Throws fq::Error for impossible requests (no candidate fits, wrong format).
-GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n, int k, HwFormat format);
+// `weights` (N x K codes of `format`) is needed when the program depends on them
+// (program_depends_on_codes), and unused otherwise.
+GemmPlan plan_gemm(const ArchConfig& arch, const std::string& name, int m, int n, int k, HwFormat format,
+                   const EncodedMatrix* weights = nullptr);
 
 // The full search of one GEMM, for `compile --explain`.
 std::string explain(const GemmPlan& plan);

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 
 namespace fq::sim {
@@ -66,6 +67,9 @@ struct Timed {
   double energy_pj = 0;
   timing::Timeline timeline;                         // kept for the SystemC rerun check
   std::unique_ptr<compiler::CompiledLayer> program;  // kept only when the engine computes data
+  // time_model with compiler.tile_order: beat: the tile beats the program was ordered and mapped
+  // by, so that it serves only codes with the same beats.
+  std::optional<compiler::BeatGrid> beats;
 };
 
 // The timeline of one run on `engine` (any registered engine with cycles). An engine with an op
@@ -402,12 +406,16 @@ ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, con
   const int steps = generate - 1;
   StepCost& prefill = begin_step(r, arch, costs, 0, prompt_tokens, true);
   for (int i = 0; i < steps; ++i) begin_step(r, arch, costs, prompt_tokens + i, 1, false);
-  // Programs whose timing cannot differ are compiled once: the mapping and the program of a linear
-  // depend on its shape, its format and M only, never on its codes (the mapper ranks mappings with
-  // the PE model's beat estimate), so a later layer runs the first layer's program of the same
-  // linear and M with its own codes and scales written into the image. A PE kind whose timing does
-  // not read the weights (PeModel::reads_weights()) has the first layer's timing outright.
+  // Programs whose timing cannot differ are compiled once: in loop order the mapping and the
+  // program of a linear depend on its shape, its format and M only, never on its codes (the mapper
+  // ranks mappings with the PE model's beat estimate), so a later layer runs the first layer's
+  // program of the same linear and M with its own codes and scales written into the image. A PE
+  // kind whose timing does not read the weights (PeModel::reads_weights()) has the first layer's
+  // timing outright. With compiler.tile_order: beat the order of the tiles and the mapping also
+  // depend on the tiles' beats (compiler::beat_grid): the program serves a later layer only when
+  // its codes give the same beats, else that layer's linear is compiled for itself.
   const bool codes_matter = pe_model(arch).reads_weights();
+  const bool order_by_codes = compiler::program_depends_on_codes(arch);
   std::vector<Timed> first(2 * kIntPathLinears.size());
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const std::vector<QTensor> codes = model.layer_codes(layer);
@@ -425,7 +433,8 @@ ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, con
         Timed& f = first[static_cast<size_t>(j)];
         const ir::GemmDesc* g = f.program ? &f.program->program.gemms.front() : nullptr;
         if (g != nullptr && g->format == w.matrix.format && g->k == static_cast<uint32_t>(k) &&
-            g->n == static_cast<uint32_t>(w.matrix.rows)) {
+            g->n == static_cast<uint32_t>(w.matrix.rows) &&
+            (!order_by_codes || (f.beats && *f.beats == compiler::beat_grid(arch, w.matrix)))) {
           Timed t;
           if (codes_matter) {
             f.program->memory.write(g->w_addr, w.matrix.codes);
@@ -443,6 +452,7 @@ ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, con
         const uint64_t seed = act_seed + static_cast<uint64_t>(layer * 100 + j);
         const QuantizedActs a = quantize_activations(synthetic_activations(m, k, seed), m, k);
         Timed t = compile_and_time(arch, costs, nullptr, w, a, runs[static_cast<size_t>(j)]);
+        if (order_by_codes) t.beats = compiler::beat_grid(arch, w.matrix);
         compiled[static_cast<size_t>(j)] = 1;
         timed[static_cast<size_t>(j)].cycles = t.cycles;
         timed[static_cast<size_t>(j)].energy_pj = t.energy_pj;

@@ -111,6 +111,9 @@ ModelReport run_model(const ArchConfig& arch, const cost::CostModel& costs, cons
 // exact cycles and energy, since a program's timing depends on its shapes, codes and M and never
 // on the activation values (docs/model.md). `layer_codes(l)` returns the 7 decoder linears of layer
 // l (named layers.l.wq …), called once per layer in order, so only one layer's codes are held.
+// A later layer reuses the first layer's program of the same linear and M with its own codes
+// written in, unless the program depends on the codes (compiler.tile_order: beat) and its tile
+// beats differ: then it is compiled for that layer.
 struct TimingOnlyModel {
   std::string name;
   llm::LlamaConfig config;

@@ -152,6 +152,13 @@ const std::vector<KeySpec>& schema() {
        }},
       {"tech.vdd_v", "supply voltage, V, 0.5..1.5", true,
        [](ArchConfig& a, const std::string& s) { a.vdd_v = parse_double(s, 0.5, 1.5); }},
+      {"compiler.tile_order",
+       "order of a GEMM's weight tiles: loop (the loop nest's, default) or beat (tiles of equal beat W adjacent, "
+       "fewer drains); pe.window: tile only",
+       false,
+       [](ArchConfig& a, const std::string& s) {
+         a.tile_order = parse_enum<TileOrder>(s, {{"loop", TileOrder::kLoop}, {"beat", TileOrder::kBeat}});
+       }},
   };
   return keys;
 }
@@ -258,6 +265,14 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
          "SCALE-Sim's serialised folds use no weight sets)",
          origin, where("pe.weight_sets"));
   }
+  // Only a beat that follows the tile's codes can change between tiles; elsewhere every tile has
+  // the same W and beat order would be the loop nest's program again. `loop` is what every
+  // compiler run does, so it stays valid everywhere (a sweep may cross it with pe.window).
+  if (arch.tile_order == TileOrder::kBeat && !(pe.uses_window(arch) && arch.window == BeatWindow::kTile)) {
+    fail("{}: key 'compiler.tile_order' ({}): beat applies to PEs whose beat W follows the tile (pe.window: tile); "
+         "{} run every tile at the same W, so no order of the tiles changes anything",
+         origin, where("compiler.tile_order"), pe.describe(arch));
+  }
   if (arch.timing == TimingModel::kScaleSim && !pe.scalesim_timing()) {
     fail("{}: key 'timing' ({}): scalesim models SCALE-Sim's one-cycle MAC PEs; it needs pe.kind: mac", origin,
          where("timing"));
@@ -304,6 +319,8 @@ std::string to_yaml(const ArchConfig& a) {
       a.out_bytes, a.scale_bytes,
       a.dram_bytes_per_cycle, a.dram_latency_cycles, a.clock_mhz,
       a.tech_node_nm, a.vdd_v);
+  // Like weight_slots: the default is not written, so existing fingerprints hold.
+  if (a.tile_order != TileOrder::kLoop) s += fmt::format("compiler:\n  tile_order: {}\n", to_string(a.tile_order));
   return s;
 }
 
@@ -327,5 +344,6 @@ std::vector<std::pair<std::string, std::string>> arch_key_paths() {
 const char* to_string(BeatWindow window) { return window == BeatWindow::kTile ? "tile" : "fixed"; }
 const char* to_string(Dataflow dataflow) { return dataflow == Dataflow::kOutputStationary ? "os" : "ws"; }
 const char* to_string(TimingModel timing) { return timing == TimingModel::kScaleSim ? "scalesim" : "default"; }
+const char* to_string(TileOrder order) { return order == TileOrder::kBeat ? "beat" : "loop"; }
 
 }  // namespace fq

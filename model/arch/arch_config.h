@@ -16,6 +16,7 @@ namespace fq {
 enum class BeatWindow { kFixed, kTile };          // `pe.window`: fixed | tile (temporal, bitserial FineQ-R)
 enum class Dataflow { kWeightStationary, kOutputStationary };  // `dataflow`: ws | os (os: mac only)
 enum class TimingModel { kDefault, kScaleSim };   // `timing`: default | scalesim
+enum class TileOrder { kLoop, kBeat };            // `compiler.tile_order`: loop | beat (tile window only)
 
 struct ArchConfig {
   std::string name;                 // `name`
@@ -38,6 +39,9 @@ struct ArchConfig {
   double clock_mhz = 0;             // `clock_mhz`
   int tech_node_nm = 0;             // `tech.node_nm`
   double vdd_v = 0;                 // `tech.vdd_v`
+  // `compiler.tile_order`: the order of a weight-stationary GEMM's K tiles: the loop nest's, or
+  // grouped by beat W so that fewer changes of W drain the array (docs/compiler.md "Beat order").
+  TileOrder tile_order = TileOrder::kLoop;
 };
 
 // Loads and validates a YAML file, applying `overrides` ("array.rows=16") first.
@@ -56,5 +60,6 @@ std::vector<std::pair<std::string, std::string>> arch_key_paths();
 const char* to_string(BeatWindow window);
 const char* to_string(Dataflow dataflow);
 const char* to_string(TimingModel timing);
+const char* to_string(TileOrder order);
 
 }  // namespace fq

@@ -73,6 +73,7 @@ TEST_CASE("every architecture key changes the report or is rejected", "[sim][arc
       {"clock_mhz", {"fineq.yaml", "1000", 16}},
       {"tech.node_nm", {"fineq.yaml", "45", 16}},
       {"tech.vdd_v", {"fineq.yaml", "0.8", 16}},
+      {"compiler.tile_order", {"fineq.yaml", "beat", 16}},
   };
   int checked = 0;
   for (const auto& [key, description] : fq::arch_key_paths()) {

@@ -39,7 +39,7 @@ compiler::CompiledLayer compile_with(const ArchConfig& arch, const std::vector<Q
   for (size_t g = 0; g < weights.size(); ++g) {
     in.push_back({&weights[g], {acts[g].rows, acts[g].cols, acts[g].q, acts[g].scales}});
     const auto& w = weights[g].matrix;
-    plans.push_back(compiler::plan_gemm(arch, weights[g].name, acts[g].rows, w.rows, w.cols, w.format));
+    plans.push_back(compiler::plan_gemm(arch, weights[g].name, acts[g].rows, w.rows, w.cols, w.format, &w));
   }
   if (pick < 0) return compiler::compile_layer(arch, in);
   for (auto& plan : plans) {
@@ -54,11 +54,11 @@ compiler::CompiledLayer compile_with(const ArchConfig& arch, const std::vector<Q
 }
 
 std::string SimCase::describe() const {
-  std::string s = fmt::format("seed {}: {}x{} {} {} sets {} wslots {} {} dram {}B/c lat {} wbuf {} abuf {} obuf {} |", seed,
-                              arch.rows, arch.cols, arch.pe_kind, pe_model(arch).describe(arch), arch.weight_sets,
-                              arch.weight_slots,
-                              to_string(arch.dataflow), arch.dram_bytes_per_cycle, arch.dram_latency_cycles,
-                              arch.weight_bytes, arch.act_bytes, arch.out_bytes);
+  std::string s =
+      fmt::format("seed {}: {}x{} {} {} sets {} wslots {} order {} {} dram {}B/c lat {} wbuf {} abuf {} obuf {} |",
+                  seed, arch.rows, arch.cols, arch.pe_kind, pe_model(arch).describe(arch), arch.weight_sets,
+                  arch.weight_slots, to_string(arch.tile_order), to_string(arch.dataflow), arch.dram_bytes_per_cycle,
+                  arch.dram_latency_cycles, arch.weight_bytes, arch.act_bytes, arch.out_bytes);
   for (size_t g = 0; g < weights.size(); ++g) {
     s += fmt::format(" M={} N={} K={}", acts[g].rows, weights[g].matrix.rows, weights[g].matrix.cols);
   }
@@ -145,6 +145,13 @@ SimCase with_weight_slots(const SimCase& c, int slots) {
   SimCase b = c;
   b.arch.weight_slots = slots;
   return recompiled(std::move(b), 0x5107ull);
+}
+
+SimCase with_beat_order(const SimCase& c) {
+  SimCase b = c;
+  b.arch.window = BeatWindow::kTile;
+  b.arch.tile_order = TileOrder::kBeat;
+  return recompiled(std::move(b), 0xbea7ull);
 }
 
 }  // namespace fq::test

@@ -35,5 +35,8 @@ SimCase as_bitserial(const SimCase& c);
 SimCase with_weight_sets(const SimCase& c, int sets);
 // The same case with buffers.weight_slots = slots, recompiled (a deeper weight ring where it fits).
 SimCase with_weight_slots(const SimCase& c, int slots);
+// The same case with compiler.tile_order: beat and the tile window, recompiled (FineQ-R cases on
+// temporal or bit-serial PEs only).
+SimCase with_beat_order(const SimCase& c);
 
 }  // namespace fq::test

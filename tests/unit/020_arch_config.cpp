@@ -174,3 +174,35 @@ SCENARIO("buffers.weight_slots: 1..64, the default keeps fingerprints, and the m
     CHECK(seen >= 1);
   }
 }
+
+SCENARIO(
+    "compiler.tile_order: loop or beat, tile window only; the default keeps fingerprints; the mapper needs the codes",
+    "[arch][compiler]") {
+  const auto loop = fq::load_arch(preset("fineq.yaml"));
+  const auto beat = fq::load_arch(preset("fineq.yaml"), {"compiler.tile_order=beat"});
+  CHECK(loop.tile_order == fq::TileOrder::kLoop);
+  CHECK(beat.tile_order == fq::TileOrder::kBeat);
+  CHECK(fq::fingerprint(fq::load_arch(preset("fineq.yaml"), {"compiler.tile_order=loop"})) == fq::fingerprint(loop));
+  CHECK(fq::fingerprint(beat) != fq::fingerprint(loop));
+  CHECK(fq::to_yaml(loop).find("tile_order") == std::string::npos);
+  CHECK(fq::parse_arch(fq::to_yaml(beat), "again").tile_order == fq::TileOrder::kBeat);
+  CHECK(fq::load_arch(preset("bitserial.yaml"), {"compiler.tile_order=beat"}).tile_order == fq::TileOrder::kBeat);
+  CHECK_THROWS_WITH(fq::load_arch(preset("fineq.yaml"), {"compiler.tile_order=sorted"}),
+                    Catch::Contains("compiler.tile_order") && Catch::Contains("loop, beat"));
+  // Where every tile has the same W, beat order would change nothing: refused. Loop order is what
+  // the compiler does anyway, valid everywhere (a sweep may cross it with pe.window).
+  for (const auto& [file, set] : {std::pair{"fineq.yaml", "pe.window=fixed"}, std::pair{"int8.yaml", "timing=default"},
+                                  std::pair{"bitserial.yaml", "pe.window=fixed"}}) {
+    INFO(file << " " << set);
+    CHECK_THROWS_WITH(fq::load_arch(preset(file), {set, "compiler.tile_order=beat"}),
+                      Catch::Contains("key 'compiler.tile_order' (--set compiler.tile_order=beat): beat applies") &&
+                          Catch::Contains("pe.window: tile"));
+    const auto a = fq::load_arch(preset(file), {set, "compiler.tile_order=loop"});
+    CHECK(fq::fingerprint(a) == fq::fingerprint(fq::load_arch(preset(file), {set})));
+  }
+  CHECK_THROWS_WITH(
+      fq::parse_arch(std::string(kMinimal) + "compiler: {tile_order: beat}\n", "fixed.yaml"),
+      Catch::Contains("fixed.yaml") && Catch::Contains("compiler.tile_order") && Catch::Contains("line 10"));
+  CHECK_THROWS_WITH(fq::compiler::plan_gemm(beat, "g", 1, 32, 33, fq::HwFormat::kFineqR),
+                    Catch::Contains("gemm 'g'") && Catch::Contains("compiler.tile_order: beat"));
+}

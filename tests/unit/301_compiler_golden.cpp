@@ -158,12 +158,16 @@ SCENARIO("golden interpreter on compiled programs equals the integer GEMM", "[co
 
 SCENARIO("every mapping the search considers lowers to a correct program", "[compiler][golden]") {
   std::mt19937 rng(99);
-  for (const auto& [kind, dataflow, bits] : {std::tuple{"temporal", fq::Dataflow::kWeightStationary, 0},
-                                            std::tuple{"bitserial", fq::Dataflow::kWeightStationary, 0},
-                                            std::tuple{"mac", fq::Dataflow::kWeightStationary, 4},
-                                            std::tuple{"mac", fq::Dataflow::kOutputStationary, 8}}) {
+  constexpr auto kLoop = fq::TileOrder::kLoop, kBeat = fq::TileOrder::kBeat;
+  for (const auto& [kind, dataflow, bits, order] : {std::tuple{"temporal", fq::Dataflow::kWeightStationary, 0, kLoop},
+                                                    std::tuple{"temporal", fq::Dataflow::kWeightStationary, 0, kBeat},
+                                                    std::tuple{"bitserial", fq::Dataflow::kWeightStationary, 0, kLoop},
+                                                    std::tuple{"bitserial", fq::Dataflow::kWeightStationary, 0, kBeat},
+                                                    std::tuple{"mac", fq::Dataflow::kWeightStationary, 4, kLoop},
+                                                    std::tuple{"mac", fq::Dataflow::kOutputStationary, 8, kLoop}}) {
     auto arch = small_arch(6, 4, kind, bits == 0 ? 8 : bits);
     arch.dataflow = dataflow;
+    arch.tile_order = order;
     arch.act_bytes = 256;
     arch.out_bytes = 1024;
     const auto format = fq::pe_model(arch).weight_format(arch);
@@ -171,8 +175,8 @@ SCENARIO("every mapping the search considers lowers to a correct program", "[com
     std::vector<fq::QTensor> t{random_tensor(rng, "a", format, 9, 20), random_tensor(rng, "b", format, 5, 11)};
     std::vector<Acts> acts{random_acts(rng, 10, 20), random_acts(rng, 10, 11)};
     std::vector<fq::compiler::GemmInput> in{{&t[0], acts[0].view()}, {&t[1], acts[1].view()}};
-    auto plan_a = fq::compiler::plan_gemm(arch, "a", 10, 9, 20, format);
-    const auto plan_b = fq::compiler::plan_gemm(arch, "b", 10, 5, 11, format);
+    auto plan_a = fq::compiler::plan_gemm(arch, "a", 10, 9, 20, format, &t[0].matrix);
+    const auto plan_b = fq::compiler::plan_gemm(arch, "b", 10, 5, 11, format, &t[1].matrix);
     int legal = 0;
     for (size_t i = 0; i < plan_a.candidates.size(); ++i) {
       if (!plan_a.candidates[i].legal) continue;
