@@ -12,8 +12,6 @@ using ir::Opcode;
 using ir::OpId;
 using ir::TileOp;
 
-Slot& of(BufferHistory& h, Buffer b) { return h[static_cast<size_t>(b)]; }
-
 // Every access of `s` folded into `history`: the latest writer, and the latest accessor (reader or
 // writer) per unit.
 void fold_slot(Slot& history, const Slot& s, const ir::TileProgram& program) {
@@ -53,11 +51,55 @@ TileOp dma_store(uint32_t src, uint64_t dst, int64_t rows, int64_t bytes, int64_
 
 }  // namespace
 
-SlotRing::SlotRing(uint32_t base, int64_t slot_bytes, int count, const Slot& history) {
+Slot BufferHistory::start(Buffer buf, uint32_t begin, int64_t bytes, const ir::TileProgram& program) const {
+  Slot s;
+  s.addr = begin;
+  const int64_t end = begin + bytes;
+  for (const RangeHistory& r : m_ranges[static_cast<size_t>(buf)]) {
+    if (r.begin < end && begin < r.end) fold_slot(s, r.slot, program);
+  }
+  return s;
+}
+
+void BufferHistory::record(Buffer buf, const Slot& s, int64_t bytes, const ir::TileProgram& program) {
+  auto& ranges = m_ranges[static_cast<size_t>(buf)];
+  const uint32_t begin = s.addr;
+  const auto end = static_cast<uint32_t>(s.addr + bytes);
+  // Ranges the new slot covers entirely are merged into it (their accesses are those the slot
+  // started from, start(), or of another ring of the same GEMM; keeping them only adds
+  // dependencies, never drops one). A range it covers in part stays as it is, for the same reason.
+  RangeHistory h;
+  h.begin = begin;
+  h.end = end;
+  fold_slot(h.slot, s, program);
+  std::erase_if(ranges, [&](const RangeHistory& r) {
+    const bool covered = begin <= r.begin && r.end <= end;
+    if (covered) fold_slot(h.slot, r.slot, program);
+    return covered;
+  });
+  h.slot.addr = begin;
+  ranges.push_back(h);
+}
+
+SlotRing::SlotRing(Buffer buf, uint32_t base, int64_t slot_bytes, int count, const BufferHistory& history,
+                   const ir::TileProgram& program)
+    : m_buf(buf), m_bytes(slot_bytes) {
   for (int i = 0; i < count; ++i) {
-    Slot s = history;
-    s.addr = static_cast<uint32_t>(base + i * slot_bytes);
-    m_slots.push_back(s);
+    m_slots.push_back(history.start(buf, static_cast<uint32_t>(base + i * slot_bytes), slot_bytes, program));
+  }
+  // The ring starts at the slot whose bytes were used longest ago (a never used one first, the
+  // lowest index on ties): a GEMM after a short one does not wait for that GEMM's last accesses
+  // (e.g. its activation slot until its last matmul has drained) but takes the slot it left free.
+  auto latest = [](const Slot& s) {
+    int64_t t = -1;
+    if (s.writer != kNoOp) t = std::max<int64_t>(t, s.writer);
+    for (OpId r : s.readers) {
+      if (r != kNoOp) t = std::max<int64_t>(t, r);
+    }
+    return t;
+  };
+  for (size_t i = 1; i < m_slots.size(); ++i) {
+    if (latest(m_slots[i]) < latest(m_slots[m_next])) m_next = i;
   }
 }
 
@@ -67,8 +109,8 @@ Slot& SlotRing::take() {
   return s;
 }
 
-void SlotRing::fold_into(Slot& history, const ir::TileProgram& program) const {
-  for (const Slot& s : m_slots) fold_slot(history, s, program);
+void SlotRing::record_into(BufferHistory& history, const ir::TileProgram& program) const {
+  for (const Slot& s : m_slots) history.record(m_buf, s, m_bytes, program);
 }
 
 OpId Emitter::emit(const TileOp& op, std::initializer_list<Slot*> reads, std::initializer_list<Slot*> writes) {
@@ -103,13 +145,13 @@ GemmLowering::GemmLowering(ir::TileProgram& program, uint32_t gemm, const Mappin
       m_history(history),
       m_sb(compiler::slot_bytes(mapping, m_d.format, m_d.k)),
       m_row_bytes(weight_row_bytes(m_d.format, m_d.k)),
-      m_wring(0, m_sb.w, mapping.w_slots, of(history, Buffer::kWbuf)),
-      m_aring(0, m_sb.a, mapping.a_slots, of(history, Buffer::kAbuf)),
-      m_sring(0, m_sb.s, mapping.s_slots, of(history, Buffer::kSbuf)),
+      m_wring(Buffer::kWbuf, 0, m_sb.w, mapping.w_slots, history, program),
+      m_aring(Buffer::kAbuf, 0, m_sb.a, mapping.a_slots, history, program),
+      m_sring(Buffer::kSbuf, 0, m_sb.s, mapping.s_slots, history, program),
       m_em(program) {}
 
 SlotRing GemmLowering::out_ring(uint32_t base, int64_t bytes, int count) const {
-  return SlotRing(base, bytes, count, m_history[static_cast<size_t>(Buffer::kObuf)]);
+  return SlotRing(Buffer::kObuf, base, bytes, count, m_history, m_p);
 }
 
 Slot& GemmLowering::load_weights(int64_t n0, int64_t nt, int64_t k0, int64_t kc) {
@@ -217,10 +259,10 @@ void GemmLowering::epilogue(Slot& acc, uint32_t acc_addr, Slot& y, uint32_t y_ad
 }
 
 void GemmLowering::finish(std::initializer_list<const SlotRing*> out_rings) {
-  m_wring.fold_into(of(m_history, Buffer::kWbuf), m_p);
-  m_aring.fold_into(of(m_history, Buffer::kAbuf), m_p);
-  m_sring.fold_into(of(m_history, Buffer::kSbuf), m_p);
-  for (const SlotRing* r : out_rings) r->fold_into(of(m_history, Buffer::kObuf), m_p);
+  m_wring.record_into(m_history, m_p);
+  m_aring.record_into(m_history, m_p);
+  m_sring.record_into(m_history, m_p);
+  for (const SlotRing* r : out_rings) r->record_into(m_history, m_p);
 }
 
 void lower_gemm(ir::TileProgram& program, uint32_t gemm, const Mapping& mapping, BufferHistory& history) {

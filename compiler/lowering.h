@@ -27,18 +27,38 @@ struct Slot {
   std::array<ir::OpId, ir::kNumUnits> readers{kNoOp, kNoOp, kNoOp, kNoOp};
 };
 
-// Per buffer, every access so far folded into one slot (fold_into in lowering.cpp): each GEMM's
-// slots start from it, so GEMMs that reuse the same buffer addresses stay ordered.
-using BufferHistory = std::array<Slot, ir::kNumBuffers>;
+// The accesses of one byte range [begin, end) of a buffer by the GEMMs lowered so far.
+struct RangeHistory {
+  uint32_t begin = 0, end = 0;
+  Slot slot;
+};
 
-// Round-robin slots carved out of one buffer from `base`, each starting from the buffer's history.
-class SlotRing {
+// Per buffer, the earlier GEMMs' slots by byte range (the latest slot over each range). A new
+// GEMM's slot starts from the accesses of the ranges it overlaps only, so it waits for the ops
+// that used those bytes, not for everything the GEMM before did with the buffer: the next GEMM's
+// loads and matmuls overlap the previous GEMM's last tiles, drain and stores.
+class BufferHistory {
  public:
-  SlotRing(uint32_t base, int64_t slot_bytes, int count, const Slot& history);
-  Slot& take();
-  void fold_into(Slot& history, const ir::TileProgram& program) const;
+  // Every recorded access to bytes [begin, begin + bytes) folded into one slot at `begin`.
+  Slot start(ir::Buffer buf, uint32_t begin, int64_t bytes, const ir::TileProgram& program) const;
+  // `s`, covering [s.addr, s.addr + bytes), becomes the latest access of those bytes.
+  void record(ir::Buffer buf, const Slot& s, int64_t bytes, const ir::TileProgram& program);
 
  private:
+  std::array<std::vector<RangeHistory>, ir::kNumBuffers> m_ranges;
+};
+
+// Round-robin slots carved out of one buffer from `base`, each starting from the history of its bytes.
+class SlotRing {
+ public:
+  SlotRing(ir::Buffer buf, uint32_t base, int64_t slot_bytes, int count, const BufferHistory& history,
+           const ir::TileProgram& program);
+  Slot& take();
+  void record_into(BufferHistory& history, const ir::TileProgram& program) const;
+
+ private:
+  ir::Buffer m_buf;
+  int64_t m_bytes;
   std::vector<Slot> m_slots;
   size_t m_next = 0;
 };

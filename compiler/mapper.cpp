@@ -57,11 +57,12 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
   mp.a_slots = slots(sb.a, arch.act_bytes);
   mp.s_slots = slots(sb.s, arch.scale_bytes);
   if (mp.order != LoopOrder::kNkm) {
-    mp.o_slots = slots(2 * sb.out_tile, arch.out_bytes);
+    // Output tiles: a ring of up to buffers.out_slots, so the array runs that far ahead of the stores.
+    mp.o_slots = slots(2 * sb.out_tile, arch.out_bytes, arch.out_slots);
     mp.obuf_bytes = mp.o_slots * 2 * sb.out_tile;
   } else {
     const int64_t y_two = 2 * sb.out_tile;
-    mp.o_slots = slots(4 * M * nt, arch.out_bytes - y_two);
+    mp.o_slots = slots(4 * M * nt, arch.out_bytes - y_two, arch.out_slots);
     mp.obuf_bytes = mp.o_slots * 4 * M * nt + y_two;
   }
   mp.wbuf_bytes = mp.w_slots * sb.w;
@@ -128,7 +129,7 @@ Candidate evaluate(const ArchConfig& arch, int64_t M, int64_t N, int64_t K, HwFo
   mp.dram_cycles =
       static_cast<int64_t>(timing::dma_transfer_cycles(arch, 1, u(std::max(mp.dram_read_bytes, mp.dram_write_bytes)))) +
       arch.dram_latency_cycles;
-  const bool overlapped = mp.w_slots >= 2 && mp.a_slots == 2 && mp.o_slots == 2;
+  const bool overlapped = mp.w_slots >= 2 && mp.a_slots == 2 && mp.o_slots >= 2;
   mp.est_cycles = overlapped ? std::max(mp.compute_cycles, mp.dram_cycles) : mp.compute_cycles + mp.dram_cycles;
   c.mapping = mp;
 

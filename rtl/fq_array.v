@@ -17,6 +17,8 @@ module fq_array #(
     parameter KIND  = 0,
     parameter WBITS = 8,
     parameter RW    = 6,  // bits of a row index (>= clog2(ROWS))
+    parameter WSETS = 2,  // weight register sets per PE (pe.weight_sets)
+    parameter TW    = (WSETS > 2) ? $clog2(WSETS) : 1,  // bits of a set tag
     // bits of one weight on the write port (bit-serial: FineQ-R's 4 at least)
     parameter QW    = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4
 ) (
@@ -25,16 +27,16 @@ module fq_array #(
     input  wire                  beat_end,
     input  wire [2:0]            phase,
     input  wire                  in_valid,
-    input  wire                  in_tag,
+    input  wire [TW-1:0]         in_tag,
     input  wire [8*ROWS-1:0]     in_row,     // element i (bits 8i+7:8i) enters array row i
     input  wire                  w_clear,
     input  wire                  w_en,
-    input  wire                  w_tag,
+    input  wire [TW-1:0]         w_tag,
     input  wire [RW-1:0]         w_row,
     input  wire [COLS-1:0]       w_cols,     // columns written (the others keep the cleared 0)
     input  wire [QW*COLS-1:0]    w_data,     // signed weight per column (QW bits each)
     output wire                  out_valid,
-    output wire                  out_tag,
+    output wire [TW-1:0]         out_tag,
     output wire [ACC_W*COLS-1:0] out_row,
     output wire [ROWS*COLS-1:0]  pulses,     // PE(i, j) adds in this cycle (bit i*COLS + j)
     output wire [ROWS*COLS-1:0]  pe_valid,   // PE(i, j) holds valid data in this cycle
@@ -47,30 +49,33 @@ module fq_array #(
   // Between PEs: activations (with valid and tag) to the right, partial sums down.
   wire [7:0]       act   [0:ROWS-1][0:COLS];
   wire             aval  [0:ROWS-1][0:COLS];
-  wire             atag  [0:ROWS-1][0:COLS];
+  wire [TW-1:0]    atag  [0:ROWS-1][0:COLS];
   wire [ACC_W-1:0] ps    [0:ROWS][0:COLS-1];
   wire [ACC_W-1:0] bottom_next [0:COLS-1];
-  wire             bottom_valid, bottom_tag;
+  wire             bottom_valid;
+  wire [TW-1:0]    bottom_tag;
 
   genvar i, j;
   generate
-    // Input skew: row i sees the row that entered i beats ago.
+    // Input skew: row i sees the row that entered i beats ago. An element is the activation,
+    // its set tag and its valid bit: EW bits.
+    localparam EW = 9 + TW;
     for (i = 0; i < ROWS; i = i + 1) begin : g_skew
-      wire [9:0] entering = {in_valid, in_tag, in_row[8*i +: 8]};
+      wire [EW-1:0] entering = {in_valid, in_tag, in_row[8*i +: 8]};
       if (i == 0) begin : g_direct
         assign act[0][0]  = entering[7:0];
-        assign aval[0][0] = entering[9];
-        assign atag[0][0] = entering[8];
+        assign aval[0][0] = entering[EW-1];
+        assign atag[0][0] = entering[8 +: TW];
       end else begin : g_chain
-        reg [10*i-1:0] chain;  // stage s (bits 10s+9:10s) holds the element of the row s+1 beats old
+        reg [EW*i-1:0] chain;  // stage s (bits EW*s+EW-1:EW*s) holds the element of the row s+1 beats old
         if (i == 1) begin : g_one
           always @(posedge clk) if (beat_start) chain <= entering;
         end else begin : g_many
-          always @(posedge clk) if (beat_start) chain <= {chain[10*i-11:0], entering};
+          always @(posedge clk) if (beat_start) chain <= {chain[EW*(i-1)-1:0], entering};
         end
-        assign act[i][0]  = chain[10*i-3:10*i-10];
-        assign aval[i][0] = chain[10*i-1];
-        assign atag[i][0] = chain[10*i-2];
+        assign act[i][0]  = chain[EW*(i-1) +: 8];
+        assign aval[i][0] = chain[EW*i-1];
+        assign atag[i][0] = chain[EW*(i-1)+8 +: TW];
       end
     end
 
@@ -82,10 +87,10 @@ module fq_array #(
       for (j = 0; j < COLS; j = j + 1) begin : g_col
         localparam [RW-1:0] ROW_ID = i;
         wire write = w_en && (w_row == ROW_ID) && w_cols[j];
-        wire tag_now;
+        wire [TW-1:0] tag_now;
         wire [ACC_W-1:0] psum_next;
         if (KIND == 0) begin : g_temporal
-          fq_pe_temporal #(.ACC_W(ACC_W)) pe (
+          fq_pe_temporal #(.ACC_W(ACC_W), .WSETS(WSETS)) pe (
               .clk(clk), .beat_start(beat_start), .phase(phase),
               .in_act(act[i][j]), .in_valid(aval[i][j]), .in_tag(atag[i][j]), .in_psum(ps[i][j]),
               .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
@@ -94,7 +99,7 @@ module fq_array #(
               .pulse(pulses[i*COLS+j]), .psum_we(psum_we[i*COLS+j]), .opnd_we(opnd_we[i*COLS+j]),
               .valid_we(valid_we[i*COLS+j]), .w_we(w_we[i*COLS+j]));
         end else if (KIND == 2) begin : g_bitserial
-          fq_pe_bitserial #(.ACC_W(ACC_W), .WBITS(WBITS), .QW(QW)) pe (
+          fq_pe_bitserial #(.ACC_W(ACC_W), .WBITS(WBITS), .QW(QW), .WSETS(WSETS)) pe (
               .clk(clk), .beat_start(beat_start), .phase(phase),
               .in_act(act[i][j]), .in_valid(aval[i][j]), .in_tag(atag[i][j]), .in_psum(ps[i][j]),
               .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),
@@ -103,7 +108,7 @@ module fq_array #(
               .pulse(pulses[i*COLS+j]), .psum_we(psum_we[i*COLS+j]), .opnd_we(opnd_we[i*COLS+j]),
               .valid_we(valid_we[i*COLS+j]), .w_we(w_we[i*COLS+j]));
         end else begin : g_mac
-          fq_pe_mac #(.ACC_W(ACC_W), .WBITS(WBITS)) pe (
+          fq_pe_mac #(.ACC_W(ACC_W), .WBITS(WBITS), .WSETS(WSETS)) pe (
               .clk(clk), .beat_start(beat_start), .phase(phase),
               .in_act(act[i][j]), .in_valid(aval[i][j]), .in_tag(atag[i][j]), .in_psum(ps[i][j]),
               .w_clear(w_clear), .w_en(write), .w_tag(w_tag), .w_q(w_data[QW*j +: QW]),

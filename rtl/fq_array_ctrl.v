@@ -1,7 +1,8 @@
 // The array unit (docs/architecture.md "Array (weight stationary)"): preload engine with the
 // cluster decoders, matmul streaming with the beat grid, the row metadata that follows every
 // activation row to its obuf write, and in-order retirement of array ops.
-//   preload: issue cycle c clears the free weight set; cycles c+1 .. c+k write array rows
+//   preload: issue cycle c clears the next weight set (the sets are used in turn, pe.weight_sets);
+//            it may issue once no row using that set is left in the array; cycles c+1 .. c+k write array rows
 //            0 .. k-1 (wbuf read, decode); finish at the edge of cycle c+k.
 //   matmul:  issues at a beat start; injects one activation row per beat; the row written at the
 //            end of beat b + R + C - 2 (read-modify-write when acc=1); finish at its last row.
@@ -15,7 +16,9 @@ module fq_array_ctrl #(
     parameter WBITS  = 8,   // mac weight bits; bit-serial: the widest INTb weights
     parameter WINDOW = 1,   // FineQ-R on temporal: 0 fixed (W = 4), 1 tile (W = max |q| of the tile);
                             // on bit-serial: 0 fixed (W = 3), 1 tile (W = 2 without outlier clusters)
-    parameter QW     = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4
+    parameter QW     = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4,
+    parameter WSETS  = 2,   // weight register sets per PE, 1 .. 8
+    parameter TW     = (WSETS > 2) ? $clog2(WSETS) : 1
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -56,13 +59,13 @@ module fq_array_ctrl #(
   localparam LAT = ROWS + COLS - 2;               // beats from entry to the row's write
 
   // ---- weight sets, preload ----
-  reg        active;            // set of the committed tile
+  reg [TW-1:0] active;          // set of the committed tile
   reg        pending;           // a preloaded tile no matmul has used yet
   reg        pending_complete;
-  reg [3:0]  set_beat [0:1];     // W, 1 .. 8
-  reg [31:0] set_k [0:1];
-  reg [31:0] set_n [0:1];
-  reg [31:0] set_rows [0:1];    // issued rows using each set, not yet written
+  reg [3:0]  set_beat [0:WSETS-1];  // W, 1 .. 8
+  reg [31:0] set_k [0:WSETS-1];
+  reg [31:0] set_n [0:WSETS-1];
+  reg [31:0] set_rows [0:WSETS-1];  // issued rows using each set, not yet written
   reg        pre_busy;
   reg [31:0] pre_src, pre_stride, pre_k, pre_n, pre_i, pre_bit;
   reg [3:0]  pre_fmt;
@@ -71,12 +74,17 @@ module fq_array_ctrl #(
   reg [2:0]  pre_max;
   reg        pre_outl;          // FineQ-R: an outlier cluster (idx != 0) among the rows so far
   reg [SB-1:0] pre_slot;
-  reg        pre_set_r;         // the set the running preload writes
+  reg [TW-1:0] pre_set_r;       // the set the running preload writes
   reg [SB-1:0] slot_rd, slot_wr;  // in-order retirement: oldest op in flight, next free slot
   reg [SD-1:0] fin;               // op in slot finished
-  wire       pre_set = !active;
+  // The set after the committed one: a pending tile's, or the one the next preload overwrites
+  // (used by the tile WSETS - 1 before the committed one).
+  localparam [31:0]   LAST32   = WSETS - 1;
+  localparam [TW-1:0] LAST_SET = LAST32[TW-1:0];
+  wire [TW-1:0] next_set = (active == LAST_SET) ? {TW{1'b0}} : active + 1'b1;
+  wire [TW-1:0] pre_set  = next_set;
 
-  assign can_preload = !(pending && !pending_complete) && set_rows[!active] == 32'd0;
+  assign can_preload = !(pending && !pending_complete) && set_rows[next_set] == 32'd0;
 
   // Row i of the tile, column j: FineQ-R through the decoder, INTb from its bit offset.
   wire [QW*COLS-1:0] w_data;
@@ -126,13 +134,14 @@ module fq_array_ctrl #(
   // ---- matmul streaming and the beat grid ----
   reg [31:0] rows_in_flight;
   reg [31:0] st_left, st_next, st_src, st_stride, st_dst, st_dstride;
-  reg        st_acc, st_set;
+  reg        st_acc;
+  reg [TW-1:0] st_set;
   reg [SB-1:0] st_slot;
   reg [3:0]  grid_w;            // W of the running grid, 1 .. 8
   reg [2:0]  phase;
   reg [RB-1:0] beat;            // entry-beat counter of the current grid
 
-  wire       new_set  = pending ? !active : active;
+  wire [TW-1:0] new_set = pending ? next_set : active;
   wire [3:0] new_w    = set_beat[new_set];
   wire       flying   = rows_in_flight != 32'd0;
   assign can_matmul = !(pending && !pending_complete) && st_left == 32'd0 &&
@@ -152,7 +161,7 @@ module fq_array_ctrl #(
   wire [31:0] i_stride = issue_matmul ? src_stride : st_stride;
   wire [31:0] i_row    = issue_matmul ? 32'd0 : st_next;
   wire [31:0] i_m      = issue_matmul ? m : st_next + st_left;
-  wire        i_set    = issue_matmul ? new_set : st_set;
+  wire [TW-1:0] i_set  = issue_matmul ? new_set : st_set;
   wire [31:0] i_k      = set_k[i_set];
   assign ab_raddr = i_src + i_row * i_stride;
   reg [8*ROWS-1:0] in_row;
@@ -163,7 +172,7 @@ module fq_array_ctrl #(
   // Row metadata, by entry beat: obuf address, acc, n, the op's slot, last row of its op.
   reg [31:0]   meta_addr [0:RD-1];
   reg          meta_acc  [0:RD-1];
-  reg          meta_set  [0:RD-1];
+  reg [TW-1:0] meta_set  [0:RD-1];
   reg          meta_last [0:RD-1];
   reg [SB-1:0] meta_slot [0:RD-1];
   wire [31:0]   in_addr = (issue_matmul ? dst : st_dst) + i_row * (issue_matmul ? dst_stride : st_dstride);
@@ -171,9 +180,10 @@ module fq_array_ctrl #(
   wire [SB-1:0] in_slot = issue_matmul ? slot_wr : st_slot;
   wire          in_last = i_row + 32'd1 == i_m;
 
-  wire                 out_valid, out_tag;
+  wire                 out_valid;
+  wire [TW-1:0]        out_tag;
   wire [32*COLS-1:0]   out_row;
-  fq_array #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .RW(32)) array (
+  fq_array #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .RW(32), .WSETS(WSETS)) array (
       .clk(clk), .beat_start(b_start), .beat_end(b_end), .phase(ph_now),
       .in_valid(inject), .in_tag(i_set), .in_row(in_row),
       .w_clear(issue_preload), .w_en(pre_write), .w_tag(pre_busy ? pre_set_r : pre_set), .w_row(pre_i),
@@ -185,7 +195,7 @@ module fq_array_ctrl #(
   wire          bypass    = LAT == 0;
   wire [31:0]   o_addr = bypass ? in_addr : meta_addr[done_beat];
   wire          o_acc  = bypass ? in_acc : meta_acc[done_beat];
-  wire          o_set  = bypass ? i_set : meta_set[done_beat];
+  wire [TW-1:0] o_set  = bypass ? i_set : meta_set[done_beat];
   wire          o_last = bypass ? in_last : meta_last[done_beat];
   wire [SB-1:0] o_slot = bypass ? in_slot : meta_slot[done_beat];
   wire [31:0]   o_n    = set_n[o_set];
@@ -230,7 +240,7 @@ module fq_array_ctrl #(
       meta_slot[beat_now] <= in_slot;
     end
     if (rst) begin
-      active <= 1'b0;
+      active <= {TW{1'b0}};
       pending <= 1'b0;
       pending_complete <= 1'b0;
       pre_busy <= 1'b0;
@@ -242,7 +252,7 @@ module fq_array_ctrl #(
       slot_rd <= {SB{1'b0}};
       slot_wr <= {SB{1'b0}};
       fin <= {SD{1'b0}};
-      for (s = 0; s < 2; s = s + 1) begin
+      for (s = 0; s < WSETS; s = s + 1) begin
         set_beat[s] <= 4'd1;
         set_k[s] <= 32'd0;
         set_n[s] <= 32'd0;
@@ -290,7 +300,7 @@ module fq_array_ctrl #(
       // matmul
       if (issue_matmul) begin
         if (pending) begin
-          active <= !active;
+          active <= next_set;
           pending <= 1'b0;
         end
         st_src <= src;
@@ -311,9 +321,9 @@ module fq_array_ctrl #(
         beat <= b_end ? beat_now + 1'b1 : beat_now;
       end
       rows_in_flight <= rows_in_flight + (issue_matmul ? m : 32'd0) - {31'd0, out_valid};
-      for (s = 0; s < 2; s = s + 1) begin
-        set_rows[s] <= set_rows[s] + ((issue_matmul && new_set == s[0]) ? m : 32'd0)
-                       - {31'd0, out_valid && o_set == s[0]};
+      for (s = 0; s < WSETS; s = s + 1) begin
+        set_rows[s] <= set_rows[s] + ((issue_matmul && new_set == s[TW-1:0]) ? m : 32'd0)
+                       - {31'd0, out_valid && o_set == s[TW-1:0]};
       end
     end
   end

@@ -15,25 +15,27 @@ module fq_pe_bitserial #(
     parameter ACC_W = 32,
     parameter WBITS = 8,                        // widest INTb weights taken (8, 4, 3, 2)
     parameter QW    = (WBITS > 4) ? WBITS : 4,  // write port: two's complement, FineQ-R -4 .. 3 too
-    parameter MW    = (WBITS > 3) ? WBITS : 3   // magnitude bits: |-2^(b-1)| fits b, FineQ-R's 4 fits 3
+    parameter MW    = (WBITS > 3) ? WBITS : 3,  // magnitude bits: |-2^(b-1)| fits b, FineQ-R's 4 fits 3
+    parameter WSETS = 2,                        // weight register sets
+    parameter TW    = (WSETS > 2) ? $clog2(WSETS) : 1   // bits of a set tag
 ) (
     input  wire             clk,
     input  wire             beat_start,  // first cycle of a beat: load the neighbours' outputs
     input  wire [2:0]       phase,       // cycle within the beat, 0 .. W-1: the magnitude bit
     input  wire [7:0]       in_act,
     input  wire             in_valid,
-    input  wire             in_tag,
+    input  wire [TW-1:0]    in_tag,
     input  wire [ACC_W-1:0] in_psum,
     input  wire             w_clear,     // clear weight set w_tag (start of a preload)
     input  wire             w_en,        // write weight set w_tag
-    input  wire             w_tag,
+    input  wire [TW-1:0]    w_tag,
     input  wire [QW-1:0]    w_q,
     output reg  [7:0]       act,
     output reg              valid,
-    output reg              tag,   // weight set of the data
+    output reg  [TW-1:0]    tag,   // weight set of the data
     output reg  [ACC_W-1:0] psum,
     output wire             valid_now,   // the data in this PE in this cycle is valid
-    output wire             tag_now,     // and uses this weight set
+    output wire [TW-1:0]    tag_now,     // and uses this weight set
     output wire [ACC_W-1:0] psum_next,   // the partial sum at the end of this cycle
     output wire             pulse,       // adds in this cycle
     // register write enables (the cost model charges each: docs/energy.md "Register writes")
@@ -45,15 +47,27 @@ module fq_pe_bitserial #(
   localparam SW = 8 + MW - 1;  // the activation shifted by up to MW - 1
   localparam PB = (MW > 4) ? 3 : 2;  // phase bits that select a magnitude bit
 
-  reg [MW-1:0] mag0, mag1;
-  reg          neg0, neg1;
+  reg [MW*WSETS-1:0] mags;  // set s: bits MW*s+MW-1:MW*s
+  reg [WSETS-1:0]    negs;
 
   wire             cur_valid = beat_start ? in_valid : valid;
-  wire             cur_tag   = beat_start ? in_tag : tag;
+  wire [TW-1:0]    cur_tag   = beat_start ? in_tag : tag;
   wire [7:0]       cur_act   = beat_start ? in_act : act;
   wire [ACC_W-1:0] base      = beat_start ? in_psum : psum;
-  wire [MW-1:0]    mag       = cur_tag ? mag1 : mag0;
-  wire             neg       = cur_tag ? neg1 : neg0;
+  // The tag's set, as a mux chain (one 2:1 mux for two sets, as a plain ternary would be).
+  reg [MW-1:0] mag;
+  reg          neg;
+  integer      rs;
+  always @(*) begin
+    mag = mags[MW-1:0];
+    neg = negs[0];
+    for (rs = 1; rs < WSETS; rs = rs + 1) begin
+      if (cur_tag == rs[TW-1:0]) begin
+        mag = mags[MW*rs +: MW];
+        neg = negs[rs];
+      end
+    end
+  end
   wire [7:0]       mag_z;    // |q| widened to the 8 phases: phases past its width select a zero
   wire             bit_set   = mag_z[phase];
   wire [SW-1:0]    a_wide    = {{(MW - 1){cur_act[7]}}, cur_act};
@@ -77,6 +91,7 @@ module fq_pe_bitserial #(
   assign psum_we  = opnd_we || pulse;
   assign w_we     = w_clear || w_en;
 
+  integer ws;
   always @(posedge clk) begin
     if (opnd_we) begin
       act <= in_act;
@@ -84,13 +99,10 @@ module fq_pe_bitserial #(
     end
     if (valid_we) valid <= in_valid;
     if (psum_we) psum <= psum_next;
-    if (w_we) begin
-      if (w_tag) begin
-        mag1 <= w_en ? w_abs[MW-1:0] : {MW{1'b0}};
-        neg1 <= w_en & w_neg;
-      end else begin
-        mag0 <= w_en ? w_abs[MW-1:0] : {MW{1'b0}};
-        neg0 <= w_en & w_neg;
+    for (ws = 0; ws < WSETS; ws = ws + 1) begin
+      if (w_we && w_tag == ws[TW-1:0]) begin
+        mags[MW*ws +: MW] <= w_en ? w_abs[MW-1:0] : {MW{1'b0}};
+        negs[ws] <= w_en & w_neg;
       end
     end
   end

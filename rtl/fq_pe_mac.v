@@ -1,29 +1,31 @@
 // Baseline multiply-accumulate PE: INT8 activation x WBITS-bit weight (8, 4, 3 or 2), one beat
-// per cycle. Two weight register sets as in the temporal PE; `in_tile` marks PEs inside the
+// per cycle. WSETS weight register sets as in the temporal PE; `in_tile` marks PEs inside the
 // preloaded k x n tile (the others hold 0 and count as idle). Datapath registers have no reset.
 `default_nettype none
 
 module fq_pe_mac #(
     parameter ACC_W = 32,
-    parameter WBITS = 8
+    parameter WBITS = 8,
+    parameter WSETS = 2,                                 // weight register sets
+    parameter TW    = (WSETS > 2) ? $clog2(WSETS) : 1   // bits of a set tag
 ) (
     input  wire             clk,
     input  wire             beat_start,  // 1 in every cycle of a MAC array (W = 1)
     input  wire [2:0]       phase,       // 0 in every cycle of a MAC array: it multiplies in phase 0
     input  wire [7:0]       in_act,
     input  wire             in_valid,
-    input  wire             in_tag,
+    input  wire [TW-1:0]    in_tag,
     input  wire [ACC_W-1:0] in_psum,
     input  wire             w_clear,
     input  wire             w_en,
-    input  wire             w_tag,
+    input  wire [TW-1:0]    w_tag,
     input  wire [WBITS-1:0] w_q,
     output reg  [7:0]       act,
     output reg              valid,
-    output reg              tag,   // weight set of the data
+    output reg  [TW-1:0]    tag,   // weight set of the data
     output reg  [ACC_W-1:0] psum,
     output wire             valid_now,   // the data in this PE in this cycle is valid
-    output wire             tag_now,     // and uses this weight set
+    output wire [TW-1:0]    tag_now,     // and uses this weight set
     output wire [ACC_W-1:0] psum_next,
     output wire             pulse,       // a product inside the tile in this cycle
     // register write enables (the cost model charges each: docs/energy.md "Register writes")
@@ -32,15 +34,27 @@ module fq_pe_mac #(
     output wire             valid_we,    // valid
     output wire             w_we         // the weight set w_tag
 );
-  reg [WBITS-1:0] q0, q1;
-  reg             t0, t1;
+  reg [WBITS*WSETS-1:0] qs;  // set s: bits WBITS*s+WBITS-1:WBITS*s
+  reg [WSETS-1:0]       ts;
 
   wire             cur_valid = beat_start ? in_valid : valid;
-  wire             cur_tag   = beat_start ? in_tag : tag;
+  wire [TW-1:0]    cur_tag   = beat_start ? in_tag : tag;
   wire [7:0]       cur_act   = beat_start ? in_act : act;
   wire [ACC_W-1:0] base      = beat_start ? in_psum : psum;
-  wire [WBITS-1:0] q         = cur_tag ? q1 : q0;
-  wire             in_tile   = cur_tag ? t1 : t0;
+  // The tag's set, as a mux chain (one 2:1 mux for two sets, as a plain ternary would be).
+  reg [WBITS-1:0] q;
+  reg             in_tile;
+  integer         rs;
+  always @(*) begin
+    q = qs[WBITS-1:0];
+    in_tile = ts[0];
+    for (rs = 1; rs < WSETS; rs = rs + 1) begin
+      if (cur_tag == rs[TW-1:0]) begin
+        q = qs[WBITS*rs +: WBITS];
+        in_tile = ts[rs];
+      end
+    end
+  end
 
   wire signed [WBITS+7:0] product = $signed(cur_act) * $signed(q);
   wire [ACC_W-1:0] p_ext = {{(ACC_W - WBITS - 8){product[WBITS+7]}}, product};
@@ -59,6 +73,7 @@ module fq_pe_mac #(
   assign psum_we  = opnd_we || pulse;
   assign w_we     = w_clear || w_en;
 
+  integer ws;
   always @(posedge clk) begin
     if (opnd_we) begin
       act <= in_act;
@@ -66,13 +81,10 @@ module fq_pe_mac #(
     end
     if (valid_we) valid <= in_valid;
     if (psum_we) psum <= psum_next;
-    if (w_we) begin
-      if (w_tag) begin
-        q1 <= w_en ? w_q : {WBITS{1'b0}};
-        t1 <= w_en;
-      end else begin
-        q0 <= w_en ? w_q : {WBITS{1'b0}};
-        t0 <= w_en;
+    for (ws = 0; ws < WSETS; ws = ws + 1) begin
+      if (w_we && w_tag == ws[TW-1:0]) begin
+        qs[WBITS*ws +: WBITS] <= w_en ? w_q : {WBITS{1'b0}};
+        ts[ws] <= w_en;
       end
     end
   end

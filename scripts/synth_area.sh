@@ -11,6 +11,9 @@
 #                                     hash; exit 1 with a diff on a mismatch, 77 without liberty
 #   scripts/synth_area.sh --check --only NAME[,NAME]
 #                                     re-synthesize just these designs (marked or not) and compare
+#   scripts/synth_area.sh --print --only NAME[,NAME]
+#                                     print just these designs' lines (not with --update: the cache
+#                                     is written whole)
 # Options: --liberty FILE (default $FQ_LIBERTY or scripts/install-deps.sh's location),
 #          --cache FILE (default configs/synth_area.yaml), --rtl DIR (default rtl/).
 set -euo pipefail
@@ -66,6 +69,20 @@ designs=(
   "array_mac_w4_16x16|fq_array|-set ROWS 16 -set COLS 16 -set KIND 1 -set WBITS 4|$arr|array mac 4 16 16|false"
   "array_bitserial_16x16|fq_array|-set ROWS 16 -set COLS 16 -set KIND 2 -set WBITS 3|$arr|array bitserial 0 16 16|false"
 )
+# pe.weight_sets other than 2 (WSETS), at 8 x 8: the cost model takes the nearest size with the
+# arch's number of sets. And the accumulator width (ACC_W, a study: the engines accumulate in 32
+# bits, so the cost model never uses these): what a narrower partial sum would save.
+for s in 1 4 8; do
+  designs+=("array_temporal_8x8_s$s|fq_array|-set ROWS 8 -set COLS 8 -set KIND 0 -set WSETS $s|$arr|array temporal 0 8 8|false"
+            "array_mac_w8_8x8_s$s|fq_array|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 8 -set WSETS $s|$arr|array mac 8 8 8|false"
+            "array_bitserial_8x8_s$s|fq_array|-set ROWS 8 -set COLS 8 -set KIND 2 -set WBITS 3 -set WSETS $s|$arr|array bitserial 0 8 8|false")
+done
+for a in 16 24; do
+  designs+=("array_temporal_8x8_acc$a|fq_array|-set ROWS 8 -set COLS 8 -set KIND 0 -set ACC_W $a|$arr|array temporal 0 8 8|false"
+            "array_bitserial_8x8_acc$a|fq_array|-set ROWS 8 -set COLS 8 -set KIND 2 -set WBITS 3 -set ACC_W $a|$arr|array bitserial 0 8 8|false")
+done
+# An INT8 product is already 16 bits: the MAC array's narrowest accumulator studied is 24.
+designs+=("array_mac_w8_8x8_acc24|fq_array|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 8 -set ACC_W 24|$arr|array mac 8 8 8|false")
 
 # SHA-256 of the design's RTL files concatenated in the listed order (model/cost recomputes it).
 rtl_hash() {
@@ -134,11 +151,13 @@ designs:
 EOF
 }
 
+[ "$mode" = update ] && [ -n "$only" ] && { echo "synth_area: --only does not combine with --update" >&2; exit 2; }
 case $mode in
   print | update)
     out=$(mktemp)
     header >"$out"
     for d in "${designs[@]}"; do
+      [ -z "$only" ] || [[ $only == *",${d%%|*},"* ]] || continue
       start=$SECONDS
       synth "$d" >>"$out"
       echo "synth_area: ${d%%|*} $((SECONDS - start)) s" >&2

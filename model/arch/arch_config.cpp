@@ -132,6 +132,10 @@ const std::vector<KeySpec>& schema() {
        [](ArchConfig& a, const std::string& s) { a.weight_slots = static_cast<int>(parse_int(s, 1, 64)); }},
       {"buffers.act_bytes", "INT8 activation buffer, bytes, 1..2^32", true,
        [](ArchConfig& a, const std::string& s) { a.act_bytes = parse_int(s, 1, kMaxBufferBytes); }},
+      {"buffers.out_slots", "most output tiles the output buffer holds at once, 1..64 (default 2): the ring of "
+                            "accumulator slots the array fills while earlier tiles are dequantised and stored, as many "
+                            "as fit", false,
+       [](ArchConfig& a, const std::string& s) { a.out_slots = static_cast<int>(parse_int(s, 1, 64)); }},
       {"buffers.out_bytes", "int32 accumulator and FP32 output buffer, bytes, 1..2^32", true,
        [](ArchConfig& a, const std::string& s) { a.out_bytes = parse_int(s, 1, kMaxBufferBytes); }},
       {"buffers.scale_bytes", "FP16 weight and FP32 activation scale buffer, bytes, 1..2^32", true,
@@ -310,13 +314,13 @@ std::string to_yaml(const ArchConfig& a) {
   // Written only when not the default, so the fingerprints of existing programs stay valid.
   if (a.weight_sets != 2) s += fmt::format("  weight_sets: {}\n", a.weight_sets);
   s += fmt::format(
-      "dataflow: {}\ntiming: {}\nbuffers:\n  weight_bytes: {}\n{}  act_bytes: {}\n  out_bytes: {}\n  scale_bytes: {}\n"
+      "dataflow: {}\ntiming: {}\nbuffers:\n  weight_bytes: {}\n{}  act_bytes: {}\n  out_bytes: {}\n{}  scale_bytes: {}\n"
       "dram:\n  bytes_per_cycle: {}\n  latency_cycles: {}\n"
       "clock_mhz: {}\ntech:\n  node_nm: {}\n  vdd_v: {}\n",
       to_string(a.dataflow), to_string(a.timing), a.weight_bytes,
       // Like weight_sets: the default is not written, so existing fingerprints hold.
       a.weight_slots != 2 ? fmt::format("  weight_slots: {}\n", a.weight_slots) : std::string(), a.act_bytes,
-      a.out_bytes, a.scale_bytes,
+      a.out_bytes, a.out_slots != 2 ? fmt::format("  out_slots: {}\n", a.out_slots) : std::string(), a.scale_bytes,
       a.dram_bytes_per_cycle, a.dram_latency_cycles, a.clock_mhz,
       a.tech_node_nm, a.vdd_v);
   // Like weight_slots: the default is not written, so existing fingerprints hold.

@@ -30,6 +30,7 @@ struct ArchConfig {
   Dataflow dataflow = Dataflow::kWeightStationary;
   TimingModel timing = TimingModel::kDefault;
   int64_t weight_bytes = 0;         // `buffers.weight_bytes`: weight buffer (encoded codes)
+  int out_slots = 2;                // `buffers.out_slots`: most output tiles in obuf at once, 1..64
   int weight_slots = 2;             // `buffers.weight_slots`: most weight tiles in wbuf at once, 1..64
   int64_t act_bytes = 0;            // `buffers.act_bytes`: INT8 activation buffer
   int64_t out_bytes = 0;            // `buffers.out_bytes`: int32 accumulators and FP32 outputs

@@ -138,6 +138,12 @@ SynthTable parse_synth_table(const std::string& yaml_text, const std::string& or
     d.ge = positive(get<double>(e, "ge", origin, path), origin, path + ".ge");
     d.files = get<std::vector<std::string>>(e, "files", origin, path);
     d.rtl_sha256 = get<std::string>(e, "rtl_sha256", origin, path);
+    // The Verilog parameters that are architecture choices; absent means the RTL's default.
+    if (const YAML::Node params = e["params"]; params && params.IsMap()) {
+      if (params["WSETS"]) d.weight_sets = get<int>(params, "WSETS", origin, path + ".params");
+      if (params["ACC_W"]) d.acc_bits = get<int>(params, "ACC_W", origin, path + ".params");
+    }
+    if (d.weight_sets < 1 || d.acc_bits < 1) fail("{}: '{}.params' ({}) needs WSETS and ACC_W >= 1", origin, path, line_of(e));
     t.designs.push_back(d);
   }
   return t;
@@ -421,13 +427,13 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
 }
 
 const SynthDesign* CostModel::synth_array() const {
-  // The synthesized arrays hold two weight register sets per PE.
-  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth || m_arch.weight_sets != 2) return nullptr;
+  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth) return nullptr;
   const double want = std::log(static_cast<double>(m_arch.rows) * m_arch.cols);
   const SynthDesign* best = nullptr;
   double best_dist = 0;
   for (const auto& d : m_t.synth->designs) {
-    if (d.role != "array" || d.kind != m_arch.pe_kind) continue;
+    // The accumulators of the engines are 32-bit (fineq-spec.md): narrower designs are studies.
+    if (d.role != "array" || d.kind != m_arch.pe_kind || d.weight_sets != m_arch.weight_sets || d.acc_bits != 32) continue;
     if (d.weight_bits != pe_model(m_arch).synth_weight_bits(m_arch)) continue;
     const double rc = static_cast<double>(d.rows) * d.cols;
     const double dist = std::abs(std::log(rc) - want);
@@ -470,12 +476,11 @@ Breakdown CostModel::area_um2() const {
   std::string fallback;
   if (m_t.pe_source == PeAreaSource::kSynthesis) {
     fallback = !m_t.synth ? "no synthesis cache loaded; from the tables: "
-               : m_arch.weight_sets != 2
-                   ? fmt::format("the synthesized arrays hold 2 weight sets, this one {}; from the tables: ", m_arch.weight_sets)
-                   : fmt::format("{} has no {} array; from the tables: ", m_t.synth->origin,
-                                        pe.synth_weight_bits(m_arch) == 0
-                                            ? m_arch.pe_kind
-                                            : fmt::format("{} {}-bit", m_arch.pe_kind, pe.synth_weight_bits(m_arch)));
+               : fmt::format("{} has no {} array with {} weight sets; from the tables: ", m_t.synth->origin,
+                             pe.synth_weight_bits(m_arch) == 0
+                                 ? m_arch.pe_kind
+                                 : fmt::format("{} {}-bit", m_arch.pe_kind, pe.synth_weight_bits(m_arch)),
+                             m_arch.weight_sets);
   }
 
   if (const SynthDesign* arr = synth_array()) {

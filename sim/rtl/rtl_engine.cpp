@@ -64,7 +64,8 @@ std::vector<std::string> parameters(const ArchConfig& a) {
           fmt::format("-GWINDOW={}", a.window == BeatWindow::kTile ? 1 : 0), fmt::format("-GWBUF={}", a.weight_bytes),
           fmt::format("-GABUF={}", a.act_bytes), fmt::format("-GOBUF={}", a.out_bytes),
           fmt::format("-GSBUF={}", a.scale_bytes), fmt::format("-GDB={}", a.dram_bytes_per_cycle),
-          fmt::format("-GLAT={}", a.dram_latency_cycles), fmt::format("-GIDEPTH={}", kIdepth)};
+          fmt::format("-GLAT={}", a.dram_latency_cycles), fmt::format("-GIDEPTH={}", kIdepth),
+          fmt::format("-GWSETS={}", a.weight_sets)};
 }
 
 // How a runner is Verilated and compiled (part of the cache key: a runner built otherwise is not
@@ -108,7 +109,9 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   const std::vector<fs::path> libs = runner_libs();
   std::vector<std::string> args = parameters(arch);
   for (const auto& d : o.defines) args.push_back(fmt::format("+define+{}", d));
-  args.push_back("--trace-fst");  // every runner can dump a waveform on request
+  // Tracing is half the generated code: only a run that asks for a waveform gets a traced runner
+  // (its own cache entry, built on first use).
+  if (!o.wave.empty()) args.push_back("--trace-fst");
   uint64_t h = 1469598103934665603ull;
   for (const auto& p : rtl_files) h = fnv(fnv(h, p.filename().string()), slurp(p));
   for (const auto& p : runner_src) h = fnv(h, slurp(p));
@@ -143,7 +146,8 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   for (const auto& p : sources) cmd += fmt::format(" {}", quote(p.string()));
   cmd += fmt::format(" {}", quote((src / "sim/rtl/rtl_runner_main.cpp").string()));
   cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1",
-                     quote(fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}", include_dir().string(), kIdepth)),
+                     quote(fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}{}", include_dir().string(), kIdepth,
+                                       o.wave.empty() ? "" : " -DFQ_RTL_TRACE")),
                      quote(link_line), quote((tmp / "obj").string()),
                      quote((tmp / "build.log").string()));
   if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp / "obj" / "fq_rtl_runner")) {
@@ -165,9 +169,6 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
 std::string rtl_unsupported(const ArchConfig& arch) {
   if (arch.dataflow != Dataflow::kWeightStationary) return "the RTL implements the weight-stationary dataflow only";
   if (arch.timing != TimingModel::kDefault) return "timing: scalesim is a modelling convention with no RTL";
-  if (arch.weight_sets != 2) {
-    return fmt::format("pe.weight_sets {}: the RTL's PEs hold two weight register sets (a one-bit tag)", arch.weight_sets);
-  }
   if (arch.weight_bytes > (int64_t{1} << 24) || arch.act_bytes > (int64_t{1} << 24) ||
       arch.out_bytes > (int64_t{1} << 24) || arch.scale_bytes > (int64_t{1} << 24)) {
     return "the RTL's behavioural buffers are limited to 16 MiB each";

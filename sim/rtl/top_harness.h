@@ -10,13 +10,12 @@
 #include "sim/rtl/fq_isa.h"
 #include "sim/rtl/rtl_harness.h"
 
-#include <verilated_fst_c.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -89,17 +88,19 @@ inline isa::Word encode(const ir::TileProgram& p, ir::OpId id, const std::array<
 
 // stall_percent > 0 makes the DRAM withhold read data in that share of the cycles (seeded):
 // results must not change, cycle counts then do.
-// With `wave`, every half cycle of the run is dumped to it (the model must be built with
-// TRACE_FST and traced into it).
+// With `wave`, it is called with the time of every half cycle of the run, to dump a waveform (a
+// traced model's VerilatedFstC::dump): the harness itself needs no tracing library, so a runner
+// built without --trace-fst uses it too.
 // `idepth` is the model's IDEPTH: the instructions one unit's memory holds. A run in which no
 // op completes for 2^22 cycles is reported as a deadlock.
 template <typename V>
 TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::MemoryImage& mem,
-               int stall_percent = 0, uint64_t seed = 1, VerilatedFstC* wave = nullptr, uint64_t idepth = 4096) {
+               int stall_percent = 0, uint64_t seed = 1, const std::function<void(uint64_t)>& wave = {},
+               uint64_t idepth = 4096) {
   uint64_t stall_state = seed;
   uint64_t wave_time = 0;
   auto dump = [&] {
-    if (wave != nullptr) wave->dump(wave_time++);
+    if (wave) wave(wave_time++);
   };
   // Per-unit instruction streams and dependency counts (units complete in order, so "op d is
   // done" is "at least seq(d) + 1 ops of d's unit are done").

@@ -6,7 +6,9 @@
 #include "top_cases.h"
 
 #include "model/arch/pe_model.h"
+#include "model/ckpt/random_layer.h"
 #include "model/cost/cost_model.h"
+#include "sim/sim_cases.h"
 
 #include <catch2/catch.hpp>
 
@@ -111,5 +113,44 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     CHECK(item("pe_valid_clears") == Approx(static_cast<double>(rtl.valid - rtl.operand) * reg));
     CHECK(item("weight_load") ==
           Approx(static_cast<double>(rtl.weight) * fq::pe_model(t.arch).weight_register_bits(t.arch) * reg));
+  }
+}
+
+// Issue 16: pe.weight_sets in the RTL. One decode-shaped GEMM (M = 1, many tiles: preload-bound)
+// runs on the models of both presets of a pair, which differ only in pe.weight_sets (and b4x3_s4
+// in its weight ring, a compiler choice). Each model must compute the golden bytes and complete
+// every op in the cycle the fast engine gives for its own number of sets, and the extra sets
+// must save cycles.
+TEST_CASE("pe.weight_sets 1, 3 and 4 in the RTL: the fast engine's cycles for each, fewer with more sets",
+          "[rtl][top][weight_sets]") {
+  auto config = [](const std::string& name) -> const fq::rtl::TopConfig& {
+    for (const auto& t : fq::rtl::top_configs()) {
+      if (t.name == name) return t;
+    }
+    FAIL("no configuration " << name);
+    throw;
+  };
+  const struct {
+    const char* fewer;
+    const char* more;
+  } pairs[] = {{"m4x4_s1", "m4x4"}, {"t4x3", "t4x3_s3"}, {"b4x3", "b4x3_s4"}};
+  for (const auto& p : pairs) {
+    const auto& fewer = config(p.fewer);
+    const auto& more = config(p.more);
+    INFO(p.fewer << " (" << fewer.arch.weight_sets << " sets) vs " << p.more << " (" << more.arch.weight_sets << ")");
+    REQUIRE(fewer.arch.weight_sets < more.arch.weight_sets);
+    const fq::HwFormat format = fq::pe_model(more.arch).weight_format(more.arch);
+    const std::vector<fq::QTensor> w = {fq::random_qtensor("g0", format, 6, 96, 16)};
+    const std::vector<fq::QuantizedActs> a = {fq::random_acts(1, 96, 17)};
+    const auto layer_fewer = fq::test::compile_with(fewer.arch, w, a, -1);
+    const auto layer_more = fq::test::compile_with(more.arch, w, a, -1);
+    const auto r_fewer = fq::rtl::run_top_program(fewer, layer_fewer.program, layer_fewer.memory);
+    const auto r_more = fq::rtl::run_top_program(more, layer_more.program, layer_more.memory);
+    INFO("cycles: " << r_fewer.rtl_cycles << " vs " << r_more.rtl_cycles);
+    CHECK(r_fewer.failure == "");
+    CHECK(r_more.failure == "");
+    CHECK(r_fewer.rtl_cycles == r_fewer.fast_cycles);
+    CHECK(r_more.rtl_cycles == r_more.fast_cycles);
+    CHECK(r_more.rtl_cycles < r_fewer.rtl_cycles);
   }
 }

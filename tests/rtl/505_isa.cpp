@@ -170,7 +170,7 @@ TEST_CASE("ISA: encode refuses values that do not fit and opcodes the RTL does n
 }
 
 TEST_CASE("RTL test models are Verilated with the parameters the RTL engine gives their presets", "[rtl][isa]") {
-  REQUIRE(fq::rtl::top_configs().size() == 6);  // configs/test/rtl_*.yaml
+  REQUIRE(fq::rtl::top_configs().size() == 9);  // configs/test/rtl_*.yaml
   for (const auto& t : fq::rtl::top_configs()) {
     INFO(t.name);
     REQUIRE(t.arch.name == "rtl_" + t.name);

@@ -24,6 +24,15 @@ for p in "-GROWS=1 -GCOLS=1" "-GROWS=3 -GCOLS=1" "-GROWS=33 -GCOLS=32" "-GROWS=5
   lint fq_array $p -GKIND=2 -GWBITS=8
   lint fq_array $p -GKIND=2 -GWBITS=3
 done
+# pe.weight_sets: one set (a constant tag), three (a tag value unused), eight (three tag bits).
+for w in 1 3 8; do
+  lint fq_pe_temporal -GWSETS=$w
+  lint fq_pe_mac -GWSETS=$w
+  lint fq_pe_bitserial -GWSETS=$w -GWBITS=3
+  lint fq_array -GROWS=5 -GCOLS=7 -GKIND=0 -GWSETS=$w
+  lint fq_top -GROWS=3 -GCOLS=2 -GKIND=1 -GWSETS=$w
+  lint fq_top -GROWS=5 -GCOLS=3 -GKIND=2 -GWBITS=4 -GWSETS=$w
+done
 for m in fq_fp16_to_fp32 fq_int_to_fp32 fq_fp32_mul fq_dma_in fq_dma_out fq_controller; do lint $m; done
 lint fq_epilogue -GCOLS=1
 lint fq_epilogue -GCOLS=32

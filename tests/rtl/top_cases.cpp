@@ -9,6 +9,8 @@
 #include "sim/sim_cases.h"
 #include "sim/rtl/top_harness.h"
 
+#include <verilated_fst_c.h>
+
 #include <fmt/format.h>
 
 #include <memory>
@@ -63,7 +65,9 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
     top->trace(fst.get(), 99);
     fst->open(wave.c_str());
   }
-  const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, fst.get(), FQ_TOP_IDEPTH);
+  std::function<void(uint64_t)> dump;
+  if (fst) dump = [&](uint64_t time) { fst->dump(time); };
+  const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, dump, FQ_TOP_IDEPTH);
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
   r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes};
@@ -112,7 +116,39 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
   return r;
 }
 
+template <typename V>
+ProgramResult program_on(const TopConfig& t, const ir::TileProgram& program, const ir::MemoryImage& memory) {
+  const sim::EngineResult golden = sim::find_engine("golden").run(t.arch, program, memory);
+  const sim::EngineResult fast = sim::find_engine("fast").run(t.arch, program, memory);
+  ir::MemoryImage mem = memory;
+  auto top = std::make_unique<V>();
+  const TopRun run = run_top(*top, program, t.arch, mem, 0, 0, {}, FQ_TOP_IDEPTH);
+  ProgramResult r;
+  r.rtl_cycles = run.total_cycles;
+  r.fast_cycles = fast.total_cycles();
+  sim::EngineResult rtl;
+  rtl.engine = "rtl";
+  rtl.memory = std::move(mem);
+  rtl.done = run.done;
+  rtl.total = run.total_cycles;
+  rtl.pe_additions = run.pulses;
+  if (const auto d = sim::first_byte_divergence(program, golden, rtl)) {
+    r.failure = d->message;
+  } else if (const auto c = sim::first_cycle_divergence(program, t.arch, fast, rtl)) {
+    r.failure = c->message;
+  }
+  return r;
+}
+
 }  // namespace
+
+ProgramResult run_top_program(const TopConfig& t, const ir::TileProgram& program, const ir::MemoryImage& memory) {
+#define FQ_TOP_PROGRAM(NAME, MODEL, PARAMS) \
+  if (t.name == #NAME) return program_on<MODEL>(t, program, memory);
+  FQ_RTL_TOP_MODELS(FQ_TOP_PROGRAM)
+#undef FQ_TOP_PROGRAM
+  fail("no RTL model named '{}'", t.name);
+}
 
 CaseResult run_top_case(const TopConfig& t, uint64_t seed, int stall_percent, const std::string& wave) {
 #define FQ_TOP_RUN(NAME, MODEL, PARAMS) \

@@ -6,6 +6,7 @@
 
 #include "model/arch/arch_config.h"
 #include "model/ir/mem_image.h"
+#include "model/ir/tile_program.h"
 #include "model/timing/timing.h"
 
 #include <cstdint>
@@ -44,5 +45,13 @@ struct CaseResult {
 
 // One case. stall_percent > 0: random DRAM stalls, bytes compared only. `wave`: an FST file.
 CaseResult run_top_case(const TopConfig& config, uint64_t seed, int stall_percent = 0, const std::string& wave = "");
+
+// One given program on the model of `config` (no DRAM stalls): the RTL's and the fast engine's
+// total cycles, and the first divergence from the golden bytes or the fast engine's op cycles.
+struct ProgramResult {
+  uint64_t rtl_cycles = 0, fast_cycles = 0;
+  std::string failure;  // empty when bytes and every op's cycle agree
+};
+ProgramResult run_top_program(const TopConfig& config, const ir::TileProgram& program, const ir::MemoryImage& memory);
 
 }  // namespace fq::rtl

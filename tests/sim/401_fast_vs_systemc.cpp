@@ -9,12 +9,14 @@
 #include "sim/divergence.h"
 #include "sim/report.h"
 #include "sim/engine.h"
+#include "sim/workload_input.h"
 #include "sim_cases.h"
 #include "support/paths.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <utility>
 
 
@@ -177,4 +179,46 @@ TEST_CASE("decode: FineQ 33 x 32 with 8 weight sets and 64 weight slots beats IN
   CHECK(fineq8 <= int8);
   CHECK(int8_preload > 0);
   CHECK(fineq8_preload < fineq2_preload / 2);
+}
+
+// The same on the real model (issue 16's must-show): the 35 linears of stories260K, quantized by
+// the `quantize` command (FineQ-R for the temporal array, RTN INT8 for the INT8 array), compiled
+// as one layer at M = 1. FineQ at its default takes more cycles than INT8 at its default; with
+// eight weight sets and 64-deep weight and output rings it takes no more, on both engines.
+TEST_CASE("decode on the stories260K linears: FineQ with 8 weight sets and 64-slot weight and output rings takes no "
+          "more cycles than INT8 at its default (fast == SystemC)",
+          "[sim][decode]") {
+  const auto checkpoint = fq::test::stories260k();
+  const auto dir = fq::test::temp_dir("decode_stories");
+  auto quantize = [&](const std::string& method, const std::string& file) {
+    const std::string cmd = fmt::format("'{}' --checkpoint '{}' --method {} --out '{}' > /dev/null",
+                                        (fq::test::bin_dir() / "quantize").string(), checkpoint.string(), method,
+                                        (dir / file).string());
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    return (dir / file).string();
+  };
+  const std::string fineq_q = quantize("fineq", "fineq.q"), int8_q = quantize("rtn --bits 8", "int8.q");
+  auto run = [](const char* preset, const std::string& layer, std::vector<std::string> set) {
+    const fq::ArchConfig arch = fq::load_arch((fq::test::source_dir() / "configs" / preset).string(), set);
+    fq::sim::WorkloadRequest req;
+    req.layer = layer;
+    req.tokens = 1;
+    auto w = fq::sim::make_workload(req, arch);
+    REQUIRE(w.weights.size() == 35);
+    fq::test::SimCase c;
+    c.arch = arch;
+    c.weights = std::move(w.weights);
+    c.acts = std::move(w.acts);
+    c.layer = fq::test::compile_with(arch, c.weights, c.acts, -1);
+    check_engines_agree(c);
+    return fq::sim::find_engine("fast").run(arch, c.layer.program, c.layer.memory).timeline->total_cycles;
+  };
+  const uint64_t fineq = run("fineq.yaml", fineq_q, {});
+  const uint64_t fineq_best =
+      run("fineq.yaml", fineq_q, {"pe.weight_sets=8", "buffers.weight_slots=64", "buffers.out_slots=64"});
+  const uint64_t int8 = run("int8.yaml", int8_q, {});
+  INFO("FineQ default " << fineq << ", FineQ 8 sets, 64 weight and output slots " << fineq_best << ", INT8 default "
+                        << int8);
+  CHECK(fineq > int8);
+  CHECK(fineq_best <= int8);
 }

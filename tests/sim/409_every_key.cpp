@@ -65,6 +65,7 @@ TEST_CASE("every architecture key changes the report or is rejected", "[sim][arc
       {"timing", {"int8.yaml", "scalesim", 16}},
       {"buffers.weight_bytes", {"fineq.yaml", "32768", 16}},
       {"buffers.weight_slots", {"fineq.yaml", "8", 1}},
+      {"buffers.out_slots", {"fineq.yaml", "8", 1}},
       {"buffers.act_bytes", {"fineq.yaml", "32768", 16}},
       {"buffers.out_bytes", {"fineq.yaml", "65536", 16}},
       {"buffers.scale_bytes", {"fineq.yaml", "8192", 16}},
@@ -90,7 +91,11 @@ TEST_CASE("every architecture key changes the report or is rejected", "[sim][arc
     const std::string path = (fq::test::source_dir() / "configs" / preset).string();
     std::vector<std::string> set = {fmt::format("{}={}", key, value)};
     if (key == "pe.kind") set.push_back("pe.format=fineq_r");
-    const fq::ArchConfig base = fq::load_arch(path);
+    // The output ring shows once the array is not waiting on preloads: deep weight sets and ring in both.
+    std::vector<std::string> context;
+    if (key == "buffers.out_slots") context = {"pe.weight_sets=8", "buffers.weight_slots=64"};
+    set.insert(set.end(), context.begin(), context.end());
+    const fq::ArchConfig base = fq::load_arch(path, context);
     fq::ArchConfig changed;
     if (key == "pe.format") {  // INTb takes no pe.window: drop it with the format change
       std::string text = fq::to_yaml(base);
