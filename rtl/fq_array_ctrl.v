@@ -18,6 +18,7 @@ module fq_array_ctrl #(
                             // on bit-serial: 0 fixed (W = 3), 1 tile (W = 2 without outlier clusters)
     parameter QW     = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4,
     parameter WSETS  = 2,   // weight register sets per PE, 1 .. 8
+    parameter ACC_W  = 32,  // partial-sum bits in the array (pe.acc_bits): the column sums fit, obuf holds 32
     parameter TW     = (WSETS > 2) ? $clog2(WSETS) : 1
 ) (
     input  wire                  clk,
@@ -182,8 +183,8 @@ module fq_array_ctrl #(
 
   wire                 out_valid;
   wire [TW-1:0]        out_tag;
-  wire [32*COLS-1:0]   out_row;
-  fq_array #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .RW(32), .WSETS(WSETS)) array (
+  wire [ACC_W*COLS-1:0] out_row;
+  fq_array #(.ROWS(ROWS), .COLS(COLS), .ACC_W(ACC_W), .KIND(KIND), .WBITS(WBITS), .RW(32), .WSETS(WSETS)) array (
       .clk(clk), .beat_start(b_start), .beat_end(b_end), .phase(ph_now),
       .in_valid(inject), .in_tag(i_set), .in_row(in_row),
       .w_clear(issue_preload), .w_en(pre_write), .w_tag(pre_busy ? pre_set_r : pre_set), .w_row(pre_i),
@@ -203,7 +204,14 @@ module fq_array_ctrl #(
   assign ob_we   = out_valid;
   generate
     for (j = 0; j < COLS; j = j + 1) begin : g_ocol
-      assign ob_wdata[32*j +: 32] = o_acc ? ob_rdata[32*j +: 32] + out_row[32*j +: 32] : out_row[32*j +: 32];
+      // A column sum of ACC_W bits, sign-extended to the 32-bit accumulator in obuf.
+      wire [31:0] col;
+      if (ACC_W < 32) begin : g_extend
+        assign col = {{(32 - ACC_W){out_row[ACC_W*j + ACC_W - 1]}}, out_row[ACC_W*j +: ACC_W]};
+      end else begin : g_full
+        assign col = out_row[ACC_W*j +: 32];
+      end
+      assign ob_wdata[32*j +: 32] = o_acc ? ob_rdata[32*j +: 32] + col : col;
       assign ob_wmask[j] = j < o_n;
     end
   endgenerate

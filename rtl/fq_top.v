@@ -14,6 +14,7 @@ module fq_top #(
     parameter WBITS  = 8,     // MAC weight bits; bit-serial: the widest INTb weights
     parameter WINDOW = 1,     // FineQ-R on temporal and bit-serial PEs: 0 fixed, 1 tile
     parameter WSETS  = 2,     // weight register sets per PE (pe.weight_sets), 1 .. 8
+    parameter ACC_W  = 32,    // partial-sum bits of the PEs (pe.acc_bits), 9 .. 32
     parameter WBUF   = 4096,  // buffer bytes
     parameter ABUF   = 4096,
     parameter OBUF   = 16384,
@@ -107,7 +108,7 @@ module fq_top #(
   wire               aob_we;
   wire [32*COLS-1:0] aob_wdata;
   wire [COLS-1:0]    aob_wmask;
-  fq_array_ctrl #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .WINDOW(WINDOW), .WSETS(WSETS)) array (
+  fq_array_ctrl #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .WINDOW(WINDOW), .WSETS(WSETS), .ACC_W(ACC_W)) array (
       .clk(clk), .rst(rst), .issue_preload(take[1] && is_preload), .issue_matmul(take[1] && is_matmul),
       .src(`FQ_ISA_ARRAY_SRC(h1)), .src_stride(`FQ_ISA_ARRAY_SRC_STRIDE(h1)), .dst(`FQ_ISA_ARRAY_DST(h1)),
       .dst_stride(`FQ_ISA_ARRAY_DST_STRIDE(h1)), .m(`FQ_ISA_ARRAY_M(h1)), .k(`FQ_ISA_ARRAY_K(h1)), .n(`FQ_ISA_ARRAY_N(h1)),

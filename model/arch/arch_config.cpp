@@ -111,6 +111,10 @@ const std::vector<KeySpec>& schema() {
       {"pe.weight_sets", "weight register sets per PE, 1..8 (default 2): a preload may overwrite the set the "
                          "tile weight_sets - 1 tiles back used once its data has left; ws dataflow, default timing", false,
        [](ArchConfig& a, const std::string& s) { a.weight_sets = static_cast<int>(parse_int(s, 1, 8)); }},
+      {"pe.acc_bits", "partial-sum bits of the PEs (the array's vertical chain), 8..32 (default 32): at least "
+                      "min_acc_bits, the bits of the largest column sum of a tile (rows x the largest |activation x "
+                      "weight|), so no sum can overflow and every result stays exact; ws dataflow", false,
+       [](ArchConfig& a, const std::string& s) { a.acc_bits = static_cast<int>(parse_int(s, 8, 32)); }},
       {"pe.format", "weight format of bitserial PEs: fineq_r, int8, int4, int3 or int2; bitserial only", false,
        [](ArchConfig& a, const std::string& s) {
          a.pe_format = parse_enum<HwFormat>(s, {{"fineq_r", HwFormat::kFineqR}, {"int8", HwFormat::kInt8},
@@ -253,7 +257,9 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
   const PeModel& pe = pe_model(arch);
   PeKeys keys;
   for (const auto& [path, scalar] : values) {
-    if (path.rfind("pe.", 0) == 0 && path != "pe.kind" && path != "pe.weight_sets") keys.given.emplace_back(path, scalar.where);
+    if (path.rfind("pe.", 0) == 0 && path != "pe.kind" && path != "pe.weight_sets" && path != "pe.acc_bits") {
+      keys.given.emplace_back(path, scalar.where);
+    }
   }
   try {
     pe.configure(arch, keys);
@@ -268,6 +274,17 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin, c
     fail("{}: key 'pe.weight_sets' ({}) applies to the weight-stationary dataflow with default timing (os.matmul and "
          "SCALE-Sim's serialised folds use no weight sets)",
          origin, where("pe.weight_sets"));
+  }
+  if (values.count("pe.acc_bits")) {
+    if (arch.dataflow != Dataflow::kWeightStationary) {
+      fail("{}: key 'pe.acc_bits' ({}) applies to the weight-stationary dataflow (an output-stationary PE sums a "
+           "whole K, whose width depends on the GEMM)",
+           origin, where("pe.acc_bits"));
+    }
+    if (arch.acc_bits < min_acc_bits(arch)) {
+      fail("{}: key 'pe.acc_bits' ({}): {} bits can overflow: a column of {} rows sums up to {} ({} bits with the sign)",
+           origin, where("pe.acc_bits"), arch.acc_bits, arch.rows, max_column_sum(arch), min_acc_bits(arch));
+    }
   }
   // Only a beat that follows the tile's codes can change between tiles; elsewhere every tile has
   // the same W and beat order would be the loop nest's program again. `loop` is what every
@@ -313,6 +330,7 @@ std::string to_yaml(const ArchConfig& a) {
   s += pe_model(a).yaml_keys(a);
   // Written only when not the default, so the fingerprints of existing programs stay valid.
   if (a.weight_sets != 2) s += fmt::format("  weight_sets: {}\n", a.weight_sets);
+  if (a.acc_bits != 32) s += fmt::format("  acc_bits: {}\n", a.acc_bits);
   s += fmt::format(
       "dataflow: {}\ntiming: {}\nbuffers:\n  weight_bytes: {}\n{}  act_bytes: {}\n  out_bytes: {}\n{}  scale_bytes: {}\n"
       "dram:\n  bytes_per_cycle: {}\n  latency_cycles: {}\n"
@@ -326,6 +344,26 @@ std::string to_yaml(const ArchConfig& a) {
   // Like weight_slots: the default is not written, so existing fingerprints hold.
   if (a.tile_order != TileOrder::kLoop) s += fmt::format("compiler:\n  tile_order: {}\n", to_string(a.tile_order));
   return s;
+}
+
+int64_t max_column_sum(const ArchConfig& arch) {
+  const HwFormat f = pe_model(arch).weight_format(arch);
+  const int64_t largest_weight = f == HwFormat::kFineqR ? 4 : int64_t{1} << (format_int_bits(f) - 1);
+  return int64_t{arch.rows} * 128 * largest_weight;
+}
+
+int weight_set_tag_bits(const ArchConfig& arch) {
+  int bits = 1;
+  while ((1 << bits) < arch.weight_sets) ++bits;
+  return bits;
+}
+
+int min_acc_bits(const ArchConfig& arch) {
+  // A two's-complement field of b bits holds [-2^(b-1), 2^(b-1) - 1]; the sum may be +max. The
+  // RTL sign-extends each addend into the sum, which is therefore at least one bit wider.
+  int bits = pe_model(arch).addend_bits(arch) + 1;
+  while ((int64_t{1} << (bits - 1)) - 1 < max_column_sum(arch)) ++bits;
+  return bits;
 }
 
 std::string fingerprint(const ArchConfig& arch) {

@@ -26,6 +26,7 @@ struct ArchConfig {
   BeatWindow window = BeatWindow::kFixed;
   int weight_bits = 8;              // `pe.weight_bits`: mac only, 8 | 4 | 3 | 2
   HwFormat pe_format = HwFormat::kFineqR;  // `pe.format`: bitserial only, fineq_r | int8 | int4 | int3 | int2
+  int acc_bits = 32;                // `pe.acc_bits`: partial-sum bits in the PEs, >= min_acc_bits() (ws)
   int weight_sets = 2;              // `pe.weight_sets`: weight register sets per PE, 1..8 (ws, default timing)
   Dataflow dataflow = Dataflow::kWeightStationary;
   TimingModel timing = TimingModel::kDefault;
@@ -54,6 +55,15 @@ ArchConfig parse_arch(const std::string& yaml_text, const std::string& origin,
 std::string to_yaml(const ArchConfig& arch);
 // 16 lowercase hex digits: FNV-1a 64 of to_yaml(arch) without `name`.
 std::string fingerprint(const ArchConfig& arch);
+
+// The largest |partial sum| a weight-stationary column can reach: every row adds at most
+// 128 x the format's largest |weight| (FineQ-R 4, INTb 2^(b-1)), and row 0 starts from 0.
+int64_t max_column_sum(const ArchConfig& arch);
+// The partial-sum bits that hold every such sum with its sign: pe.acc_bits' lower limit.
+int min_acc_bits(const ArchConfig& arch);
+
+// Bits of the weight-set tag every activation carries (rtl/fq_array.v TW): 1 for up to two sets.
+int weight_set_tag_bits(const ArchConfig& arch);
 
 // Every key path with a one-line description (range and unit), for `--list-params`.
 std::vector<std::pair<std::string, std::string>> arch_key_paths();

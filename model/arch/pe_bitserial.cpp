@@ -84,6 +84,8 @@ class BitSerialPe final : public PeModel {
   int rtl_kind() const override { return 2; }
   // WBITS sizes the registers: FineQ-R needs 3 magnitude bits and a 4-bit write port, as INT3.
   int rtl_wbits(const ArchConfig& arch) const override { return fineq(arch) ? 3 : format_int_bits(arch.pe_format); }
+  // The activation shifted by up to MW - 1 (MW = max(WBITS, 3) magnitude bits).
+  int addend_bits(const ArchConfig& arch) const override { return 8 + std::max(rtl_wbits(arch), 3) - 1; }
 
   Work work() const override { return Work::kPulses; }
   bool reads_weights() const override { return true; }
@@ -143,24 +145,25 @@ class BitSerialPe final : public PeModel {
   }
   bool shift_by_phase() const override { return true; }
 
-  void energy_terms(const ArchConfig&, const PeActions& a, const PriceBook& prices, const EnergyTerm& add) const override {
-    const Price add32 = prices.energy("add_int32");
+  void energy_terms(const ArchConfig& arch, const PeActions& a, const PriceBook& prices, const EnergyTerm& add) const override {
+    const Price adder = accumulator_adder(prices, true, arch.acc_bits);
     const Price reg = prices.energy("register_bit");
-    add("pe_pulses", static_cast<double>(a.pulses), add32,
-        "PE pulses (one 32-bit add of the shifted activation each; the shift is a mux, not priced)");
+    add("pe_pulses", static_cast<double>(a.pulses), adder,
+        fmt::format("PE pulses (one {}-bit add of the shifted activation each; the shift is a mux, not priced)",
+                    arch.acc_bits));
     // Every PE-cycle with data selects bit `phase` of |q|: taken as 3 register bits clocked, as
     // the temporal PE's phase compare.
     add("pe_phase_select", static_cast<double>(a.pulses + a.idle_cycles), {3 * reg.value, reg.source, reg.scaled},
         "PE-cycles with data (3-bit phase and bit select, approximated as 3 register bits)");
   }
   TableArea table_area(const ArchConfig& arch, const PriceBook& prices) const override {
-    const Price add32 = prices.area("add_int32");
+    const Price adder = accumulator_adder(prices, false, arch.acc_bits);
     const Price reg = prices.area("register_bit");
-    // Adder, 8-bit activation, 32-bit partial sum, two weight registers (sign and magnitude),
+    // Adder, 8-bit activation, the partial sum, the weight registers (sign and magnitude),
     // 3-bit phase; the shifter of the activation is a mux the tables do not price.
-    const int bits = 8 + 32 + arch.weight_sets * weight_register_bits(arch) + 3;
-    return {add32.value + bits * reg.value,
-            fmt::format("32-bit adder: {}; {} register bits: {}; activation shifter not priced", add32.source, bits,
+    const int bits = 8 + arch.acc_bits + arch.weight_sets * weight_register_bits(arch) + 3;
+    return {adder.value + bits * reg.value,
+            fmt::format("adder: {}; {} register bits: {}; activation shifter not priced", adder.source, bits,
                         reg.source)};
   }
 };

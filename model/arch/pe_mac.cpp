@@ -33,6 +33,7 @@ class MacPe final : public PeModel {
   int weight_register_bits(const ArchConfig& arch) const override { return arch.weight_bits + 1; }
   int rtl_kind() const override { return 1; }
   int rtl_wbits(const ArchConfig& arch) const override { return arch.weight_bits; }
+  int addend_bits(const ArchConfig& arch) const override { return 8 + arch.weight_bits; }  // the product
 
   Work work() const override { return Work::kMacs; }
   // One-cycle beats and a product per PE inside the tile whatever the weights: no need to read them.
@@ -55,24 +56,24 @@ class MacPe final : public PeModel {
   CycleWeight cycle_weight(int8_t q) const override { return {.mask = 1, .mul = q}; }
 
   void energy_terms(const ArchConfig& arch, const PeActions& a, const PriceBook& prices, const EnergyTerm& add) const override {
-    const Price add32 = prices.energy("add_int32");
+    const Price adder = accumulator_adder(prices, true, arch.acc_bits);
     const Price mult = prices.energy("mult_int8");
     const double bits = arch.weight_bits;
     add("pe_macs", static_cast<double>(a.macs),
-        {mult.value * bits / 8.0 + add32.value,
-         mult.source + " scaled linearly to 8 x " + std::to_string(arch.weight_bits) + " bits, plus " + add32.source,
+        {mult.value * bits / 8.0 + adder.value,
+         mult.source + " scaled linearly to 8 x " + std::to_string(arch.weight_bits) + " bits, plus " + adder.source,
          true},
         "PE multiply-accumulates");
   }
   TableArea table_area(const ArchConfig& arch, const PriceBook& prices) const override {
-    const Price add32 = prices.area("add_int32");
+    const Price adder = accumulator_adder(prices, false, arch.acc_bits);
     const Price reg = prices.area("register_bit");
     const Price mult = prices.area("mult_int8");
     const double bits = arch.weight_bits;
-    const int regs = 40 + arch.weight_sets * arch.weight_bits;
-    return {mult.value * bits / 8.0 + add32.value + regs * reg.value,
-            fmt::format("8x{} multiplier, linear in width: {}; 32-bit adder: {}; {} register bits: {}", arch.weight_bits,
-                        mult.source, add32.source, regs, reg.source)};
+    const int regs = 8 + arch.acc_bits + arch.weight_sets * arch.weight_bits;  // activation, sum, weights
+    return {mult.value * bits / 8.0 + adder.value + regs * reg.value,
+            fmt::format("8x{} multiplier, linear in width: {}; adder: {}; {} register bits: {}", arch.weight_bits,
+                        mult.source, adder.source, regs, reg.source)};
   }
 };
 

@@ -57,6 +57,10 @@ class PriceBook {
   virtual Price energy(const std::string& logic) const = 0;  // pJ per operation (register_bit: per bit)
   virtual Price area(const std::string& logic) const = 0;    // um2
 };
+// The partial-sum adder of `bits` bits (pe.acc_bits): Horowitz's 8- and 32-bit adders
+// (configs/costs.yaml add_int8, add_int32), linear in width between them; 32 bits is add_int32.
+Price accumulator_adder(const PriceBook& prices, bool energy, int bits);
+
 // One energy term: `count` actions of `what` at `per` picojoules each.
 using EnergyTerm = std::function<void(const std::string& name, double count, const Price& per, const std::string& what)>;
 
@@ -103,6 +107,9 @@ class PeModel {
   // RTL parameters (rtl/fq_array.v): KIND and WBITS.
   virtual int rtl_kind() const = 0;
   virtual int rtl_wbits(const ArchConfig& arch) const = 0;
+  // Bits of the widest value the PE adds to its partial sum in one cycle (rtl/fq_pe_*.v sign-
+  // extends it into ACC_W bits, so pe.acc_bits must be wider): the INT8 activation by default.
+  virtual int addend_bits(const ArchConfig&) const { return 8; }
 
   // ---- beat and work ----
   // Kinds that add in some cycles of a beat count pulses and idle PE-cycles; kinds that multiply

@@ -82,4 +82,14 @@ TileStats PeModel::tile_stats(const ArchConfig& arch, HwFormat format, std::span
   return s;
 }
 
+Price accumulator_adder(const PriceBook& prices, bool energy, int bits) {
+  const Price a8 = energy ? prices.energy("add_int8") : prices.area("add_int8");
+  const Price a32 = energy ? prices.energy("add_int32") : prices.area("add_int32");
+  if (bits == 32) return a32;
+  const double f = (bits - 8) / 24.0;
+  return {a8.value + f * (a32.value - a8.value),
+          fmt::format("{}-bit adder, linear in width between {} and {}", bits, a8.source, a32.source),
+          a8.scaled || a32.scaled};
+}
+
 }  // namespace fq

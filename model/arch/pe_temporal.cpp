@@ -120,20 +120,21 @@ class TemporalPe final : public PeModel {
     return {.mask = (1 << mag) - 1, .mul = q < 0 ? -1 : 1};
   }
 
-  void energy_terms(const ArchConfig&, const PeActions& a, const PriceBook& prices, const EnergyTerm& add) const override {
-    const Price add32 = prices.energy("add_int32");
+  void energy_terms(const ArchConfig& arch, const PeActions& a, const PriceBook& prices, const EnergyTerm& add) const override {
+    const Price adder = accumulator_adder(prices, true, arch.acc_bits);
     const Price reg = prices.energy("register_bit");
-    add("pe_pulses", static_cast<double>(a.pulses), add32, "PE pulses (one 32-bit add each)");
+    add("pe_pulses", static_cast<double>(a.pulses), adder,
+        fmt::format("PE pulses (one {}-bit add each)", arch.acc_bits));
     // Every PE-cycle with data compares the beat phase with |q|: taken as 3 register bits clocked.
     add("pe_phase_compare", static_cast<double>(a.pulses + a.idle_cycles), {3 * reg.value, reg.source, reg.scaled},
         "PE-cycles with data (3-bit phase compare, approximated as 3 register bits)");
   }
   TableArea table_area(const ArchConfig& arch, const PriceBook& prices) const override {
-    const Price add32 = prices.area("add_int32");
+    const Price adder = accumulator_adder(prices, false, arch.acc_bits);
     const Price reg = prices.area("register_bit");
-    // Adder, 8-bit activation, 32-bit partial sum, the 4-bit weight registers, 3-bit counter.
-    const int bits = 8 + 32 + 4 * arch.weight_sets + 3;
-    return {add32.value + bits * reg.value, fmt::format("32-bit adder: {}; {} register bits: {}", add32.source, bits, reg.source)};
+    // Adder, 8-bit activation, the partial sum, the 4-bit weight registers, 3-bit counter.
+    const int bits = 8 + arch.acc_bits + 4 * arch.weight_sets + 3;
+    return {adder.value + bits * reg.value, fmt::format("adder: {}; {} register bits: {}", adder.source, bits, reg.source)};
   }
 };
 

@@ -374,10 +374,14 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
   // The PE registers' writes, as the RTL's enables make them (rtl/fq_pe_*.v psum_we, opnd_we,
   // valid_we, w_we; tests/rtl counts them). A register that holds is not charged: no clock gating
   // is modelled either way, the enables are muxes in front of ungated flip-flops.
-  add("pe_psum_writes", static_cast<double>(a.pe_psum_writes), {32 * reg.value, reg.source, reg.scaled},
-      "32-bit partial-sum register writes (the beat's load of the upper neighbour's sum, and each later pulse)");
-  add("pe_operand_regs", static_cast<double>(a.pe_beats), {10 * reg.value, reg.source, reg.scaled},
-      "PE-beats with data (8-bit activation, weight-set tag and valid bit written at the beat start)");
+  add("pe_psum_writes", static_cast<double>(a.pe_psum_writes), {m_arch.acc_bits * reg.value, reg.source, reg.scaled},
+      fmt::format("{}-bit partial-sum register writes (the beat's load of the upper neighbour's sum, and each "
+                  "later pulse)",
+                  m_arch.acc_bits));
+  const int tag = weight_set_tag_bits(m_arch);
+  add("pe_operand_regs", static_cast<double>(a.pe_beats), {(9 + tag) * reg.value, reg.source, reg.scaled},
+      fmt::format("PE-beats with data (8-bit activation, {}-bit weight-set tag and valid bit written at the beat start)",
+                  tag));
   add("pe_valid_clears", static_cast<double>(a.pe_valid_clears), {reg.value, reg.source, reg.scaled},
       "valid bits cleared after a row stream has passed (1 bit each)");
   const double wbits = pe.weight_register_bits(m_arch);
@@ -433,7 +437,10 @@ const SynthDesign* CostModel::synth_array() const {
   double best_dist = 0;
   for (const auto& d : m_t.synth->designs) {
     // The accumulators of the engines are 32-bit (fineq-spec.md): narrower designs are studies.
-    if (d.role != "array" || d.kind != m_arch.pe_kind || d.weight_sets != m_arch.weight_sets || d.acc_bits != 32) continue;
+    if (d.role != "array" || d.kind != m_arch.pe_kind || d.weight_sets != m_arch.weight_sets ||
+        d.acc_bits != m_arch.acc_bits) {
+      continue;
+    }
     if (d.weight_bits != pe_model(m_arch).synth_weight_bits(m_arch)) continue;
     const double rc = static_cast<double>(d.rows) * d.cols;
     const double dist = std::abs(std::log(rc) - want);
@@ -476,11 +483,12 @@ Breakdown CostModel::area_um2() const {
   std::string fallback;
   if (m_t.pe_source == PeAreaSource::kSynthesis) {
     fallback = !m_t.synth ? "no synthesis cache loaded; from the tables: "
-               : fmt::format("{} has no {} array with {} weight sets; from the tables: ", m_t.synth->origin,
+               : fmt::format("{} has no {} array with {} weight sets and a {}-bit accumulator; from the tables: ",
+                             m_t.synth->origin,
                              pe.synth_weight_bits(m_arch) == 0
                                  ? m_arch.pe_kind
                                  : fmt::format("{} {}-bit", m_arch.pe_kind, pe.synth_weight_bits(m_arch)),
-                             m_arch.weight_sets);
+                             m_arch.weight_sets, m_arch.acc_bits);
   }
 
   if (const SynthDesign* arr = synth_array()) {

@@ -50,7 +50,7 @@ struct SynthDesign {
   int weight_bits = 0;  // the PE model's synth_weight_bits(): INTb weights b, FineQ-R 0
   int rows = 1, cols = 1;
   int weight_sets = 2;  // params.WSETS: weight register sets per PE (pe.weight_sets)
-  int acc_bits = 32;    // params.ACC_W: accumulator bits (a study parameter: the engines use 32)
+  int acc_bits = 32;    // params.ACC_W: partial-sum bits (pe.acc_bits)
   double ge = 0;  // NAND2 gate equivalents
   std::vector<std::string> files;
   std::string rtl_sha256;  // of `files` concatenated, as cached

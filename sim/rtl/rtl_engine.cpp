@@ -65,7 +65,7 @@ std::vector<std::string> parameters(const ArchConfig& a) {
           fmt::format("-GABUF={}", a.act_bytes), fmt::format("-GOBUF={}", a.out_bytes),
           fmt::format("-GSBUF={}", a.scale_bytes), fmt::format("-GDB={}", a.dram_bytes_per_cycle),
           fmt::format("-GLAT={}", a.dram_latency_cycles), fmt::format("-GIDEPTH={}", kIdepth),
-          fmt::format("-GWSETS={}", a.weight_sets)};
+          fmt::format("-GWSETS={}", a.weight_sets), fmt::format("-GACC_W={}", a.acc_bits)};
 }
 
 // How a runner is Verilated and compiled (part of the cache key: a runner built otherwise is not

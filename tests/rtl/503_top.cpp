@@ -108,8 +108,10 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
       FAIL("no energy item " << name);
       return 0.0;
     };
-    CHECK(item("pe_psum_writes") == Approx(static_cast<double>(rtl.psum) * 32 * reg));
-    CHECK(item("pe_operand_regs") == Approx(static_cast<double>(rtl.operand) * 10 * reg));
+    // Widths as the model was Verilated: ACC_W = pe.acc_bits, the tag TW bits (fq_array.v).
+    CHECK(item("pe_psum_writes") == Approx(static_cast<double>(rtl.psum) * t.arch.acc_bits * reg));
+    CHECK(item("pe_operand_regs") ==
+          Approx(static_cast<double>(rtl.operand) * (9 + fq::weight_set_tag_bits(t.arch)) * reg));
     CHECK(item("pe_valid_clears") == Approx(static_cast<double>(rtl.valid - rtl.operand) * reg));
     CHECK(item("weight_load") ==
           Approx(static_cast<double>(rtl.weight) * fq::pe_model(t.arch).weight_register_bits(t.arch) * reg));

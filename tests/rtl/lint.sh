@@ -33,6 +33,10 @@ for w in 1 3 8; do
   lint fq_top -GROWS=3 -GCOLS=2 -GKIND=1 -GWSETS=$w
   lint fq_top -GROWS=5 -GCOLS=3 -GKIND=2 -GWBITS=4 -GWSETS=$w
 done
+# pe.acc_bits: the narrowest partial sums the arch allows (extended to 32 bits at obuf).
+lint fq_top -GROWS=4 -GCOLS=3 -GKIND=0 -GACC_W=13
+lint fq_top -GROWS=4 -GCOLS=4 -GKIND=1 -GWBITS=8 -GACC_W=18
+lint fq_top -GROWS=33 -GCOLS=32 -GKIND=2 -GWBITS=3 -GACC_W=16
 for m in fq_fp16_to_fp32 fq_int_to_fp32 fq_fp32_mul fq_dma_in fq_dma_out fq_controller; do lint $m; done
 lint fq_epilogue -GCOLS=1
 lint fq_epilogue -GCOLS=32

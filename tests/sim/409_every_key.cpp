@@ -60,6 +60,7 @@ TEST_CASE("every architecture key changes the report or is rejected", "[sim][arc
       {"pe.window", {"fineq.yaml", "fixed", 16}},
       {"pe.weight_bits", {"int8.yaml", "4", 16}},
       {"pe.weight_sets", {"fineq.yaml", "3", 1}},
+      {"pe.acc_bits", {"fineq.yaml", "16", 16}},
       {"pe.format", {"bitserial.yaml", "int4", 16}},
       {"dataflow", {"int8.yaml", "os", 16}},
       {"timing", {"int8.yaml", "scalesim", 16}},

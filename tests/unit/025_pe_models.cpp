@@ -214,3 +214,35 @@ SCENARIO("pe.weight_sets: 1..8, weight stationary with default timing only; the 
   CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: mac, weight_bits: 8, weight_sets: 3}"), "t", {"timing=scalesim"}),
                     Catch::Contains("pe.weight_sets"));
 }
+
+// 6 rows: FineQ-R sums reach 6 x 128 x 4 = 3072 (13 bits with the sign), INT8 6 x 128 x 128 =
+// 98,304 (18), INT4 6 x 128 x 8 = 6144 (14), INT2 6 x 128 x 2 = 1536 (12). One row of INT8 MACs
+// sums 16,384 (16 bits), but the PE sign-extends its 16-bit product into the sum: 17.
+SCENARIO("pe.acc_bits: at least min_acc_bits, weight stationary only; the default keeps fingerprints", "[arch][pe]") {
+  const auto temporal = fq::parse_arch(arch_text("{kind: temporal, window: tile}"), "t");
+  CHECK(temporal.acc_bits == 32);
+  CHECK(fq::max_column_sum(temporal) == 3072);
+  CHECK(fq::min_acc_bits(temporal) == 13);
+  CHECK(fq::min_acc_bits(fq::parse_arch(arch_text("{kind: mac, weight_bits: 8}"), "t")) == 18);
+  CHECK(fq::min_acc_bits(fq::parse_arch(arch_text("{kind: mac, weight_bits: 4}"), "t")) == 14);
+  CHECK(fq::min_acc_bits(fq::parse_arch(arch_text("{kind: mac, weight_bits: 2}"), "t")) == 12);
+  CHECK(fq::min_acc_bits(fq::parse_arch(arch_text("{kind: bitserial, format: int2}"), "t")) == 12);
+  CHECK(fq::min_acc_bits(fq::parse_arch(arch_text("{kind: bitserial, format: int8}"), "t")) == 18);
+  CHECK(fq::min_acc_bits(fq::parse_arch(arch_text("{kind: mac, weight_bits: 8}"), "t", {"array.rows=1"})) == 17);
+  const auto narrow = fq::parse_arch(arch_text("{kind: temporal, window: tile, acc_bits: 13}"), "t");
+  CHECK(narrow.acc_bits == 13);
+  CHECK(fq::fingerprint(fq::parse_arch(arch_text("{kind: temporal, window: tile, acc_bits: 32}"), "t")) ==
+        fq::fingerprint(temporal));
+  CHECK(fq::fingerprint(narrow) != fq::fingerprint(temporal));
+  CHECK(fq::to_yaml(temporal).find("acc_bits") == std::string::npos);
+  CHECK(fq::parse_arch(fq::to_yaml(narrow), "again").acc_bits == 13);
+  CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: temporal, window: tile, acc_bits: 12}"), "t"),
+                    Catch::Contains("pe.acc_bits") && Catch::Contains("3072") && Catch::Contains("13 bits"));
+  // More rows need more bits: the limit follows array.rows.
+  CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: temporal, window: tile, acc_bits: 13}"), "t", {"array.rows=9"}),
+                    Catch::Contains("pe.acc_bits"));
+  CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: mac, weight_bits: 8, acc_bits: 24}"), "t", {"dataflow=os"}),
+                    Catch::Contains("pe.acc_bits") && Catch::Contains("weight-stationary"));
+  CHECK_THROWS_WITH(fq::parse_arch(arch_text("{kind: temporal, window: tile, acc_bits: 33}"), "t"),
+                    Catch::Contains("pe.acc_bits"));
+}
