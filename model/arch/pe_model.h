@@ -58,7 +58,8 @@ class PriceBook {
   virtual Price area(const std::string& logic) const = 0;    // um2
 };
 // The partial-sum adder of `bits` bits (pe.acc_bits): Horowitz's 8- and 32-bit adders
-// (configs/costs.yaml add_int8, add_int32), linear in width between them; 32 bits is add_int32.
+// (configs/costs.yaml add_int8, add_int32), linear in width between them as Accelergy's Aladdin
+// plug-in scales adders (anchors.md 4.3); 32 bits is add_int32.
 Price accumulator_adder(const PriceBook& prices, bool energy, int bits);
 
 // One energy term: `count` actions of `what` at `per` picojoules each.

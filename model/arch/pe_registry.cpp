@@ -88,7 +88,9 @@ Price accumulator_adder(const PriceBook& prices, bool energy, int bits) {
   if (bits == 32) return a32;
   const double f = (bits - 8) / 24.0;
   return {a8.value + f * (a32.value - a8.value),
-          fmt::format("{}-bit adder, linear in width between {} and {}", bits, a8.source, a32.source),
+          fmt::format("{}-bit adder, linear in width (as Accelergy's Aladdin plug-in scales adders, anchors.md "
+                      "4.3) between {} and {}",
+                      bits, a8.source, a32.source),
           a8.scaled || a32.scaled};
 }
 
