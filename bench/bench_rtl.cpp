@@ -1,9 +1,12 @@
 // bench_rtl: Verilated simulation speed of the full-size arrays (33 x 32 temporal, 32 x 32 INT8
 // MAC): rows stream back to back through fq_array with weights preloaded, as in a matmul.
-// Prints cycles/s and PE-cycles/s (R x C per cycle). Built on request (it Verilates two large
+// Prints cycles/s and PE-cycles/s (R x C per cycle), for the single-threaded models and for
+// Verilator's multithreaded ones (--threads 2). Built on request (it Verilates four large
 // arrays): cmake --build build --target bench_rtl && build/bin/bench_rtl
 #include "Vbench_arr_m32x32.h"
+#include "Vbench_arr_m32x32_mt2.h"
 #include "Vbench_arr_t33x32.h"
+#include "Vbench_arr_t33x32_mt2.h"
 #include "sim/rtl/rtl_harness.h"
 
 #include <fmt/format.h>
@@ -20,6 +23,8 @@ void run(const char* name, int R, int C, int W, int qw, uint64_t cycles) {
   m.in_valid = 0;
   m.beat_start = 1;
   m.beat_end = 1;
+  m.advance = 1;  // the grid runs throughout: the chains shift every beat
+  m.rst = 0;
   m.phase = 0;
   m.w_en = 1;
   m.w_tag = 0;
@@ -55,5 +60,7 @@ int main() {
              "M cycles/s", "G PE-cycles/s");
   run<Vbench_arr_t33x32>("temporal (W = 4)", 33, 32, 4, 4, 400000);
   run<Vbench_arr_m32x32>("INT8 MAC", 32, 32, 1, 8, 400000);
+  run<Vbench_arr_t33x32_mt2>("temporal (W = 4), 2 threads", 33, 32, 4, 4, 400000);
+  run<Vbench_arr_m32x32_mt2>("INT8 MAC, 2 threads", 32, 32, 1, 8, 400000);
   return 0;
 }

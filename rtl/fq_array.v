@@ -7,7 +7,11 @@
 // with in_valid at beat_start of beat b enters array row i at beat b + i; its COLS results leave
 // the deskew at beat_end of beat b + ROWS + COLS - 2 with out_valid. Bubbles (in_valid = 0)
 // cost nothing. Weights are written one array row per cycle into weight set w_tag, which
-// w_clear first empties; every row carries the tag of the set it multiplies with.
+// w_clear first empties; every row carries the tag of the set it multiplies with. The input skew
+// and output deskew registers shift only while `advance` (the controller's grid runs: a row is
+// in flight or enters). When the grid stops they hold only bubbles (the last row's drain has
+// shifted them through) and stale sums nothing reads; `rst` clears the skew, whose valid bits
+// would otherwise start as whatever the flip-flops power up with.
 `default_nettype none
 
 module fq_array #(
@@ -23,8 +27,10 @@ module fq_array #(
     parameter QW    = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4
 ) (
     input  wire                  clk,
+    input  wire                  rst,
     input  wire                  beat_start,
     input  wire                  beat_end,
+    input  wire                  advance,
     input  wire [2:0]            phase,
     input  wire                  in_valid,
     input  wire [TW-1:0]         in_tag,
@@ -55,6 +61,9 @@ module fq_array #(
   wire             bottom_valid;
   wire [TW-1:0]    bottom_tag;
 
+  // A 1 x 1 array has no chains: rst and advance then drive nothing.
+  wire unused_chain_ctrl = &{1'b0, rst, advance};
+
   genvar i, j;
   generate
     // Input skew: row i sees the row that entered i beats ago. An element is the activation,
@@ -69,9 +78,15 @@ module fq_array #(
       end else begin : g_chain
         reg [EW*i-1:0] chain;  // stage s (bits EW*s+EW-1:EW*s) holds the element of the row s+1 beats old
         if (i == 1) begin : g_one
-          always @(posedge clk) if (beat_start) chain <= entering;
+          always @(posedge clk) begin
+            if (rst) chain <= {EW{1'b0}};
+            else if (beat_start && advance) chain <= entering;
+          end
         end else begin : g_many
-          always @(posedge clk) if (beat_start) chain <= {chain[EW*(i-1)-1:0], entering};
+          always @(posedge clk) begin
+            if (rst) chain <= {(EW*i){1'b0}};
+            else if (beat_start && advance) chain <= {chain[EW*(i-1)-1:0], entering};
+          end
         end
         assign act[i][0]  = chain[EW*(i-1) +: 8];
         assign aval[i][0] = chain[EW*i-1];
@@ -135,9 +150,9 @@ module fq_array #(
         localparam D = COLS - 1 - j;
         reg [ACC_W*D-1:0] chain;
         if (D == 1) begin : g_one
-          always @(posedge clk) if (beat_end) chain <= bottom_next[j];
+          always @(posedge clk) if (beat_end && advance) chain <= bottom_next[j];
         end else begin : g_many
-          always @(posedge clk) if (beat_end) chain <= {chain[ACC_W*(D-1)-1:0], bottom_next[j]};
+          always @(posedge clk) if (beat_end && advance) chain <= {chain[ACC_W*(D-1)-1:0], bottom_next[j]};
         end
         assign out_row[ACC_W*j +: ACC_W] = chain[ACC_W*D-1 -: ACC_W];
       end

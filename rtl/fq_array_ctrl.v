@@ -51,7 +51,8 @@ module fq_array_ctrl #(
     output wire [ROWS*COLS-1:0]  psum_we,    // per PE: register writes (fq_array.v)
     output wire [ROWS*COLS-1:0]  opnd_we,
     output wire [ROWS*COLS-1:0]  valid_we,
-    output wire [ROWS*COLS-1:0]  w_we
+    output wire [ROWS*COLS-1:0]  w_we,
+    output wire                  chain_we    // the skew and deskew chains shift (a beat of the running grid)
 );
   localparam SD = 1 << $clog2(ROWS + COLS + 4);  // array ops in flight, at most
   localparam SB = $clog2(SD);
@@ -185,12 +186,13 @@ module fq_array_ctrl #(
   wire [TW-1:0]        out_tag;
   wire [ACC_W*COLS-1:0] out_row;
   fq_array #(.ROWS(ROWS), .COLS(COLS), .ACC_W(ACC_W), .KIND(KIND), .WBITS(WBITS), .RW(32), .WSETS(WSETS)) array (
-      .clk(clk), .beat_start(b_start), .beat_end(b_end), .phase(ph_now),
+      .clk(clk), .rst(rst), .beat_start(b_start), .beat_end(b_end), .advance(run), .phase(ph_now),
       .in_valid(inject), .in_tag(i_set), .in_row(in_row),
       .w_clear(issue_preload), .w_en(pre_write), .w_tag(pre_busy ? pre_set_r : pre_set), .w_row(pre_i),
       .w_cols(w_cols), .w_data(w_data),
       .out_valid(out_valid), .out_tag(out_tag), .out_row(out_row), .pulses(pulses), .pe_valid(pe_valid),
       .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we));
+  assign chain_we = run && b_start;
   // The completing row (bypass for the 1 x 1 array, where a row leaves in the beat it enters).
   wire [RB-1:0] done_beat = beat_now - LAT[RB-1:0];
   wire          bypass    = LAT == 0;

@@ -31,6 +31,7 @@ ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
   pe_beats += o.pe_beats;
   pe_psum_writes += o.pe_psum_writes;
   pe_valid_clears += o.pe_valid_clears;
+  array_beats += o.array_beats;
   weight_writes += o.weight_writes;
   weight_clears += o.weight_clears;
   dequant_elems += o.dequant_elems;

@@ -381,6 +381,9 @@ void ArrayCore::work_stream(uint64_t c) {
 }
 
 void ArrayCore::begin_beat(uint64_t b) {
+  // The input skew and output deskew shift (rtl/fq_array.v `advance`): a beat of the running grid,
+  // the GEMM of the matmul issued last. SCALE-Sim's serialised folds are a convention, not the RTL.
+  if (m_env.arch.timing != TimingModel::kScaleSim) ++m_env.log.A(m_stream_op).array_beats;
   // Activations move one PE right, partial sums one PE down.
   for (uint32_t i = 0; i < R; ++i) {
     const size_t row = size_t{i} * C;

@@ -68,6 +68,7 @@ class FastEngine {
       tl.total_cycles = std::max(tl.total_cycles, ot.done);
       tl.ops.push_back(ot);
     }
+    close_run(m_a.empty_at);
     tl.gemm_actions.resize(m_p.gemms.size());
     for (const auto& a : tl.gemm_actions) tl.actions += a;
     return tl;
@@ -312,13 +313,20 @@ class FastEngine {
       m_a.serial_free = ot.finish;
     } else {
       const uint64_t r = std::max(t, m_a.front_free);
-      if (r < m_a.empty_at && W == m_a.grid_beat) {
+      const bool joins = r < m_a.empty_at && W == m_a.grid_beat;
+      if (joins) {
         s = ceil_to_grid(r, m_a.grid, W);
       } else {
         s = std::max(r, m_a.empty_at);
         m_a.grid = s;
         m_a.grid_beat = W;
       }
+      // The beats since the previous matmul's issue are its GEMM's (the cycle model's rule: the
+      // matmul issued last); a new grid closes the previous one where it drained.
+      close_run(joins ? s : m_a.empty_at);
+      m_run_acts = &acts;
+      m_run_start = s;
+      m_run_beat = W;
       m_a.front_free = s + uint64_t{op.m} * W;
       ot.finish = s + timing::matmul_beats(m_arch, op.m) * W;
       m_a.empty_at = ot.finish;
@@ -349,6 +357,16 @@ class FastEngine {
   std::array<uint64_t, ir::kNumUnits> m_last_done{};
   uint64_t m_read_free = 0, m_write_free = 0, m_epilogue_free = 0;
   ArrayState m_a;
+  // The running beat grid's beats not yet counted (timing::ActionCounts::array_beats): from
+  // m_run_start, W = m_run_beat, for the GEMM of the matmul issued last.
+  void close_run(uint64_t end) {
+    if (m_run_acts == nullptr) return;
+    m_run_acts->array_beats += (end - m_run_start) / m_run_beat;
+    m_run_acts = nullptr;
+  }
+  timing::ActionCounts* m_run_acts = nullptr;  // tl.gemm_actions keeps its size while the run lasts
+  uint64_t m_run_start = 0;
+  uint64_t m_run_beat = 1;
   bool m_streamed = false;    // a matmul has run
   uint64_t m_stream_end = 0;  // the cycle after its last row's entry beat
 };

@@ -40,6 +40,7 @@ struct TopRun {
   uint64_t operand_writes = 0; // activation and tag
   uint64_t valid_writes = 0;   // valid bits
   uint64_t weight_writes = 0;  // weight sets (preload writes and clears)
+  uint64_t chain_shifts = 0;   // cycles the array's input skew and output deskew shift (chain_we)
 };
 
 // The fields of op `id` in the RTL's instruction word (rtl/fq_isa.def), with `need[u]`: how
@@ -205,6 +206,7 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
       run.valid_writes += get(top.valid_we, x, 1);
       run.weight_writes += get(top.w_we, x, 1);
     }
+    run.chain_shifts += top.chain_we;
     top.clk = 1;
     top.eval();
     dump();

@@ -68,7 +68,7 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     INFO(t.name);
     RegisterWrites rtl;
     fq::timing::ActionCounts acts;
-    uint64_t valid_cycles = 0;
+    uint64_t valid_cycles = 0, cycles = 0;
     for (uint64_t seed = 8001; seed <= 8020; ++seed) {
       const auto r = fq::rtl::run_top_case(t, seed);
       INFO(r.summary);
@@ -79,8 +79,10 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
       rtl.operand += r.rtl_writes.operand;
       rtl.valid += r.rtl_writes.valid;
       rtl.weight += r.rtl_writes.weight;
+      rtl.chain += r.rtl_writes.chain;
       acts += r.actions;
       valid_cycles += r.pe_valid_cycles;
+      cycles += r.total_cycles;
     }
     // The enables are real: operands once per PE-beat with data (not every cycle), the partial
     // sum also on pulses after the first cycle, the valid bit also when a stream has passed, the
@@ -97,6 +99,10 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     }
     CHECK(rtl.valid > rtl.operand);
     CHECK(rtl.weight > acts.weight_writes);
+    // The chains shift on beats of the running grid only: not while the array waits.
+    CHECK(rtl.chain == acts.array_beats);
+    CHECK(rtl.chain > 0);
+    CHECK(rtl.chain < cycles);
     // The report's register terms are these counts x bits x register_bit (configs/costs.yaml).
     const fq::cost::CostModel cm(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), t.arch);
     const double reg = cm.logic_energy("register_bit").value;
@@ -115,6 +121,10 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     CHECK(item("pe_valid_clears") == Approx(static_cast<double>(rtl.valid - rtl.operand) * reg));
     CHECK(item("weight_load") ==
           Approx(static_cast<double>(rtl.weight) * fq::pe_model(t.arch).weight_register_bits(t.arch) * reg));
+    // Skew row i holds i elements of 9 + TW bits, deskew column j C - 1 - j sums of ACC_W bits.
+    const double chain_bits = (9.0 + fq::weight_set_tag_bits(t.arch)) * t.arch.rows * (t.arch.rows - 1) / 2 +
+                              double{1} * t.arch.acc_bits * t.arch.cols * (t.arch.cols - 1) / 2;
+    CHECK(item("array_chains") == Approx(static_cast<double>(rtl.chain) * chain_bits * reg));
   }
 }
 

@@ -27,10 +27,21 @@ const std::vector<TopConfig>& top_configs() {
 
 RegisterWrites register_writes(const timing::ActionCounts& a) {
   return {.psum = a.pe_psum_writes, .operand = a.pe_beats, .valid = a.pe_beats + a.pe_valid_clears,
-          .weight = a.weight_writes + a.weight_clears};
+          .weight = a.weight_writes + a.weight_clears, .chain = a.array_beats};
 }
 
 namespace {
+
+// A run of the Verilated top as the engines' comparators take it: bytes, done cycles, additions.
+sim::EngineResult as_engine_result(const TopRun& run, ir::MemoryImage memory) {
+  sim::EngineResult rtl;
+  rtl.engine = "rtl";
+  rtl.memory = std::move(memory);
+  rtl.done = run.done;
+  rtl.total = run.total_cycles;
+  rtl.pe_additions = run.pulses;
+  return rtl;
+}
 
 template <typename V>
 CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const std::string& wave) {
@@ -70,15 +81,11 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
   const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, dump, FQ_TOP_IDEPTH);
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
-  r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes};
+  r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes, run.chain_shifts};
   r.actions = fast.actions;
   r.pe_valid_cycles = run.pe_valid_cycles;
-  sim::EngineResult rtl;
-  rtl.engine = "rtl";
-  rtl.memory = std::move(mem);
-  rtl.done = run.done;
-  rtl.total = run.total_cycles;
-  rtl.pe_additions = run.pulses;
+  r.total_cycles = run.total_cycles;
+  const sim::EngineResult rtl = as_engine_result(run, std::move(mem));
   if (const auto d = sim::first_byte_divergence(layer.program, golden, rtl)) {
     r.failure = d->message;
     return r;
@@ -103,9 +110,10 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
     // Every PE register write the RTL's enables make is one the cost model charges.
     const RegisterWrites want = register_writes(fast.actions);
     if (r.rtl_writes != want) {
-      r.failure = fmt::format("PE register writes (psum, operands, valid, weights): RTL {} {} {} {}, fast engine {} {} {} {}",
+      r.failure = fmt::format("register writes (psum, operands, valid, weights, chain beats): RTL {} {} {} {} {}, fast "
+                              "engine {} {} {} {} {}",
                               r.rtl_writes.psum, r.rtl_writes.operand, r.rtl_writes.valid, r.rtl_writes.weight,
-                              want.psum, want.operand, want.valid, want.weight);
+                              r.rtl_writes.chain, want.psum, want.operand, want.valid, want.weight, want.chain);
       return r;
     }
     r.summary += " (= fast engine)";
@@ -126,12 +134,7 @@ ProgramResult program_on(const TopConfig& t, const ir::TileProgram& program, con
   ProgramResult r;
   r.rtl_cycles = run.total_cycles;
   r.fast_cycles = fast.total_cycles();
-  sim::EngineResult rtl;
-  rtl.engine = "rtl";
-  rtl.memory = std::move(mem);
-  rtl.done = run.done;
-  rtl.total = run.total_cycles;
-  rtl.pe_additions = run.pulses;
+  const sim::EngineResult rtl = as_engine_result(run, std::move(mem));
   if (const auto d = sim::first_byte_divergence(program, golden, rtl)) {
     r.failure = d->message;
   } else if (const auto c = sim::first_cycle_divergence(program, t.arch, fast, rtl)) {

@@ -30,6 +30,7 @@ const std::vector<TopConfig>& top_configs();
 // action counts the cost model prices (register_writes()).
 struct RegisterWrites {
   uint64_t psum = 0, operand = 0, valid = 0, weight = 0;
+  uint64_t chain = 0;  // beats the skew and deskew chains shift (the array's, not per PE)
   bool operator==(const RegisterWrites&) const = default;
 };
 RegisterWrites register_writes(const timing::ActionCounts& a);
@@ -41,6 +42,7 @@ struct CaseResult {
   RegisterWrites rtl_writes;     // counted in the RTL
   timing::ActionCounts actions;  // the fast engine's, for the same program
   uint64_t pe_valid_cycles = 0;  // PE-cycles with data in the RTL
+  uint64_t total_cycles = 0;     // the RTL's
 };
 
 // One case. stall_percent > 0: random DRAM stalls, bytes compared only. `wave`: an FST file.
