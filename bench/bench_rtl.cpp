@@ -23,7 +23,7 @@ void run(const char* name, int R, int C, int W, int qw, uint64_t cycles) {
   m.in_valid = 0;
   m.beat_start = 1;
   m.beat_end = 1;
-  m.advance = 1;  // the grid runs throughout: the chains shift every beat
+  m.advance = 1;  // the grid runs throughout (the valid histories shift every beat)
   m.rst = 0;
   m.phase = 0;
   m.w_en = 1;

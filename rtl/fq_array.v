@@ -7,11 +7,14 @@
 // with in_valid at beat_start of beat b enters array row i at beat b + i; its COLS results leave
 // the deskew at beat_end of beat b + ROWS + COLS - 2 with out_valid. Bubbles (in_valid = 0)
 // cost nothing. Weights are written one array row per cycle into weight set w_tag, which
-// w_clear first empties; every row carries the tag of the set it multiplies with. The input skew
-// and output deskew registers shift only while `advance` (the controller's grid runs: a row is
-// in flight or enters). When the grid stops they hold only bubbles (the last row's drain has
-// shifted them through) and stale sums nothing reads; `rst` clears the skew, whose valid bits
-// would otherwise start as whatever the flip-flops power up with.
+// w_clear first empties; every row carries the tag of the set it multiplies with.
+// The input skew and output deskew registers are written only when a row's data enters them:
+// the valid bit and tag of the row that entered s beats ago are the same for every array row, so
+// one history of them (ROWS - 1 entries) qualifies every skew stage, and one history of the
+// bottom-left PE's valid bit (COLS - 2 entries) qualifies every deskew stage (a stage on the
+// diagonal k = column + stage holds the row that PE held k beats ago). A stage whose row is a
+// bubble keeps its stale data, which nothing reads. The histories shift on each beat of the
+// running grid (`advance`); `rst` clears their valid bits.
 `default_nettype none
 
 module fq_array #(
@@ -50,7 +53,14 @@ module fq_array #(
     output wire [ROWS*COLS-1:0]  psum_we,
     output wire [ROWS*COLS-1:0]  opnd_we,
     output wire [ROWS*COLS-1:0]  valid_we,
-    output wire [ROWS*COLS-1:0]  w_we
+    output wire [ROWS*COLS-1:0]  w_we,
+    // Skew stage s (s < ROWS - 1, in rows s+1..ROWS-1: ROWS-1-s registers of 8 bits) and deskew
+    // diagonal k (k < COLS - 1: k + 1 registers of ACC_W bits) written this cycle; the top bits
+    // are 0. And the valid/tag histories shifting (skew: (1 + TW)(ROWS - 1) bits, deskew: COLS - 2).
+    output wire [ROWS-1:0]       skew_we,
+    output wire [COLS-1:0]       deskew_we,
+    output wire                  skew_shift,
+    output wire                  deskew_shift
 );
   // Between PEs: activations (with valid and tag) to the right, partial sums down.
   wire [7:0]       act   [0:ROWS-1][0:COLS];
@@ -61,36 +71,65 @@ module fq_array #(
   wire             bottom_valid;
   wire [TW-1:0]    bottom_tag;
 
-  // A 1 x 1 array has no chains: rst and advance then drive nothing.
-  wire unused_chain_ctrl = &{1'b0, rst, advance};
+  localparam HR = (ROWS > 1) ? ROWS - 1 : 1;
+  wire [HR-1:0]    hv_now;  // the skew's valid and tag history (below)
+  wire [TW*HR-1:0] ht_now;
 
-  genvar i, j;
+  genvar i, j, s;
   generate
-    // Input skew: row i sees the row that entered i beats ago. An element is the activation,
-    // its set tag and its valid bit: EW bits.
-    localparam EW = 9 + TW;
-    for (i = 0; i < ROWS; i = i + 1) begin : g_skew
-      wire [EW-1:0] entering = {in_valid, in_tag, in_row[8*i +: 8]};
-      if (i == 0) begin : g_direct
-        assign act[0][0]  = entering[7:0];
-        assign aval[0][0] = entering[EW-1];
-        assign atag[0][0] = entering[8 +: TW];
-      end else begin : g_chain
-        reg [EW*i-1:0] chain;  // stage s (bits EW*s+EW-1:EW*s) holds the element of the row s+1 beats old
-        if (i == 1) begin : g_one
-          always @(posedge clk) begin
-            if (rst) chain <= {EW{1'b0}};
-            else if (beat_start && advance) chain <= entering;
-          end
-        end else begin : g_many
-          always @(posedge clk) begin
-            if (rst) chain <= {(EW*i){1'b0}};
-            else if (beat_start && advance) chain <= {chain[EW*(i-1)-1:0], entering};
-          end
+    // Input skew. hv[s], ht[s]: valid bit and tag of the row that entered s + 1 beats ago;
+    // skew_in[s]: the data arriving at skew stage s is a row's (stage 0: the entering row).
+    assign skew_shift = beat_start && advance;
+    if (ROWS == 1) begin : g_no_skew
+      assign skew_we = 1'b0;
+      assign hv_now  = 1'b0;
+      assign ht_now  = {TW{1'b0}};
+      wire unused_skew = &{1'b0, rst, hv_now, ht_now};
+    end else begin : g_skew_hist
+      reg  [ROWS-2:0]      hv;
+      reg  [TW*(ROWS-1)-1:0] ht;
+      wire [ROWS-2:0]      skew_in;
+      assign skew_in[0] = in_valid;
+      if (ROWS > 2) begin : g_in
+        assign skew_in[ROWS-2:1] = hv[ROWS-3:0];
+      end
+      if (ROWS == 2) begin : g_one
+        always @(posedge clk) begin
+          if (rst) hv <= 1'b0;
+          else if (skew_shift) hv <= in_valid;
+          if (skew_shift) ht <= in_tag;
         end
-        assign act[i][0]  = chain[EW*(i-1) +: 8];
-        assign aval[i][0] = chain[EW*i-1];
-        assign atag[i][0] = chain[EW*(i-1)+8 +: TW];
+      end else begin : g_many
+        always @(posedge clk) begin
+          if (rst) hv <= {(ROWS-1){1'b0}};
+          else if (skew_shift) hv <= {hv[ROWS-3:0], in_valid};
+          if (skew_shift) ht <= {ht[TW*(ROWS-2)-1:0], in_tag};
+        end
+      end
+      assign skew_we = {1'b0, skew_in & {(ROWS-1){skew_shift}}};
+      assign hv_now  = hv;
+      assign ht_now  = ht;
+    end
+
+    for (i = 0; i < ROWS; i = i + 1) begin : g_skew
+      if (i == 0) begin : g_direct
+        assign act[0][0]  = in_row[7:0];
+        assign aval[0][0] = in_valid;
+        assign atag[0][0] = in_tag;
+      end else begin : g_chain
+        wire [8*i-1:0] stage;  // stage s (bits 8s+7:8s): the activation of the row s+1 beats old
+        for (s = 0; s < i; s = s + 1) begin : g_stage
+          reg [7:0] a;
+          if (s == 0) begin : g_first
+            always @(posedge clk) if (skew_we[0]) a <= in_row[8*i +: 8];
+          end else begin : g_next
+            always @(posedge clk) if (skew_we[s]) a <= stage[8*(s-1) +: 8];
+          end
+          assign stage[8*s +: 8] = a;
+        end
+        assign act[i][0]  = stage[8*(i-1) +: 8];
+        assign aval[i][0] = hv_now[i-1];
+        assign atag[i][0] = ht_now[TW*(i-1) +: TW];
       end
     end
 
@@ -142,19 +181,50 @@ module fq_array #(
       end
     end
 
-    // Output deskew: column j waits COLS - 1 - j beats for the last column of its row.
+    // Output deskew: column j waits COLS - 1 - j beats for the last column of its row. vd[k]:
+    // the data arriving at a stage on diagonal k is a row's (k = 0: the bottom-left PE now; hb[k-1]:
+    // that PE's valid bit k beats ago).
+    assign deskew_shift = beat_end && advance;
+    if (COLS == 1) begin : g_no_deskew
+      assign deskew_we = 1'b0;
+    end else begin : g_deskew_hist
+      wire [COLS-2:0] vd;
+      assign vd[0] = pe_valid[(ROWS-1)*COLS];
+      if (COLS > 2) begin : g_hist
+        reg [COLS-3:0] hb;
+        if (COLS == 3) begin : g_one
+          always @(posedge clk) begin
+            if (rst) hb <= 1'b0;
+            else if (deskew_shift) hb <= vd[0];
+          end
+        end else begin : g_many
+          always @(posedge clk) begin
+            if (rst) hb <= {(COLS-2){1'b0}};
+            else if (deskew_shift) hb <= {hb[COLS-4:0], vd[0]};
+          end
+        end
+        assign vd[COLS-2:1] = hb;
+      end else begin : g_no_hist
+        wire unused_deskew = &{1'b0, rst};
+      end
+      assign deskew_we = {1'b0, vd & {(COLS-1){deskew_shift}}};
+    end
     for (j = 0; j < COLS; j = j + 1) begin : g_deskew
       if (j == COLS - 1) begin : g_direct
         assign out_row[ACC_W*j +: ACC_W] = bottom_next[j];
       end else begin : g_chain
         localparam D = COLS - 1 - j;
-        reg [ACC_W*D-1:0] chain;
-        if (D == 1) begin : g_one
-          always @(posedge clk) if (beat_end && advance) chain <= bottom_next[j];
-        end else begin : g_many
-          always @(posedge clk) if (beat_end && advance) chain <= {chain[ACC_W*(D-1)-1:0], bottom_next[j]};
+        wire [ACC_W*D-1:0] stage;  // stage s (bits ACC_W*s+ACC_W-1:ACC_W*s): the sum s+1 beats old
+        for (s = 0; s < D; s = s + 1) begin : g_stage
+          reg [ACC_W-1:0] p;
+          if (s == 0) begin : g_first
+            always @(posedge clk) if (deskew_we[j]) p <= bottom_next[j];
+          end else begin : g_next
+            always @(posedge clk) if (deskew_we[j+s]) p <= stage[ACC_W*(s-1) +: ACC_W];
+          end
+          assign stage[ACC_W*s +: ACC_W] = p;
         end
-        assign out_row[ACC_W*j +: ACC_W] = chain[ACC_W*D-1 -: ACC_W];
+        assign out_row[ACC_W*j +: ACC_W] = stage[ACC_W*D-1 -: ACC_W];
       end
     end
   endgenerate

@@ -52,7 +52,10 @@ module fq_array_ctrl #(
     output wire [ROWS*COLS-1:0]  opnd_we,
     output wire [ROWS*COLS-1:0]  valid_we,
     output wire [ROWS*COLS-1:0]  w_we,
-    output wire                  chain_we    // the skew and deskew chains shift (a beat of the running grid)
+    output wire [ROWS-1:0]       skew_we,    // skew and deskew register writes (fq_array.v)
+    output wire [COLS-1:0]       deskew_we,
+    output wire                  skew_shift,
+    output wire                  deskew_shift
 );
   localparam SD = 1 << $clog2(ROWS + COLS + 4);  // array ops in flight, at most
   localparam SB = $clog2(SD);
@@ -191,8 +194,8 @@ module fq_array_ctrl #(
       .w_clear(issue_preload), .w_en(pre_write), .w_tag(pre_busy ? pre_set_r : pre_set), .w_row(pre_i),
       .w_cols(w_cols), .w_data(w_data),
       .out_valid(out_valid), .out_tag(out_tag), .out_row(out_row), .pulses(pulses), .pe_valid(pe_valid),
-      .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we));
-  assign chain_we = run && b_start;
+      .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we),
+      .skew_we(skew_we), .deskew_we(deskew_we), .skew_shift(skew_shift), .deskew_shift(deskew_shift));
   // The completing row (bypass for the 1 x 1 array, where a row leaves in the beat it enters).
   wire [RB-1:0] done_beat = beat_now - LAT[RB-1:0];
   wire          bypass    = LAT == 0;

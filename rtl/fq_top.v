@@ -56,7 +56,10 @@ module fq_top #(
     output wire [ROWS*COLS-1:0] opnd_we,
     output wire [ROWS*COLS-1:0] valid_we,
     output wire [ROWS*COLS-1:0] w_we,
-    output wire                 chain_we   // the array's skew and deskew registers shift in this cycle
+    output wire [ROWS-1:0]      skew_we,   // the array's skew and deskew register writes (fq_array.v)
+    output wire [COLS-1:0]      deskew_we,
+    output wire                 skew_shift,
+    output wire                 deskew_shift
 );
   wire [2047:0] heads;
   wire [3:0]    head_ok, take;
@@ -118,7 +121,8 @@ module fq_top #(
       .wb_raddr(wb_raddr), .wb_rdata(wb_rdata), .ab_raddr(ab_raddr), .ab_rdata(ab_rdata),
       .ob_addr(aob_addr), .ob_rdata(aob_rdata), .ob_we(aob_we), .ob_wdata(aob_wdata), .ob_wmask(aob_wmask),
       .retire_n(retire_array), .pulses(pulses), .pe_valid(pe_valid),
-      .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we), .chain_we(chain_we));
+      .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we),
+      .skew_we(skew_we), .deskew_we(deskew_we), .skew_shift(skew_shift), .deskew_shift(deskew_shift));
 
   // ---- epilogue ----
   wire               epi_busy;

@@ -52,6 +52,7 @@ std::optional<std::string> first_action_difference(const timing::ActionCounts& x
       {"pe_psum_writes", &timing::ActionCounts::pe_psum_writes},   {"pe_valid_clears", &timing::ActionCounts::pe_valid_clears},
       {"weight_writes", &timing::ActionCounts::weight_writes},     {"weight_clears", &timing::ActionCounts::weight_clears},
       {"dequant_elems", &timing::ActionCounts::dequant_elems},     {"array_beats", &timing::ActionCounts::array_beats},
+      {"array_rows", &timing::ActionCounts::array_rows},
       {"useful_macs", &timing::ActionCounts::useful_macs}};
   for (const auto& [name, f] : fields) {
     if (x.*f != y.*f) return fmt::format("{} {} and {}", name, x.*f, y.*f);

@@ -106,6 +106,7 @@ nlohmann::json actions_json(const timing::ActionCounts& a) {
   j["pe_psum_writes"] = a.pe_psum_writes;
   j["pe_valid_clears"] = a.pe_valid_clears;
   j["array_beats"] = a.array_beats;
+  j["array_rows"] = a.array_rows;
   j["weight_writes"] = a.weight_writes;
   j["weight_clears"] = a.weight_clears;
   j["dequant_elems"] = a.dequant_elems;

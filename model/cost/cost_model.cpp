@@ -384,14 +384,19 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
                   tag));
   add("pe_valid_clears", static_cast<double>(a.pe_valid_clears), {reg.value, reg.source, reg.scaled},
       "valid bits cleared after a row stream has passed (1 bit each)");
-  // The array's input skew (row i: i stages of the activation, its tag and valid bit) and output
-  // deskew (column j: C - 1 - j stages of a partial sum) shift once per beat of the running grid
-  // (rtl/fq_array.v `advance`).
-  const double skew_bits = (9.0 + tag) * m_arch.rows * (m_arch.rows - 1) / 2.0;
-  const double deskew_bits = static_cast<double>(m_arch.acc_bits) * m_arch.cols * (m_arch.cols - 1) / 2.0;
-  add("array_chains", static_cast<double>(a.array_beats), {(skew_bits + deskew_bits) * reg.value, reg.source, reg.scaled},
-      fmt::format("beats of the running grid ({:.0f} input-skew and {:.0f} output-deskew register bits shift each)",
-                  skew_bits, deskew_bits));
+  // The array's input skew (row i: i stages of an activation) and output deskew (column j:
+  // C - 1 - j stages of a partial sum): a stage is written when a row's data reaches it, so each
+  // row streamed writes every stage once (rtl/fq_array.v `skew_we`, `deskew_we`); the valid and tag
+  // histories that qualify them shift once per beat of the running grid (`advance`).
+  const double R = m_arch.rows, C = m_arch.cols;
+  const double skew_bits = 8.0 * R * (R - 1) / 2.0;
+  const double deskew_bits = static_cast<double>(m_arch.acc_bits) * C * (C - 1) / 2.0;
+  add("array_chains", static_cast<double>(a.array_rows), {(skew_bits + deskew_bits) * reg.value, reg.source, reg.scaled},
+      fmt::format("rows streamed ({:.0f} input-skew and {:.0f} output-deskew register bits written each)", skew_bits,
+                  deskew_bits));
+  const double history_bits = (1.0 + tag) * (R - 1) + std::max(0.0, C - 2);
+  add("array_history", static_cast<double>(a.array_beats), {history_bits * reg.value, reg.source, reg.scaled},
+      fmt::format("beats of the running grid ({:.0f} valid and tag history bits shift each)", history_bits));
   const double wbits = pe.weight_register_bits(m_arch);
   add("weight_load", static_cast<double>(a.weight_writes + a.weight_clears), {wbits * reg.value, reg.source, reg.scaled},
       fmt::format("PE weight registers written ({} bits each): {} weights preloaded, {} cleared at preload issue",

@@ -32,6 +32,7 @@ ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
   pe_psum_writes += o.pe_psum_writes;
   pe_valid_clears += o.pe_valid_clears;
   array_beats += o.array_beats;
+  array_rows += o.array_rows;
   weight_writes += o.weight_writes;
   weight_clears += o.weight_clears;
   dequant_elems += o.dequant_elems;
@@ -97,6 +98,7 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
       out.buf_write_bytes[bi(Buffer::kObuf)] += 4 * m * tile.n;
       if (op.acc) out.buf_read_bytes[bi(Buffer::kObuf)] += 4 * m * tile.n;
       out.pe_beats += m * R * C;
+      out.array_rows += m;
       out.useful_macs += m * kn;
       const PeActions pe = pe_model(arch).matmul_actions(arch, tile, m, beat);
       out.pe_pulses += pe.pulses;

@@ -43,10 +43,13 @@ struct ActionCounts {
   uint64_t pe_beats = 0;          // PE-beats holding data (operand registers passed on)
   uint64_t pe_psum_writes = 0;    // PE partial-sum register writes: per PE-beat with data, plus later pulses
   uint64_t pe_valid_clears = 0;   // PE valid bits cleared after data left: R*C per row stream
-  // Beats the array's grid ran (weight stationary, default timing): the input skew and the output
-  // deskew registers shift once each (rtl/fq_array.v `advance`), counted for the GEMM of the
-  // matmul issued last at that beat.
+  // Beats the array's grid ran (weight stationary, default timing): the skew's valid/tag history
+  // and the deskew's valid history shift once each (rtl/fq_array.v `advance`), counted for the
+  // GEMM of the matmul issued last at that beat.
   uint64_t array_beats = 0;
+  // Rows streamed through the array (weight stationary): each writes R(R-1)/2 skew and C(C-1)/2
+  // deskew stage registers on its way (rtl/fq_array.v `skew_we`, `deskew_we`).
+  uint64_t array_rows = 0;
   uint64_t weight_writes = 0;     // weights written into PE weight registers (preload)
   uint64_t weight_clears = 0;     // PE weight sets emptied (R*C per preload)
   uint64_t dequant_elems = 0;     // epilogue multiplies (two FP32 multiplies each)

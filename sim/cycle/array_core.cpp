@@ -381,8 +381,8 @@ void ArrayCore::work_stream(uint64_t c) {
 }
 
 void ArrayCore::begin_beat(uint64_t b) {
-  // The input skew and output deskew shift (rtl/fq_array.v `advance`): a beat of the running grid,
-  // the GEMM of the matmul issued last. SCALE-Sim's serialised folds are a convention, not the RTL.
+  // The skew's and deskew's valid histories shift (rtl/fq_array.v `advance`): a beat of the
+  // running grid, the GEMM of the matmul issued last. SCALE-Sim's serialised folds are a convention, not the RTL.
   if (m_env.arch.timing != TimingModel::kScaleSim) ++m_env.log.A(m_stream_op).array_beats;
   // Activations move one PE right, partial sums one PE down.
   for (uint32_t i = 0; i < R; ++i) {
@@ -403,6 +403,7 @@ void ArrayCore::begin_beat(uint64_t b) {
     std::memcpy(in.data.data(), m_env.buf.at(Buffer::kAbuf, op.src + uint64_t{m_stream_next} * op.src_stride), k);
     m_env.log.rd(m_stream_op, Buffer::kAbuf) += k;
     in.valid = true;
+    ++m_env.log.A(m_stream_op).array_rows;  // through the skew and deskew (rtl/fq_array.v)
     in.beat = b;
     in.op = m_stream_op;
     in.r = m_stream_next;

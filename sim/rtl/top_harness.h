@@ -40,7 +40,10 @@ struct TopRun {
   uint64_t operand_writes = 0; // activation and tag
   uint64_t valid_writes = 0;   // valid bits
   uint64_t weight_writes = 0;  // weight sets (preload writes and clears)
-  uint64_t chain_shifts = 0;   // cycles the array's input skew and output deskew shift (chain_we)
+  uint64_t skew_writes = 0;    // the array's skew stage registers written (skew_we, 8 bits each)
+  uint64_t deskew_writes = 0;  // its deskew stage registers written (deskew_we, ACC_W bits each)
+  uint64_t skew_shifts = 0;    // cycles its skew history shifts (skew_shift)
+  uint64_t deskew_shifts = 0;  // cycles its deskew history shifts (deskew_shift)
 };
 
 // The fields of op `id` in the RTL's instruction word (rtl/fq_isa.def), with `need[u]`: how
@@ -206,7 +209,11 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
       run.valid_writes += get(top.valid_we, x, 1);
       run.weight_writes += get(top.w_we, x, 1);
     }
-    run.chain_shifts += top.chain_we;
+    // Skew stage s sits in rows s+1..R-1, deskew diagonal k holds k+1 stages (rtl/fq_array.v).
+    for (int s = 0; s + 1 < arch.rows; ++s) run.skew_writes += get(top.skew_we, s, 1) * static_cast<uint64_t>(arch.rows - 1 - s);
+    for (int k = 0; k + 1 < arch.cols; ++k) run.deskew_writes += get(top.deskew_we, k, 1) * static_cast<uint64_t>(k + 1);
+    run.skew_shifts += top.skew_shift;
+    run.deskew_shifts += top.deskew_shift;
     top.clk = 1;
     top.eval();
     dump();

@@ -51,7 +51,7 @@ void run_trials(int R, int C, bool temporal, int bits, uint64_t seed, int trials
   // No datapath reset: bubbles flush the valid flags out of the array first.
   m.beat_start = 1;
   m.beat_end = 1;
-  m.advance = 1;  // the grid runs throughout: the chains shift every beat
+  m.advance = 1;  // the grid runs throughout (the valid histories shift every beat)
   m.rst = 0;
   m.phase = 0;
   m.in_valid = 0;

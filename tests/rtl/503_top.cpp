@@ -74,12 +74,15 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
       INFO(r.summary);
       INFO(r.failure);
       REQUIRE(r.pass);
-      REQUIRE(r.rtl_writes == fq::rtl::register_writes(r.actions));
+      REQUIRE(r.rtl_writes == fq::rtl::register_writes(r.actions, t.arch));
       rtl.psum += r.rtl_writes.psum;
       rtl.operand += r.rtl_writes.operand;
       rtl.valid += r.rtl_writes.valid;
       rtl.weight += r.rtl_writes.weight;
-      rtl.chain += r.rtl_writes.chain;
+      rtl.skew += r.rtl_writes.skew;
+      rtl.deskew += r.rtl_writes.deskew;
+      rtl.skew_shift += r.rtl_writes.skew_shift;
+      rtl.deskew_shift += r.rtl_writes.deskew_shift;
       acts += r.actions;
       valid_cycles += r.pe_valid_cycles;
       cycles += r.total_cycles;
@@ -99,10 +102,16 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     }
     CHECK(rtl.valid > rtl.operand);
     CHECK(rtl.weight > acts.weight_writes);
-    // The chains shift on beats of the running grid only: not while the array waits.
-    CHECK(rtl.chain == acts.array_beats);
-    CHECK(rtl.chain > 0);
-    CHECK(rtl.chain < cycles);
+    // A skew or deskew stage is written when a row's data reaches it: every stage once per row
+    // streamed, not on every beat; the histories shift on beats of the running grid only.
+    const uint64_t R = static_cast<uint64_t>(t.arch.rows), C = static_cast<uint64_t>(t.arch.cols);
+    CHECK(acts.array_rows > 0);
+    CHECK(rtl.skew == acts.array_rows * R * (R - 1) / 2);
+    CHECK(rtl.deskew == acts.array_rows * C * (C - 1) / 2);
+    CHECK(rtl.skew_shift == acts.array_beats);
+    CHECK(rtl.deskew_shift == acts.array_beats);
+    CHECK(acts.array_rows < acts.array_beats);
+    CHECK(acts.array_beats < cycles);
     // The report's register terms are these counts x bits x register_bit (configs/costs.yaml).
     const fq::cost::CostModel cm(fq::cost::load_cost_tables(fq::cost::default_cost_tables_path()), t.arch);
     const double reg = cm.logic_energy("register_bit").value;
@@ -121,10 +130,13 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     CHECK(item("pe_valid_clears") == Approx(static_cast<double>(rtl.valid - rtl.operand) * reg));
     CHECK(item("weight_load") ==
           Approx(static_cast<double>(rtl.weight) * fq::pe_model(t.arch).weight_register_bits(t.arch) * reg));
-    // Skew row i holds i elements of 9 + TW bits, deskew column j C - 1 - j sums of ACC_W bits.
-    const double chain_bits = (9.0 + fq::weight_set_tag_bits(t.arch)) * t.arch.rows * (t.arch.rows - 1) / 2 +
-                              double{1} * t.arch.acc_bits * t.arch.cols * (t.arch.cols - 1) / 2;
-    CHECK(item("array_chains") == Approx(static_cast<double>(rtl.chain) * chain_bits * reg));
+    // Skew stages hold an 8-bit activation, deskew stages an ACC_W-bit sum; the histories are
+    // (1 + TW)(R - 1) valid and tag bits and C - 2 valid bits.
+    CHECK(item("array_chains") ==
+          Approx((8.0 * static_cast<double>(rtl.skew) + double{1} * t.arch.acc_bits * static_cast<double>(rtl.deskew)) * reg));
+    const double history_bits =
+        (1.0 + fq::weight_set_tag_bits(t.arch)) * (t.arch.rows - 1) + std::max(0, t.arch.cols - 2);
+    CHECK(item("array_history") == Approx(static_cast<double>(rtl.skew_shift) * history_bits * reg));
   }
 }
 

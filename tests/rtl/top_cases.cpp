@@ -25,9 +25,11 @@ const std::vector<TopConfig>& top_configs() {
   return configs;
 }
 
-RegisterWrites register_writes(const timing::ActionCounts& a) {
+RegisterWrites register_writes(const timing::ActionCounts& a, const ArchConfig& arch) {
+  const auto R = static_cast<uint64_t>(arch.rows), C = static_cast<uint64_t>(arch.cols);
   return {.psum = a.pe_psum_writes, .operand = a.pe_beats, .valid = a.pe_beats + a.pe_valid_clears,
-          .weight = a.weight_writes + a.weight_clears, .chain = a.array_beats};
+          .weight = a.weight_writes + a.weight_clears, .skew = a.array_rows * (R * (R - 1) / 2),
+          .deskew = a.array_rows * (C * (C - 1) / 2), .skew_shift = a.array_beats, .deskew_shift = a.array_beats};
 }
 
 namespace {
@@ -81,7 +83,8 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
   const TopRun run = run_top(*top, layer.program, arch, mem, stall_percent, seed, dump, FQ_TOP_IDEPTH);
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
-  r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes, run.chain_shifts};
+  r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes,
+                  run.skew_writes,      run.deskew_writes,  run.skew_shifts, run.deskew_shifts};
   r.actions = fast.actions;
   r.pe_valid_cycles = run.pe_valid_cycles;
   r.total_cycles = run.total_cycles;
@@ -108,12 +111,15 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
       return r;
     }
     // Every PE register write the RTL's enables make is one the cost model charges.
-    const RegisterWrites want = register_writes(fast.actions);
+    const RegisterWrites want = register_writes(fast.actions, arch);
     if (r.rtl_writes != want) {
-      r.failure = fmt::format("register writes (psum, operands, valid, weights, chain beats): RTL {} {} {} {} {}, fast "
-                              "engine {} {} {} {} {}",
-                              r.rtl_writes.psum, r.rtl_writes.operand, r.rtl_writes.valid, r.rtl_writes.weight,
-                              r.rtl_writes.chain, want.psum, want.operand, want.valid, want.weight, want.chain);
+      const auto list = [](const RegisterWrites& x) {
+        return fmt::format("{} {} {} {} {} {} {} {}", x.psum, x.operand, x.valid, x.weight, x.skew, x.deskew,
+                           x.skew_shift, x.deskew_shift);
+      };
+      r.failure = fmt::format("register writes (psum, operands, valid, weights, skew, deskew, skew and deskew history "
+                              "shifts): RTL {}, fast engine {}",
+                              list(r.rtl_writes), list(want));
       return r;
     }
     r.summary += " (= fast engine)";

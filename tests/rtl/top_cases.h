@@ -30,10 +30,11 @@ const std::vector<TopConfig>& top_configs();
 // action counts the cost model prices (register_writes()).
 struct RegisterWrites {
   uint64_t psum = 0, operand = 0, valid = 0, weight = 0;
-  uint64_t chain = 0;  // beats the skew and deskew chains shift (the array's, not per PE)
+  // The array's, not per PE: skew and deskew stage registers written, beats their histories shift.
+  uint64_t skew = 0, deskew = 0, skew_shift = 0, deskew_shift = 0;
   bool operator==(const RegisterWrites&) const = default;
 };
-RegisterWrites register_writes(const timing::ActionCounts& a);
+RegisterWrites register_writes(const timing::ActionCounts& a, const ArchConfig& arch);
 
 struct CaseResult {
   bool pass = false;

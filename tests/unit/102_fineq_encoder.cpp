@@ -188,14 +188,24 @@ SCENARIO("special rows, options and bad weights", "[quant][fineq]") {
     fq::Params t("quantize --method fineq");
     t.set("thresold", "4");
     CHECK_THROWS_WITH(fq::make_quantizer("fineq", t), Catch::Contains("thresold"));
+    // The ratio rule's threshold with policy mse would be accepted and ignored: refused.
+    fq::Params mse_t("quantize --method fineq");
+    mse_t.set("policy", "mse");
+    mse_t.set("threshold", "2.5");
+    CHECK_THROWS_WITH(fq::make_quantizer("fineq", mse_t),
+                      Catch::Contains("'threshold'") && Catch::Contains("policy 'ratio' only"));
+    CHECK_THROWS_WITH(fq::make_quantizer("fineq-gptq", mse_t), Catch::Contains("policy 'ratio' only"));
     fq::Params round_trip("test");
     fq::Params mse("test");
     mse.set("policy", "mse");
-    mse.set("threshold", "2.5");
     mse.set("group", "30");
     const auto a = fq::make_quantizer("fineq", mse);
+    CHECK(a->describe() == std::map<std::string, std::string>{{"policy", "mse"}, {"group", "30"}});
     for (const auto& [k, v] : a->describe()) round_trip.set(k, v);
     CHECK(fq::make_quantizer("fineq", round_trip)->describe() == a->describe());
+    fq::Params ratio("test");
+    ratio.set("threshold", "2.5");
+    CHECK(fq::make_quantizer("fineq", ratio)->describe().at("threshold") == "2.5");
   }
   GIVEN("group scales") {
     fq::Params p("test");

@@ -5,6 +5,7 @@
 #include "model/quant/fineq_calibrated.h"
 #include "model/quant/gptq.h"
 #include "model/quant/impl/factories.h"
+#include "model/quant/impl/fineq_options.h"
 
 #include <fmt/format.h>
 
@@ -15,9 +16,9 @@ namespace {
 
 FineqGptqOptions gptq_options(const Params& options) {
   FineqGptqOptions opt;
-  opt.policy = options.get_choice("policy", "ratio", {"ratio", "mse"}) == "mse" ? FineqPolicy::kMse : FineqPolicy::kRatio;
-  opt.threshold = options.get_double("threshold", 4.0);
-  if (!(opt.threshold > 0.0)) fail("{}: option 'threshold' must be > 0, got {}", options.context(), opt.threshold);
+  const FineqModeOptions mode = read_fineq_mode(options);
+  opt.policy = mode.policy;
+  opt.threshold = mode.threshold;
   opt.scale = options.get_choice("scale", "output", {"weights", "output"}) == "output" ? FineqScale::kOutput
                                                                                        : FineqScale::kWeights;
   return opt;
@@ -47,9 +48,9 @@ EncodedMatrix store(const FineqCalibratedResult& r, const std::string& who) {
 }
 
 std::map<std::string, std::string> describe_start(const FineqGptqOptions& o) {
-  return {{"policy", o.policy == FineqPolicy::kMse ? "mse" : "ratio"},
-          {"threshold", fmt::format("{}", o.threshold)},
-          {"scale", o.scale == FineqScale::kOutput ? "output" : "weights"}};
+  std::map<std::string, std::string> d{{"scale", o.scale == FineqScale::kOutput ? "output" : "weights"}};
+  describe_fineq_mode(o.policy, o.threshold, d);
+  return d;
 }
 
 // Base of both: the calibration checks, the Hessian and the storage.

@@ -4,6 +4,7 @@
 #include "model/core/parallel.h"
 #include "model/quant/fineq_encoder.h"
 #include "model/quant/impl/factories.h"
+#include "model/quant/impl/fineq_options.h"
 
 #include <fmt/format.h>
 
@@ -15,9 +16,9 @@ namespace {
 class FineqQuantizer final : public IQuantizer {
  public:
   explicit FineqQuantizer(const Params& options) {
-    m_policy = options.get_choice("policy", "ratio", {"ratio", "mse"}) == "mse" ? FineqPolicy::kMse : FineqPolicy::kRatio;
-    m_threshold = options.get_double("threshold", 4.0);
-    if (!(m_threshold > 0.0)) fail("{}: option 'threshold' must be > 0, got {}", options.context(), m_threshold);
+    const FineqModeOptions mode = read_fineq_mode(options);
+    m_policy = mode.policy;
+    m_threshold = mode.threshold;
     m_group = static_cast<int>(options.get_int("group", 0, 0, INT_MAX));
     if (m_group % 3 != 0) {
       fail("{}: option 'group' must be 0 or a positive multiple of 3 (whole clusters), got {}", options.context(),
@@ -28,9 +29,9 @@ class FineqQuantizer final : public IQuantizer {
   std::string name() const override { return "fineq"; }
 
   std::map<std::string, std::string> describe() const override {
-    return {{"policy", m_policy == FineqPolicy::kMse ? "mse" : "ratio"},
-            {"threshold", fmt::format("{}", m_threshold)},
-            {"group", fmt::format("{}", m_group)}};
+    std::map<std::string, std::string> d{{"group", fmt::format("{}", m_group)}};
+    describe_fineq_mode(m_policy, m_threshold, d);
+    return d;
   }
 
   EncodedMatrix encode(std::span<const float> w, int rows, int cols) const override {
