@@ -1,12 +1,9 @@
 // bench_rtl: Verilated simulation speed of the full-size arrays (33 x 32 temporal, 32 x 32 INT8
 // MAC): rows stream back to back through fq_array with weights preloaded, as in a matmul.
-// Prints cycles/s and PE-cycles/s (R x C per cycle), for the single-threaded models and for
-// Verilator's multithreaded ones (--threads 2). Built on request (it Verilates four large
+// Prints cycles/s and PE-cycles/s (R x C per cycle). Built on request (it Verilates two large
 // arrays): cmake --build build --target bench_rtl && build/bin/bench_rtl
 #include "Vbench_arr_m32x32.h"
-#include "Vbench_arr_m32x32_mt2.h"
 #include "Vbench_arr_t33x32.h"
-#include "Vbench_arr_t33x32_mt2.h"
 #include "sim/rtl/rtl_harness.h"
 
 #include <fmt/format.h>
@@ -60,7 +57,5 @@ int main() {
              "M cycles/s", "G PE-cycles/s");
   run<Vbench_arr_t33x32>("temporal (W = 4)", 33, 32, 4, 4, 400000);
   run<Vbench_arr_m32x32>("INT8 MAC", 32, 32, 1, 8, 400000);
-  run<Vbench_arr_t33x32_mt2>("temporal (W = 4), 2 threads", 33, 32, 4, 4, 400000);
-  run<Vbench_arr_m32x32_mt2>("INT8 MAC, 2 threads", 32, 32, 1, 8, 400000);
   return 0;
 }

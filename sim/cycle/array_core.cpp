@@ -382,7 +382,8 @@ void ArrayCore::work_stream(uint64_t c) {
 
 void ArrayCore::begin_beat(uint64_t b) {
   // The skew's and deskew's valid histories shift (rtl/fq_array.v `advance`): a beat of the
-  // running grid, the GEMM of the matmul issued last. SCALE-Sim's serialised folds are a convention, not the RTL.
+  // running grid, the GEMM of the matmul issued last. SCALE-Sim's serialised folds are a
+  // convention, not the RTL.
   if (m_env.arch.timing != TimingModel::kScaleSim) ++m_env.log.A(m_stream_op).array_beats;
   // Activations move one PE right, partial sums one PE down.
   for (uint32_t i = 0; i < R; ++i) {

@@ -84,7 +84,7 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
   r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes,
-                  run.skew_writes,      run.deskew_writes,  run.skew_shifts, run.deskew_shifts};
+                  run.skew_writes, run.deskew_writes, run.skew_shifts, run.deskew_shifts};
   r.actions = fast.actions;
   r.pe_valid_cycles = run.pe_valid_cycles;
   r.total_cycles = run.total_cycles;
