@@ -314,19 +314,16 @@ class FastEngine {
     } else {
       const uint64_t r = std::max(t, m_a.front_free);
       const bool joins = r < m_a.empty_at && W == m_a.grid_beat;
-      if (joins) {
-        s = ceil_to_grid(r, m_a.grid, W);
-      } else {
-        s = std::max(r, m_a.empty_at);
-        m_a.grid = s;
-        m_a.grid_beat = W;
-      }
+      s = joins ? ceil_to_grid(r, m_a.grid, W) : std::max(r, m_a.empty_at);
       // The beats since the previous matmul's issue are its GEMM's (the cycle model's rule: the
       // matmul issued last); a new grid closes the previous one where it drained.
       close_run(joins ? s : m_a.empty_at);
+      if (!joins) {
+        m_a.grid = s;
+        m_a.grid_beat = W;
+      }
       m_run_acts = &acts;
       m_run_start = s;
-      m_run_beat = W;
       m_a.front_free = s + uint64_t{op.m} * W;
       ot.finish = s + timing::matmul_beats(m_arch, op.m) * W;
       m_a.empty_at = ot.finish;
@@ -358,15 +355,14 @@ class FastEngine {
   uint64_t m_read_free = 0, m_write_free = 0, m_epilogue_free = 0;
   ArrayState m_a;
   // The running beat grid's beats not yet counted (timing::ActionCounts::array_beats): from
-  // m_run_start, W = m_run_beat, for the GEMM of the matmul issued last.
+  // m_run_start on the grid of beat m_a.grid_beat, for the GEMM of the matmul issued last.
   void close_run(uint64_t end) {
     if (m_run_acts == nullptr) return;
-    m_run_acts->array_beats += (end - m_run_start) / m_run_beat;
+    m_run_acts->array_beats += (end - m_run_start) / m_a.grid_beat;
     m_run_acts = nullptr;
   }
   timing::ActionCounts* m_run_acts = nullptr;  // tl.gemm_actions keeps its size while the run lasts
   uint64_t m_run_start = 0;
-  uint64_t m_run_beat = 1;
   bool m_streamed = false;    // a matmul has run
   uint64_t m_stream_end = 0;  // the cycle after its last row's entry beat
 };

@@ -23,7 +23,7 @@ inline FineqModeOptions read_fineq_mode(const Params& options) {
   FineqModeOptions o;
   o.policy = options.get_choice("policy", "ratio", {"ratio", "mse"}) == "mse" ? FineqPolicy::kMse : FineqPolicy::kRatio;
   if (o.policy == FineqPolicy::kRatio) {
-    o.threshold = options.get_double("threshold", 4.0);
+    o.threshold = options.get_double("threshold", o.threshold);
     if (!(o.threshold > 0.0)) fail("{}: option 'threshold' must be > 0, got {}", options.context(), o.threshold);
   } else if (options.has("threshold")) {
     fail("{}: option 'threshold' applies to policy 'ratio' only (policy 'mse' picks each cluster's mode by its error)",
