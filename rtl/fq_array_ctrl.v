@@ -14,8 +14,6 @@ module fq_array_ctrl #(
     parameter COLS   = 4,
     parameter KIND   = 0,   // 0 temporal, 1 mac, 2 bit-serial
     parameter WBITS  = 8,   // mac weight bits; bit-serial: the widest INTb weights
-    parameter WINDOW = 1,   // FineQ-R on temporal: 0 fixed (W = 4), 1 tile (W = max |q| of the tile);
-                            // on bit-serial: 0 fixed (W = 3), 1 tile (W = 2 without outlier clusters)
     parameter QW     = (KIND == 0) ? 4 : (KIND == 1) ? WBITS : (WBITS > 4) ? WBITS : 4,
     parameter WSETS  = 2,   // weight register sets per PE, 1 .. 8
     parameter ACC_W  = 32,  // partial-sum bits in the array (pe.acc_bits): the column sums fit, obuf holds 32
@@ -23,6 +21,9 @@ module fq_array_ctrl #(
 ) (
     input  wire                  clk,
     input  wire                  rst,
+    input  wire                  tile_window, // FineQ-R on temporal: 0 fixed (W = 4), 1 tile (W = max |q|
+                                              // of the tile); on bit-serial: 0 fixed (W = 3), 1 tile (W = 2
+                                              // without outlier clusters). Held from reset on.
     input  wire                  issue_preload,
     input  wire                  issue_matmul,
     input  wire [31:0]           src,
@@ -126,8 +127,8 @@ module fq_array_ctrl #(
   wire       tile_outl = pre_outl || w_outl != {COLS{1'b0}};
   // Bit-serial: the bit width of the tile's magnitudes, b for INTb; FineQ-R |q| <= 2 fits 2 bits
   // unless a cluster is an outlier cluster (|q| <= 4, 3 bits).
-  wire [3:0] bs_beat   = (pre_fmt != 4'd0) ? pre_fmt : (WINDOW == 0 || tile_outl) ? 4'd3 : 4'd2;
-  wire [3:0] tile_beat = (KIND == 1) ? 4'd1 : (KIND == 2) ? bs_beat : (WINDOW == 0) ? 4'd4
+  wire [3:0] bs_beat   = (pre_fmt != 4'd0) ? pre_fmt : (!tile_window || tile_outl) ? 4'd3 : 4'd2;
+  wire [3:0] tile_beat = (KIND == 1) ? 4'd1 : (KIND == 2) ? bs_beat : !tile_window ? 4'd4
                        : (tile_max == 3'd0) ? 4'd1 : {1'b0, tile_max};
   wire       pre_write = pre_busy && pre_i < pre_k;  // cycles c+1 .. c+k
   wire       pre_last = pre_write && pre_i + 32'd1 == pre_k;

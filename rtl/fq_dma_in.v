@@ -6,11 +6,12 @@
 `default_nettype none
 
 module fq_dma_in #(
-    parameter DB     = 16,  // DRAM bytes per cycle
+    parameter DB     = 16,  // data port bytes
     parameter QDEPTH = 16   // loads in flight (a power of two)
 ) (
     input  wire          clk,
     input  wire          rst,
+    input  wire [31:0]   db,        // DRAM bytes per cycle, 1 .. DB (held from reset on)
     input  wire          start,
     input  wire [1:0]    buf_sel,
     input  wire [31:0]   dst,
@@ -45,7 +46,7 @@ module fq_dma_in #(
   wire [31:0] h_rows  = empty ? rows : q_rows[rd];
   wire [31:0] h_bytes = empty ? bytes : q_bytes[rd];
   wire [31:0] left    = h_bytes - off;
-  wire [31:0] len     = left < DB ? left : DB;
+  wire [31:0] len     = left < db ? left : db;
   wire        row_end = rd_valid && (off + len == h_bytes);
   wire        op_end  = row_end && (row + 32'd1 == h_rows);
 

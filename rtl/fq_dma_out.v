@@ -1,15 +1,16 @@
 // DMA from obuf to DRAM (docs/isa.md "dma.store"): one chunk of up to DB bytes of one row per
-// cycle on the DRAM write channel, stores in issue order; a store finishes LAT cycles after its
+// cycle on the DRAM write channel, stores in issue order; a store finishes `lat` cycles after its
 // last chunk, when the DRAM acknowledges the write (docs/architecture.md "DMA and DRAM").
 `default_nettype none
 
 module fq_dma_out #(
-    parameter DB     = 16,
-    parameter LAT    = 10,  // DRAM write acknowledgement latency in cycles
+    parameter DB     = 16,  // data port bytes
     parameter QDEPTH = 16
 ) (
     input  wire          clk,
     input  wire          rst,
+    input  wire [31:0]   db,        // DRAM bytes per cycle, 1 .. DB (held from reset on)
+    input  wire [31:0]   lat,       // DRAM write acknowledgement latency in cycles (held)
     input  wire          start,
     input  wire [31:0]   src,
     input  wire [31:0]   src_stride,
@@ -46,7 +47,7 @@ module fq_dma_out #(
   wire [31:0] h_rows  = empty ? rows : q_rows[rd];
   wire [31:0] h_bytes = empty ? bytes : q_bytes[rd];
   wire [31:0] left    = h_bytes - off;
-  wire [31:0] len     = left < DB ? left : DB;
+  wire [31:0] len     = left < db ? left : db;
   wire        row_end = moving && (off + len == h_bytes);
   wire        op_end  = row_end && (row + 32'd1 == h_rows);
 
@@ -62,7 +63,7 @@ module fq_dma_out #(
   reg [31:0] ack_at [0:QDEPTH-1];
   reg [QB-1:0] a_rd, a_wr;
   reg [QB:0]   a_count;
-  wire ack_now = (LAT == 0) ? op_end : (a_count != 0 && ack_at[a_rd] == now);
+  wire ack_now = (lat == 32'd0) ? op_end : (a_count != 0 && ack_at[a_rd] == now);
   assign finish = ack_now;
 
   always @(posedge clk) begin
@@ -74,7 +75,7 @@ module fq_dma_out #(
       q_rows[wr] <= rows;
       q_bytes[wr] <= bytes;
     end
-    if (LAT != 0 && op_end) ack_at[a_wr] <= now + LAT;
+    if (lat != 32'd0 && op_end) ack_at[a_wr] <= now + lat;
     if (rst) begin
       rd <= {QB{1'b0}};
       wr <= {QB{1'b0}};
@@ -94,7 +95,7 @@ module fq_dma_out #(
         off <= row_end ? 32'd0 : off + len;
         row <= op_end ? 32'd0 : row_end ? row + 32'd1 : row;
       end
-      if (LAT != 0) begin
+      if (lat != 32'd0) begin
         if (op_end) a_wr <= a_wr + 1'b1;
         if (ack_now) a_rd <= a_rd + 1'b1;
         a_count <= a_count + {{QB{1'b0}}, op_end} - {{QB{1'b0}}, ack_now};

@@ -2,8 +2,12 @@
 // unit and the epilogue, with an instruction port and a DRAM port. The buffers are behavioural
 // byte arrays with combinational reads and writes at the clock edge (one port per user, no
 // banking modelled, as in the SystemC model). The DRAM is outside: the top sends each load's
-// request when it issues, takes read data one chunk of up to DB bytes per cycle in request
+// request when it issues, takes read data one chunk of up to dram_bytes per cycle in request
 // order, and sends store data one chunk per cycle. Weight-stationary dataflow only.
+// The beat window, the DRAM's bytes per cycle and latency, and the buffer sizes are inputs taken
+// into registers during reset (straps): the parameters WBUF .. SBUF and DB are the capacities they
+// may not exceed. So a simulation model Verilated once runs every configuration that differs only
+// in those values (sim/rtl/rtl_engine.cpp); a synthesised design ties them to its parameters.
 `default_nettype none
 `include "fq_isa.vh"  // the instruction word's fields, generated from rtl/fq_isa.def
 
@@ -12,15 +16,13 @@ module fq_top #(
     parameter COLS   = 4,
     parameter KIND   = 0,     // 0 temporal PEs (FineQ-R), 1 MAC PEs, 2 bit-serial PEs (FineQ-R, INTb)
     parameter WBITS  = 8,     // MAC weight bits; bit-serial: the widest INTb weights
-    parameter WINDOW = 1,     // FineQ-R on temporal and bit-serial PEs: 0 fixed, 1 tile
     parameter WSETS  = 2,     // weight register sets per PE (pe.weight_sets), 1 .. 8
     parameter ACC_W  = 32,    // partial-sum bits of the PEs (pe.acc_bits), 9 .. 32
-    parameter WBUF   = 4096,  // buffer bytes
+    parameter WBUF   = 4096,  // buffer capacities, bytes (wbuf_bytes .. sbuf_bytes <= these)
     parameter ABUF   = 4096,
     parameter OBUF   = 16384,
     parameter SBUF   = 1024,
-    parameter DB     = 16,    // DRAM bytes per cycle
-    parameter LAT    = 10,    // DRAM latency (the DRAM model adds it to reads; stores wait for it)
+    parameter DB     = 16,    // DRAM data ports, bytes (dram_bytes <= DB)
     parameter IDEPTH = 1024,
     parameter AB     = $clog2(IDEPTH)
 ) (
@@ -34,6 +36,14 @@ module fq_top #(
     input  wire [1:0]      cfg_unit,
     input  wire [31:0]     cfg_count,
     input  wire            start,
+    // run-time configuration, taken while rst is high
+    input  wire            tile_window,  // FineQ-R on temporal and bit-serial PEs: 0 fixed, 1 tile
+    input  wire [31:0]     wbuf_bytes,   // buffer sizes: bytes at or beyond them read 0, writes dropped
+    input  wire [31:0]     abuf_bytes,
+    input  wire [31:0]     obuf_bytes,
+    input  wire [31:0]     sbuf_bytes,
+    input  wire [31:0]     dram_bytes,   // DRAM bytes per cycle, 1 .. DB
+    input  wire [31:0]     dram_lat,     // DRAM latency (the DRAM model adds it to reads; stores wait for it)
     output wire            finished,
     output wire [127:0]    done_count,
     // DRAM read requests (one per dma.load, at its issue) and data
@@ -75,6 +85,22 @@ module fq_top #(
   wire [511:0] h0 = heads[0 +: `FQ_ISA_WORD_BITS], h1 = heads[`FQ_ISA_WORD_BITS +: `FQ_ISA_WORD_BITS],
                h2 = heads[2*`FQ_ISA_WORD_BITS +: `FQ_ISA_WORD_BITS], h3 = heads[3*`FQ_ISA_WORD_BITS +: `FQ_ISA_WORD_BITS];
 
+  // ---- run-time configuration, taken while rst is high (so the logic below reads registers,
+  // not the top's inputs, which a Verilated model re-evaluates on every eval) ----
+  reg        c_window;
+  reg [31:0] c_wbuf, c_abuf, c_obuf, c_sbuf, c_db, c_lat;
+  always @(posedge clk) begin
+    if (rst) begin
+      c_window <= tile_window;
+      c_wbuf <= wbuf_bytes;
+      c_abuf <= abuf_bytes;
+      c_obuf <= obuf_bytes;
+      c_sbuf <= sbuf_bytes;
+      c_db <= dram_bytes;
+      c_lat <= dram_lat;
+    end
+  end
+
   // ---- buffers ----
   reg [7:0] wbuf [0:WBUF-1];
   reg [7:0] abuf [0:ABUF-1];
@@ -93,7 +119,7 @@ module fq_top #(
   assign rd_req_rows   = `FQ_ISA_DMA_IN_ROWS(h0);
   assign rd_req_bytes  = `FQ_ISA_DMA_IN_BYTES(h0);
   fq_dma_in #(.DB(DB)) dma_in (
-      .clk(clk), .rst(rst), .start(take[0]), .buf_sel(`FQ_ISA_DMA_IN_BUF(h0)), .dst(`FQ_ISA_DMA_IN_DST(h0)),
+      .clk(clk), .rst(rst), .db(c_db), .start(take[0]), .buf_sel(`FQ_ISA_DMA_IN_BUF(h0)), .dst(`FQ_ISA_DMA_IN_DST(h0)),
       .dst_stride(`FQ_ISA_DMA_IN_DST_STRIDE(h0)), .rows(`FQ_ISA_DMA_IN_ROWS(h0)), .bytes(`FQ_ISA_DMA_IN_BYTES(h0)),
       .full(in_full), .rd_valid(rd_valid), .rd_data(rd_data),
       .wr_en(in_we), .wr_buf(in_buf), .wr_addr(in_addr), .wr_data(in_data), .wr_len(in_len), .finish(fin_in));
@@ -112,8 +138,8 @@ module fq_top #(
   wire               aob_we;
   wire [32*COLS-1:0] aob_wdata;
   wire [COLS-1:0]    aob_wmask;
-  fq_array_ctrl #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .WINDOW(WINDOW), .WSETS(WSETS), .ACC_W(ACC_W)) array (
-      .clk(clk), .rst(rst), .issue_preload(take[1] && is_preload), .issue_matmul(take[1] && is_matmul),
+  fq_array_ctrl #(.ROWS(ROWS), .COLS(COLS), .KIND(KIND), .WBITS(WBITS), .WSETS(WSETS), .ACC_W(ACC_W)) array (
+      .clk(clk), .rst(rst), .tile_window(c_window), .issue_preload(take[1] && is_preload), .issue_matmul(take[1] && is_matmul),
       .src(`FQ_ISA_ARRAY_SRC(h1)), .src_stride(`FQ_ISA_ARRAY_SRC_STRIDE(h1)), .dst(`FQ_ISA_ARRAY_DST(h1)),
       .dst_stride(`FQ_ISA_ARRAY_DST_STRIDE(h1)), .m(`FQ_ISA_ARRAY_M(h1)), .k(`FQ_ISA_ARRAY_K(h1)), .n(`FQ_ISA_ARRAY_N(h1)),
       .acc(`FQ_ISA_ARRAY_ACC(h1)), .fmt(`FQ_ISA_ARRAY_FMT(h1)),
@@ -147,8 +173,8 @@ module fq_top #(
   wire [31:0]     oob_raddr;
   reg  [8*DB-1:0] oob_rdata;
   assign take[3] = head_ok[3] && !out_full;
-  fq_dma_out #(.DB(DB), .LAT(LAT)) dma_out (
-      .clk(clk), .rst(rst), .start(take[3]), .src(`FQ_ISA_DMA_OUT_SRC(h3)), .src_stride(`FQ_ISA_DMA_OUT_SRC_STRIDE(h3)),
+  fq_dma_out #(.DB(DB)) dma_out (
+      .clk(clk), .rst(rst), .db(c_db), .lat(c_lat), .start(take[3]), .src(`FQ_ISA_DMA_OUT_SRC(h3)), .src_stride(`FQ_ISA_DMA_OUT_SRC_STRIDE(h3)),
       .dst(`FQ_ISA_DMA_OUT_DST(h3)), .dst_stride(`FQ_ISA_DMA_OUT_DST_STRIDE(h3)), .rows(`FQ_ISA_DMA_OUT_ROWS(h3)),
       .bytes(`FQ_ISA_DMA_OUT_BYTES(h3)), .full(out_full),
       .ob_raddr(oob_raddr), .ob_rdata(oob_rdata), .wr_valid(wr_valid), .wr_addr(wr_addr), .wr_data(wr_data),
@@ -156,16 +182,16 @@ module fq_top #(
 
   // ---- buffer reads (combinational; bytes outside a buffer read as 0) ----
   function [7:0] rd_w(input [31:0] a);
-    rd_w = (a < WBUF) ? wbuf[a] : 8'd0;
+    rd_w = (a < c_wbuf) ? wbuf[a] : 8'd0;
   endfunction
   function [7:0] rd_a(input [31:0] a);
-    rd_a = (a < ABUF) ? abuf[a] : 8'd0;
+    rd_a = (a < c_abuf) ? abuf[a] : 8'd0;
   endfunction
   function [7:0] rd_o(input [31:0] a);
-    rd_o = (a < OBUF) ? obuf[a] : 8'd0;
+    rd_o = (a < c_obuf) ? obuf[a] : 8'd0;
   endfunction
   function [7:0] rd_s(input [31:0] a);
-    rd_s = (a < SBUF) ? sbuf[a] : 8'd0;
+    rd_s = (a < c_sbuf) ? sbuf[a] : 8'd0;
   endfunction
   integer b, c;
   always @(*) begin
@@ -189,27 +215,32 @@ module fq_top #(
       for (b = 0; b < DB; b = b + 1) begin
         if (b < in_len) begin
           case (in_buf)
-            2'd0: if (in_addr + b < WBUF) wbuf[in_addr + b] <= in_data[8*b +: 8];
-            2'd1: if (in_addr + b < ABUF) abuf[in_addr + b] <= in_data[8*b +: 8];
-            default: if (in_addr + b < SBUF) sbuf[in_addr + b] <= in_data[8*b +: 8];
+            2'd0: if (in_addr + b < c_wbuf) wbuf[in_addr + b] <= in_data[8*b +: 8];
+            2'd1: if (in_addr + b < c_abuf) abuf[in_addr + b] <= in_data[8*b +: 8];
+            default: if (in_addr + b < c_sbuf) sbuf[in_addr + b] <= in_data[8*b +: 8];
           endcase
         end
       end
     end
     if (aob_we) begin
       for (b = 0; b < 4 * COLS; b = b + 1) begin
-        if (aob_wmask[b / 4] && aob_addr + b < OBUF) obuf[aob_addr + b] <= aob_wdata[8*b +: 8];
+        if (aob_wmask[b / 4] && aob_addr + b < c_obuf) obuf[aob_addr + b] <= aob_wdata[8*b +: 8];
       end
     end
     if (eob_we) begin
       for (b = 0; b < 4 * COLS; b = b + 1) begin
-        if (eob_wmask[b / 4] && eob_waddr + b < OBUF) obuf[eob_waddr + b] <= eob_wdata[8*b +: 8];
+        if (eob_wmask[b / 4] && eob_waddr + b < c_obuf) obuf[eob_waddr + b] <= eob_wdata[8*b +: 8];
       end
     end
   end
 
 `ifndef SYNTHESIS
   always @(posedge clk) begin
+    if (rst && (wbuf_bytes > WBUF || abuf_bytes > ABUF || obuf_bytes > OBUF || sbuf_bytes > SBUF ||
+                dram_bytes == 32'd0 || dram_bytes > DB)) begin
+      $display("fq_top: a buffer size or the DRAM bytes per cycle exceeds the model's capacity");
+      $stop;
+    end
     if (!rst && head_ok[1] && !is_preload && !is_matmul) begin
       $display("fq_top: the RTL runs weight-stationary programs only (op %0d)", `FQ_ISA_OPCODE(h1));
       $stop;

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -57,15 +59,28 @@ std::vector<fs::path> cache_folders(const RtlOptions& o) {
   return {user_cache(), fs::path(FQ_BUILD_RTL_CACHE)};
 }
 
-std::vector<std::string> parameters(const ArchConfig& a) {
+std::vector<std::string> parameters(const ArchConfig& a, int64_t wbuf, int64_t abuf, int64_t obuf, int64_t sbuf,
+                                    int64_t db) {
   return {fmt::format("-GROWS={}", a.rows), fmt::format("-GCOLS={}", a.cols),
           fmt::format("-GKIND={}", pe_model(a).rtl_kind()),
           fmt::format("-GWBITS={}", pe_model(a).rtl_wbits(a)),
-          fmt::format("-GWINDOW={}", a.window == BeatWindow::kTile ? 1 : 0), fmt::format("-GWBUF={}", a.weight_bytes),
-          fmt::format("-GABUF={}", a.act_bytes), fmt::format("-GOBUF={}", a.out_bytes),
-          fmt::format("-GSBUF={}", a.scale_bytes), fmt::format("-GDB={}", a.dram_bytes_per_cycle),
-          fmt::format("-GLAT={}", a.dram_latency_cycles), fmt::format("-GIDEPTH={}", kIdepth),
+          fmt::format("-GWBUF={}", wbuf), fmt::format("-GABUF={}", abuf), fmt::format("-GOBUF={}", obuf),
+          fmt::format("-GSBUF={}", sbuf), fmt::format("-GDB={}", db), fmt::format("-GIDEPTH={}", kIdepth),
           fmt::format("-GWSETS={}", a.weight_sets), fmt::format("-GACC_W={}", a.acc_bits)};
+}
+
+// A runner's capacities: the value rounded up to a power of two, at least `floor`. The floors
+// cover the presets and the usual sweeps (buffers up to 1 MiB, up to 64 DRAM bytes per cycle), so
+// those share one model; the Verilated buffers are plain arrays, and a larger one costs memory,
+// not simulation time.
+constexpr int64_t kBufferCapacityFloor = int64_t{1} << 20;
+constexpr int64_t kDramBytesFloor = 64;
+int64_t capacity(int64_t v, int64_t floor) { return std::max(floor, static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(v)))); }
+
+std::vector<std::string> runner_parameters(const ArchConfig& a) {
+  return parameters(a, capacity(a.weight_bytes, kBufferCapacityFloor), capacity(a.act_bytes, kBufferCapacityFloor),
+                    capacity(a.out_bytes, kBufferCapacityFloor), capacity(a.scale_bytes, kBufferCapacityFloor),
+                    capacity(a.dram_bytes_per_cycle, kDramBytesFloor));
 }
 
 // How a runner is Verilated and compiled (part of the cache key: a runner built otherwise is not
@@ -107,7 +122,7 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   const std::vector<fs::path> runner_src = {src / "sim/rtl/rtl_runner_main.cpp", src / "sim/rtl/top_harness.h",
                                             src / "sim/rtl/rtl_harness.h", src / "sim/rtl/fq_isa.h"};
   const std::vector<fs::path> libs = runner_libs();
-  std::vector<std::string> args = parameters(arch);
+  std::vector<std::string> args = runner_parameters(arch);
   for (const auto& d : o.defines) args.push_back(fmt::format("+define+{}", d));
   // Tracing is half the generated code: only a run that asks for a waveform gets a traced runner
   // (its own cache entry, built on first use).
@@ -176,7 +191,11 @@ std::string rtl_unsupported(const ArchConfig& arch) {
   return "";
 }
 
-std::vector<std::string> rtl_parameters(const ArchConfig& arch) { return parameters(arch); }
+std::vector<std::string> rtl_parameters(const ArchConfig& arch) {
+  return parameters(arch, arch.weight_bytes, arch.act_bytes, arch.out_bytes, arch.scale_bytes, arch.dram_bytes_per_cycle);
+}
+
+std::vector<std::string> rtl_runner_parameters(const ArchConfig& arch) { return runner_parameters(arch); }
 
 std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options) {
   if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("RTL engine: {}", why);

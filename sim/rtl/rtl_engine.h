@@ -37,9 +37,15 @@ struct RtlResult {
 // Empty when the RTL implements `arch`, else why not (output-stationary, scalesim timing, ...).
 std::string rtl_unsupported(const ArchConfig& arch);
 
-// The fq_top parameters (-GNAME=VALUE) of the runner for `arch` (tests/rtl checks that its models
-// of configs/test/rtl_*.yaml are Verilated with the same ones).
+// The fq_top parameters (-GNAME=VALUE) of the design for `arch`, its buffer and DRAM port
+// capacities equal to the arch's sizes (tests/rtl checks that its models of configs/test/rtl_*.yaml
+// are Verilated with the same ones). The beat window, buffer sizes and DRAM bytes per cycle and
+// latency are fq_top's run-time inputs, which the harness sets from the arch.
 std::vector<std::string> rtl_parameters(const ArchConfig& arch);
+// The parameters a runner is Verilated with (part of its cache key): as rtl_parameters, with the
+// capacities rounded up (a power of two, at least 1 MiB per buffer and 64 DRAM bytes), so archs
+// that differ only in run-time values share one runner.
+std::vector<std::string> rtl_runner_parameters(const ArchConfig& arch);
 // Empty when the RTL's instruction memories hold `program`, else why not.
 std::string rtl_program_unsupported(const ir::TileProgram& program);
 

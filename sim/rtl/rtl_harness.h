@@ -4,6 +4,8 @@
 
 #include <verilated.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <type_traits>
 
@@ -16,12 +18,13 @@ void put(T& port, int bit, int width, uint64_t value) {
     uint64_t v = static_cast<uint64_t>(port);
     v = (v & ~(mask << bit)) | ((value & mask) << bit);
     port = static_cast<T>(v);
-  } else {
-    for (int b = 0; b < width; ++b) {
-      const int at = bit + b;
+  } else {  // the part of each 32-bit word the field covers, a word at a time
+    for (int b = 0; b < width;) {
+      const int at = bit + b, off = at % 32, n = std::min(32 - off, width - b);
       auto& word = port[static_cast<size_t>(at / 32)];
-      const uint32_t m = uint32_t{1} << (at % 32);
-      word = ((value >> b) & 1) ? (word | m) : (word & ~m);
+      const uint32_t m = (n == 32 ? ~uint32_t{0} : ((uint32_t{1} << n) - 1)) << off;
+      word = (word & ~m) | (static_cast<uint32_t>(value >> b) << off & m);
+      b += n;
     }
   }
 }
@@ -33,11 +36,30 @@ uint64_t get(const T& port, int bit, int width) {
     return (static_cast<uint64_t>(port) >> bit) & mask;
   } else {
     uint64_t v = 0;
-    for (int b = 0; b < width; ++b) {
-      const int at = bit + b;
-      v |= static_cast<uint64_t>((port[static_cast<size_t>(at / 32)] >> (at % 32)) & 1U) << b;
+    for (int b = 0; b < width;) {
+      const int at = bit + b, off = at % 32, n = std::min(32 - off, width - b);
+      const uint64_t m = (uint64_t{1} << n) - 1;
+      v |= ((static_cast<uint64_t>(port[static_cast<size_t>(at / 32)]) >> off) & m) << b;
+      b += n;
     }
     return v;
+  }
+}
+
+// The number of set bits among the low `width` bits of a port: a word at a time, since the
+// harness counts the per-PE activity ports (R x C bits) every cycle.
+template <typename T>
+uint64_t popcount(const T& port, int width) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<uint64_t>(std::popcount(get(port, 0, width)));
+  } else {
+    uint64_t n = 0;
+    for (int w = 0; w * 32 < width; ++w) {
+      const int bits = width - w * 32;
+      const uint32_t mask = bits >= 32 ? ~uint32_t{0} : ((uint32_t{1} << bits) - 1);
+      n += static_cast<uint64_t>(std::popcount(static_cast<uint32_t>(port[static_cast<size_t>(w)]) & mask));
+    }
+    return n;
   }
 }
 

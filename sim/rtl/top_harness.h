@@ -122,6 +122,14 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
                                std::to_string(idepth));
     }
   }
+  // The run-time configuration (rtl/fq_top.v): the model's parameters are capacities at least these.
+  top.tile_window = arch.window == BeatWindow::kTile ? 1 : 0;
+  top.wbuf_bytes = static_cast<uint32_t>(arch.weight_bytes);
+  top.abuf_bytes = static_cast<uint32_t>(arch.act_bytes);
+  top.obuf_bytes = static_cast<uint32_t>(arch.out_bytes);
+  top.sbuf_bytes = static_cast<uint32_t>(arch.scale_bytes);
+  top.dram_bytes = static_cast<uint32_t>(arch.dram_bytes_per_cycle);
+  top.dram_lat = static_cast<uint32_t>(arch.dram_latency_cycles);
   top.rst = 1;
   top.start = 0;
   top.iw_en = 0;
@@ -201,14 +209,13 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
       for (uint64_t b = 0; b < top.wr_len; ++b) chunk[b] = static_cast<uint8_t>(get(top.wr_data, static_cast<int>(8 * b), 8));
       mem.write(top.wr_addr, {chunk.data(), static_cast<size_t>(top.wr_len)});
     }
-    for (int x = 0; x < arch.rows * arch.cols; ++x) {
-      run.pulses += get(top.pulses, x, 1);
-      run.pe_valid_cycles += get(top.pe_valid, x, 1);
-      run.psum_writes += get(top.psum_we, x, 1);
-      run.operand_writes += get(top.opnd_we, x, 1);
-      run.valid_writes += get(top.valid_we, x, 1);
-      run.weight_writes += get(top.w_we, x, 1);
-    }
+    const int pes = arch.rows * arch.cols;
+    run.pulses += popcount(top.pulses, pes);
+    run.pe_valid_cycles += popcount(top.pe_valid, pes);
+    run.psum_writes += popcount(top.psum_we, pes);
+    run.operand_writes += popcount(top.opnd_we, pes);
+    run.valid_writes += popcount(top.valid_we, pes);
+    run.weight_writes += popcount(top.w_we, pes);
     // Skew stage s sits in rows s+1..R-1, deskew diagonal k holds k+1 stages (rtl/fq_array.v).
     for (int s = 0; s + 1 < arch.rows; ++s) run.skew_writes += get(top.skew_we, s, 1) * static_cast<uint64_t>(arch.rows - 1 - s);
     for (int k = 0; k + 1 < arch.cols; ++k) run.deskew_writes += get(top.deskew_we, k, 1) * static_cast<uint64_t>(k + 1);

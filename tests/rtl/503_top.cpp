@@ -54,6 +54,47 @@ TEST_CASE("RTL top == golden bytes and == fast engine cycles: bit-serial 4x4, IN
   run_cases("b4x4_i4", 7001, 100);
 }
 
+// The beat window, DRAM bytes per cycle and latency and the buffer sizes are fq_top's run-time
+// inputs (the preset's sizes are the model's capacities): one model runs archs that differ from
+// its preset in those values, as the RTL engine's shared runners do.
+TEST_CASE("RTL top runs archs that differ from its preset in run-time values only: window, DRAM, buffer sizes",
+          "[rtl][top]") {
+  const auto with = [](const std::string& name, const auto& change, uint64_t first_seed, int cases) {
+    for (fq::rtl::TopConfig t : fq::rtl::top_configs()) {
+      if (t.name != name) continue;
+      change(t.arch);
+      for (uint64_t seed = first_seed; seed < first_seed + static_cast<uint64_t>(cases); ++seed) {
+        const auto r = fq::rtl::run_top_case(t, seed);
+        INFO(r.summary);
+        INFO(r.failure);
+        REQUIRE(r.pass);
+      }
+      return;
+    }
+    FAIL("no configuration " << name);
+  };
+  // rtl_t4x3: tile window, 8 bytes per cycle, latency 5, buffers 512/512/2048/256.
+  with("t4x3", [](fq::ArchConfig& a) {
+    a.window = fq::BeatWindow::kFixed;
+    a.dram_bytes_per_cycle = 3;
+    a.dram_latency_cycles = 11;
+    a.weight_bytes = 448;
+    a.act_bytes = 320;
+    a.out_bytes = 1536;
+    a.scale_bytes = 160;
+  }, 8001, 40);
+  with("b4x3", [](fq::ArchConfig& a) {
+    a.window = fq::BeatWindow::kFixed;
+    a.dram_bytes_per_cycle = 5;
+    a.dram_latency_cycles = 0;
+  }, 8101, 30);
+  with("m4x4", [](fq::ArchConfig& a) {  // 16 bytes per cycle, latency 12
+    a.dram_bytes_per_cycle = 7;
+    a.dram_latency_cycles = 1;
+    a.out_bytes = 1200;
+  }, 8201, 30);
+}
+
 TEST_CASE("RTL top with random DRAM stalls still computes the golden bytes", "[rtl][top]") {
   run_cases("t4x3", 4001, 40, 40);
   run_cases("m4x3_b4", 5001, 40, 30);

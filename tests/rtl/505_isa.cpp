@@ -13,7 +13,10 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <functional>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -180,5 +183,38 @@ TEST_CASE("RTL test models are Verilated with the parameters the RTL engine give
       engine += (engine.empty() ? "" : " ") + p;
     }
     REQUIRE(t.parameters == engine);
+  }
+}
+
+TEST_CASE("Archs that differ only in run-time values share one RTL runner", "[rtl][isa]") {
+  const fq::ArchConfig base = fq::load_arch(FQ_RTL_PRESET_DIR "/../fineq.yaml");
+  const auto runner = fq::sim::rtl_runner_parameters(base);
+  fq::ArchConfig same = base;
+  same.window = fq::BeatWindow::kFixed;
+  same.dram_latency_cycles = 7;
+  same.dram_bytes_per_cycle = 8;
+  same.weight_bytes = 1000;
+  same.out_bytes = 1 << 20;
+  REQUIRE(fq::sim::rtl_runner_parameters(same) == runner);
+  // The design's own parameters are the arch's sizes: a synthesised fq_top has the buffers it names.
+  REQUIRE(fq::sim::rtl_parameters(same) != fq::sim::rtl_parameters(base));
+  REQUIRE_THAT(fmt::format("{}", fmt::join(fq::sim::rtl_parameters(same), " ")),
+               Catch::Contains("-GWBUF=1000") && Catch::Contains("-GDB=8"));
+  REQUIRE_THAT(fmt::format("{}", fmt::join(runner, " ")),
+               Catch::Contains("-GWBUF=1048576 ") && Catch::Contains("-GOBUF=1048576 ") && Catch::Contains("-GDB=64 "));
+  // Capacities beyond the floors round up to a power of two; structure always differs.
+  fq::ArchConfig big = base;
+  big.act_bytes = (1 << 20) + 1;
+  REQUIRE_THAT(fmt::format("{}", fmt::join(fq::sim::rtl_runner_parameters(big), " ")),
+               Catch::Contains("-GABUF=2097152 "));
+  big = base;
+  big.dram_bytes_per_cycle = 65;
+  REQUIRE_THAT(fmt::format("{}", fmt::join(fq::sim::rtl_runner_parameters(big), " ")), Catch::Contains("-GDB=128 "));
+  for (const auto& change : std::vector<std::function<void(fq::ArchConfig&)>>{
+           [](fq::ArchConfig& a) { a.rows = 16; }, [](fq::ArchConfig& a) { a.cols = 16; },
+           [](fq::ArchConfig& a) { a.weight_sets = 3; }, [](fq::ArchConfig& a) { a.acc_bits = 20; }}) {
+    fq::ArchConfig other = base;
+    change(other);
+    REQUIRE(fq::sim::rtl_runner_parameters(other) != runner);
   }
 }

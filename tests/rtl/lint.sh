@@ -40,8 +40,8 @@ lint fq_top -GROWS=33 -GCOLS=32 -GKIND=2 -GWBITS=3 -GACC_W=16
 for m in fq_fp16_to_fp32 fq_int_to_fp32 fq_fp32_mul fq_dma_in fq_dma_out fq_controller; do lint $m; done
 lint fq_epilogue -GCOLS=1
 lint fq_epilogue -GCOLS=32
-for p in "-GROWS=1 -GCOLS=1 -GKIND=1" "-GROWS=3 -GCOLS=2" "-GROWS=33 -GCOLS=32 -GWINDOW=0" "-GROWS=8 -GCOLS=4 -GKIND=1 -GWBITS=3" \
-         "-GROWS=1 -GCOLS=1 -GKIND=2" "-GROWS=5 -GCOLS=3 -GKIND=2 -GWBITS=4 -GWINDOW=0" "-GROWS=33 -GCOLS=32 -GKIND=2 -GWBITS=2"; do
+for p in "-GROWS=1 -GCOLS=1 -GKIND=1" "-GROWS=3 -GCOLS=2" "-GROWS=33 -GCOLS=32" "-GROWS=8 -GCOLS=4 -GKIND=1 -GWBITS=3" \
+         "-GROWS=1 -GCOLS=1 -GKIND=2" "-GROWS=5 -GCOLS=3 -GKIND=2 -GWBITS=4" "-GROWS=33 -GCOLS=32 -GKIND=2 -GWBITS=2"; do
   lint fq_array_ctrl $p
   lint fq_top $p
 done
