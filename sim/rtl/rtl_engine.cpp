@@ -75,7 +75,9 @@ std::vector<std::string> parameters(const ArchConfig& a, int64_t wbuf, int64_t a
 // not simulation time.
 constexpr int64_t kBufferCapacityFloor = int64_t{1} << 20;
 constexpr int64_t kDramBytesFloor = 64;
-int64_t capacity(int64_t v, int64_t floor) { return std::max(floor, static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(v)))); }
+int64_t capacity(int64_t v, int64_t floor) {
+  return std::max(floor, static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(v))));
+}
 
 std::vector<std::string> runner_parameters(const ArchConfig& a) {
   return parameters(a, capacity(a.weight_bytes, kBufferCapacityFloor), capacity(a.act_bytes, kBufferCapacityFloor),
