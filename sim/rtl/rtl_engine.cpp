@@ -79,11 +79,15 @@ int64_t capacity(int64_t v, int64_t floor) {
   return std::max(floor, static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(v))));
 }
 
-std::vector<std::string> runner_parameters(const ArchConfig& a) {
+}  // namespace
+
+std::vector<std::string> rtl_runner_parameters(const ArchConfig& a) {
   return parameters(a, capacity(a.weight_bytes, kBufferCapacityFloor), capacity(a.act_bytes, kBufferCapacityFloor),
                     capacity(a.out_bytes, kBufferCapacityFloor), capacity(a.scale_bytes, kBufferCapacityFloor),
                     capacity(a.dram_bytes_per_cycle, kDramBytesFloor));
 }
+
+namespace {
 
 // How a runner is Verilated and compiled (part of the cache key: a runner built otherwise is not
 // reused). The generated C++ is split into files of about 20000 statements (Verilator's default)
@@ -124,7 +128,7 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   const std::vector<fs::path> runner_src = {src / "sim/rtl/rtl_runner_main.cpp", src / "sim/rtl/top_harness.h",
                                             src / "sim/rtl/rtl_harness.h", src / "sim/rtl/fq_isa.h"};
   const std::vector<fs::path> libs = runner_libs();
-  std::vector<std::string> args = runner_parameters(arch);
+  std::vector<std::string> args = rtl_runner_parameters(arch);
   for (const auto& d : o.defines) args.push_back(fmt::format("+define+{}", d));
   // Tracing is half the generated code: only a run that asks for a waveform gets a traced runner
   // (its own cache entry, built on first use).
@@ -196,8 +200,6 @@ std::string rtl_unsupported(const ArchConfig& arch) {
 std::vector<std::string> rtl_parameters(const ArchConfig& arch) {
   return parameters(arch, arch.weight_bytes, arch.act_bytes, arch.out_bytes, arch.scale_bytes, arch.dram_bytes_per_cycle);
 }
-
-std::vector<std::string> rtl_runner_parameters(const ArchConfig& arch) { return runner_parameters(arch); }
 
 std::string rtl_runner(const ArchConfig& arch, const RtlOptions& options) {
   if (const std::string why = rtl_unsupported(arch); !why.empty()) fail("RTL engine: {}", why);

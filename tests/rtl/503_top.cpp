@@ -12,11 +12,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 namespace {
 
-void run_cases(const std::string& name, uint64_t first_seed, int cases, int stall_percent = 0) {
-  for (const auto& t : fq::rtl::top_configs()) {
+// `change` edits the preset's arch before the runs (run-time values only: the model is the preset's).
+void run_cases(const std::string& name, uint64_t first_seed, int cases, int stall_percent = 0,
+               const std::function<void(fq::ArchConfig&)>& change = {}) {
+  for (fq::rtl::TopConfig t : fq::rtl::top_configs()) {
     if (t.name != name) continue;
+    if (change) change(t.arch);
     for (uint64_t seed = first_seed; seed < first_seed + static_cast<uint64_t>(cases); ++seed) {
       const auto r = fq::rtl::run_top_case(t, seed, stall_percent);
       INFO(r.summary);
@@ -59,22 +64,8 @@ TEST_CASE("RTL top == golden bytes and == fast engine cycles: bit-serial 4x4, IN
 // its preset in those values, as the RTL engine's shared runners do.
 TEST_CASE("RTL top runs archs that differ from its preset in run-time values only: window, DRAM, buffer sizes",
           "[rtl][top]") {
-  const auto with = [](const std::string& name, const auto& change, uint64_t first_seed, int cases) {
-    for (fq::rtl::TopConfig t : fq::rtl::top_configs()) {
-      if (t.name != name) continue;
-      change(t.arch);
-      for (uint64_t seed = first_seed; seed < first_seed + static_cast<uint64_t>(cases); ++seed) {
-        const auto r = fq::rtl::run_top_case(t, seed);
-        INFO(r.summary);
-        INFO(r.failure);
-        REQUIRE(r.pass);
-      }
-      return;
-    }
-    FAIL("no configuration " << name);
-  };
   // rtl_t4x3: tile window, 8 bytes per cycle, latency 5, buffers 512/512/2048/256.
-  with("t4x3", [](fq::ArchConfig& a) {
+  run_cases("t4x3", 8001, 40, 0, [](fq::ArchConfig& a) {
     a.window = fq::BeatWindow::kFixed;
     a.dram_bytes_per_cycle = 3;
     a.dram_latency_cycles = 11;
@@ -82,17 +73,17 @@ TEST_CASE("RTL top runs archs that differ from its preset in run-time values onl
     a.act_bytes = 320;
     a.out_bytes = 1536;
     a.scale_bytes = 160;
-  }, 8001, 40);
-  with("b4x3", [](fq::ArchConfig& a) {
+  });
+  run_cases("b4x3", 8101, 30, 0, [](fq::ArchConfig& a) {
     a.window = fq::BeatWindow::kFixed;
     a.dram_bytes_per_cycle = 5;
     a.dram_latency_cycles = 0;
-  }, 8101, 30);
-  with("m4x4", [](fq::ArchConfig& a) {  // 16 bytes per cycle, latency 12
+  });
+  run_cases("m4x4", 8201, 30, 0, [](fq::ArchConfig& a) {  // 16 bytes per cycle, latency 12
     a.dram_bytes_per_cycle = 7;
     a.dram_latency_cycles = 1;
     a.out_bytes = 1200;
-  }, 8201, 30);
+  });
 }
 
 TEST_CASE("RTL top with random DRAM stalls still computes the golden bytes", "[rtl][top]") {

@@ -187,6 +187,7 @@ TEST_CASE("RTL test models are Verilated with the parameters the RTL engine give
 }
 
 TEST_CASE("Archs that differ only in run-time values share one RTL runner", "[rtl][isa]") {
+  const auto joined = [](const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, " ")); };
   const fq::ArchConfig base = fq::load_arch(FQ_RTL_PRESET_DIR "/../fineq.yaml");
   const auto runner = fq::sim::rtl_runner_parameters(base);
   fq::ArchConfig same = base;
@@ -198,18 +199,17 @@ TEST_CASE("Archs that differ only in run-time values share one RTL runner", "[rt
   REQUIRE(fq::sim::rtl_runner_parameters(same) == runner);
   // The design's own parameters are the arch's sizes: a synthesised fq_top has the buffers it names.
   REQUIRE(fq::sim::rtl_parameters(same) != fq::sim::rtl_parameters(base));
-  REQUIRE_THAT(fmt::format("{}", fmt::join(fq::sim::rtl_parameters(same), " ")),
+  REQUIRE_THAT(joined(fq::sim::rtl_parameters(same)),
                Catch::Contains("-GWBUF=1000") && Catch::Contains("-GDB=8"));
-  REQUIRE_THAT(fmt::format("{}", fmt::join(runner, " ")),
+  REQUIRE_THAT(joined(runner),
                Catch::Contains("-GWBUF=1048576 ") && Catch::Contains("-GOBUF=1048576 ") && Catch::Contains("-GDB=64 "));
   // Capacities beyond the floors round up to a power of two; structure always differs.
   fq::ArchConfig big = base;
   big.act_bytes = (1 << 20) + 1;
-  REQUIRE_THAT(fmt::format("{}", fmt::join(fq::sim::rtl_runner_parameters(big), " ")),
-               Catch::Contains("-GABUF=2097152 "));
+  REQUIRE_THAT(joined(fq::sim::rtl_runner_parameters(big)), Catch::Contains("-GABUF=2097152 "));
   big = base;
   big.dram_bytes_per_cycle = 65;
-  REQUIRE_THAT(fmt::format("{}", fmt::join(fq::sim::rtl_runner_parameters(big), " ")), Catch::Contains("-GDB=128 "));
+  REQUIRE_THAT(joined(fq::sim::rtl_runner_parameters(big)), Catch::Contains("-GDB=128 "));
   for (const auto& change : std::vector<std::function<void(fq::ArchConfig&)>>{
            [](fq::ArchConfig& a) { a.rows = 16; }, [](fq::ArchConfig& a) { a.cols = 16; },
            [](fq::ArchConfig& a) { a.weight_sets = 3; }, [](fq::ArchConfig& a) { a.acc_bits = 20; }}) {
