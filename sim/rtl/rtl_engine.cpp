@@ -97,10 +97,31 @@ namespace {
 // options proper (warnings, X policy, include folder, waivers) are rtl/fq_verilator.f, the file the
 // models of tests/rtl use too (docs/rtl.md); its content is hashed with the rest of rtl/.
 std::string recipe() {
-  return fmt::format("-F {} --output-split 20000 --output-split-cfuncs 3000 -MAKEFLAGS OPT_FAST=-O1 "
-                     "-MAKEFLAGS OPT_SLOW=-O0",
+  return fmt::format("-F {} --output-split 20000 --output-split-cfuncs 3000",
                      quote((data_dir() / "rtl/fq_verilator.f").string()));
 }
+const char* const kMakeOptions = "OPT_FAST=-O1 OPT_SLOW=-O0";
+
+// The runner's makefile: Verilator's, plus verilated.h precompiled once for the fast and once for
+// the slow files (a .gch folder: GCC takes the one built with the same options and ignores the
+// others) instead of parsed by each of the 40-odd generated files, which nearly all include it
+// first (docs/performance.md "Build time"). GCC looks for the .gch in the folder where it finds
+// the header, so the build folder gets a link to verilated.h (made through a stamp: a target
+// named verilated.h would be found through Verilator's VPATH and never made).
+const char* const kRunnerMakefile = R"(include Vfq_top.mk
+VK_PCH = verilated.h.gch/fast.gch verilated.h.gch/slow.gch
+verilated.h.link:
+	ln -sf $(VERILATOR_ROOT)/include/verilated.h verilated.h
+	mkdir -p verilated.h.gch
+	touch $@
+verilated.h.gch/fast.gch: | verilated.h.link
+	$(CXX) $(CXXFLAGS) $(CPPFLAGS) $(OPT_FAST) -x c++-header $(VERILATOR_ROOT)/include/verilated.h -o $@
+	rm -f $(basename $@).d
+verilated.h.gch/slow.gch: | verilated.h.link
+	$(CXX) $(CXXFLAGS) $(CPPFLAGS) $(OPT_SLOW) -x c++-header $(VERILATOR_ROOT)/include/verilated.h -o $@
+	rm -f $(basename $@).d
+$(VK_FAST_OBJS) $(VK_SLOW_OBJS) $(VK_USER_OBJS): | $(VK_PCH)
+)";
 
 // The libraries the runner links (in link order): this build's archives, or the installed ones.
 std::vector<fs::path> runner_libs() {
@@ -137,7 +158,7 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   for (const auto& p : rtl_files) h = fnv(fnv(h, p.filename().string()), slurp(p));
   for (const auto& p : runner_src) h = fnv(h, slurp(p));
   for (const auto& a : args) h = fnv(h, a);
-  h = fnv(h, recipe());
+  h = fnv(fnv(fnv(h, recipe()), kMakeOptions), kRunnerMakefile);
   for (const fs::path& lib : libs) {
     h = fnv(h, fmt::format("{}:{}", fs::file_size(lib), fs::last_write_time(lib).time_since_epoch().count()));
   }
@@ -162,19 +183,27 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   std::string link_line;
   for (const fs::path& lib : libs) link_line += lib.string() + " ";
   link_line += "-lfmt -lyaml-cpp -pthread";
-  std::string cmd = "verilator --cc --exe --build -j 2 " + recipe() + " --top-module fq_top";
+  const fs::path obj = tmp / "obj";
+  const fs::path log = tmp / "build.log";
+  std::string cmd = "verilator --cc --exe " + recipe() + " --top-module fq_top";
   for (const auto& a : args) cmd += fmt::format(" {}", a);
   for (const auto& p : sources) cmd += fmt::format(" {}", quote(p.string()));
   cmd += fmt::format(" {}", quote((src / "sim/rtl/rtl_runner_main.cpp").string()));
   cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1",
                      quote(fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}{}", include_dir().string(), kIdepth,
                                        o.wave.empty() ? "" : " -DFQ_RTL_TRACE")),
-                     quote(link_line), quote((tmp / "obj").string()),
-                     quote((tmp / "build.log").string()));
-  if (std::system(cmd.c_str()) != 0 || !fs::exists(tmp / "obj" / "fq_rtl_runner")) {
-    const std::string log = slurp(tmp / "build.log");
-    fail("building the RTL runner failed (log: {}): {}", (tmp / "build.log").string(),
-         log.substr(log.size() > 2000 ? log.size() - 2000 : 0));
+                     quote(link_line), quote(obj.string()), quote(log.string()));
+  bool built = std::system(cmd.c_str()) == 0;
+  if (built) {
+    std::ofstream(obj / "fq_runner.mk") << kRunnerMakefile;
+    cmd = fmt::format("make -C {} -f fq_runner.mk -j 2 {} >> {} 2>&1", quote(obj.string()), kMakeOptions,
+                      quote(log.string()));
+    built = std::system(cmd.c_str()) == 0;
+  }
+  if (!built || !fs::exists(obj / "fq_rtl_runner")) {
+    const std::string text = slurp(log);
+    fail("building the RTL runner failed (log: {}): {}", log.string(),
+         text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
   }
   fs::rename(tmp / "obj" / "fq_rtl_runner", tmp / "fq_rtl_runner");
   fs::remove_all(tmp / "obj");
