@@ -9,7 +9,8 @@ synth() {  # TOP CHPARAMS
   local script="read_verilog $(ls "$rtl"/*.v | tr '\n' ' ')"
   [ -n "$params" ] && script="$script; chparam $params $top"
   script="$script; synth -top $top; stat"
-  if out=$(yosys -q -p "$script" 2>&1) && cells=$(yosys -p "$script" 2>&1 | grep -E '^ +Number of cells:' | tail -1); then
+  # One yosys run: its log gives both the outcome and the cell count.
+  if out=$(yosys -p "$script" 2>&1) && cells=$(grep -E '^ +Number of cells:' <<<"$out" | tail -1); then
     echo "ok   synth $top $params:$cells"
   else
     echo "FAIL synth $top $params"; echo "$out" | tail -20; failures=$((failures + 1))
