@@ -450,7 +450,7 @@ ModelReport time_model(const ArchConfig& arch, const cost::CostModel& costs, con
           continue;
         }
         const uint64_t seed = act_seed + static_cast<uint64_t>(layer * 100 + j);
-        const QuantizedActs a = quantize_activations(synthetic_activations(m, k, seed), m, k);
+        const QuantizedActs a = synthetic_quantized_activations(m, k, seed);
         Timed t = compile_and_time(arch, costs, nullptr, w, a, runs[static_cast<size_t>(j)]);
         if (order_by_codes) t.beats = compiler::beat_grid(arch, w.matrix);
         compiled[static_cast<size_t>(j)] = 1;

@@ -4,7 +4,6 @@
 #include "model/arch/workload.h"
 #include "model/core/data_dir.h"
 #include "model/core/error.h"
-#include "model/core/parallel.h"
 #include "model/core/params.h"
 #include "model/ckpt/random_layer.h"
 #include "model/golden/act_quant.h"
@@ -12,50 +11,13 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <fstream>
-#include <span>
 #include <sstream>
 
 namespace fq::sim {
 namespace {
 
 HwFormat pe_format(const ArchConfig& arch) { return pe_model(arch).weight_format(arch); }
-
-// quantize_activations() works row by row (per token), so rows split over threads give the same
-// values; a matrix it refuses is quantized whole again, so the error names the row in the matrix.
-QuantizedActs quantize_rows(std::span<const float> x, int rows, int cols) {
-  const int threads = default_threads();
-  if (threads <= 1 || rows < 2 || x.size() < (size_t{1} << 20)) return quantize_activations(x, rows, cols);
-  const int parts = std::min(threads, rows);
-  std::vector<QuantizedActs> pieces(static_cast<size_t>(parts));
-  const auto first_row = [&](int64_t p) { return static_cast<size_t>(rows * p / parts); };
-  try {
-    parallel_for(
-        parts,
-        [&](int64_t begin, int64_t end) {
-          for (int64_t p = begin; p < end; ++p) {
-            const size_t r0 = first_row(p), r1 = first_row(p + 1);
-            pieces[static_cast<size_t>(p)] =
-                quantize_activations(x.subspan(r0 * static_cast<size_t>(cols), (r1 - r0) * static_cast<size_t>(cols)),
-                                     static_cast<int>(r1 - r0), cols);
-          }
-        },
-        threads);
-  } catch (const Error&) {
-    return quantize_activations(x, rows, cols);
-  }
-  QuantizedActs out;
-  out.rows = rows;
-  out.cols = cols;
-  out.q.reserve(x.size());
-  out.scales.reserve(static_cast<size_t>(rows));
-  for (const QuantizedActs& piece : pieces) {
-    out.q.insert(out.q.end(), piece.q.begin(), piece.q.end());
-    out.scales.insert(out.scales.end(), piece.scales.begin(), piece.scales.end());
-  }
-  return out;
-}
 
 int parse_dim(const std::string& text, const std::string& what, const std::string& where) {
   Params p(where);
@@ -137,7 +99,7 @@ Workload make_workload(const WorkloadRequest& request, const ArchConfig& arch) {
     w.weights = read_qfile(*layer);
     for (size_t g = 0; g < w.weights.size(); ++g) {
       const int k = w.weights[g].matrix.cols;
-      w.acts.push_back(quantize_rows(synthetic_activations(tokens, k, seed + g), tokens, k));
+      w.acts.push_back(synthetic_quantized_activations(tokens, k, seed + g));
     }
     w.description = fmt::format("{} (M = {})", *layer, tokens);
   } else if (gemm) {

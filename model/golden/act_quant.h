@@ -38,4 +38,8 @@ uint64_t splitmix64_next(uint64_t& state);
 // 2^e, e in {-1, 0, 1}; cols / 16 channels (chosen by the seed) are outlier channels with gain 32.
 std::vector<float> synthetic_activations(int rows, int cols, uint64_t seed);
 
+// quantize_activations(synthetic_activations(rows, cols, seed), rows, cols), the same bits,
+// generated and quantized a row at a time without the FP32 matrix.
+QuantizedActs synthetic_quantized_activations(int rows, int cols, uint64_t seed);
+
 }  // namespace fq

@@ -1,5 +1,7 @@
 #include "model/quant/clip_bounds.h"
 
+#include "model/core/vector_clones.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -9,12 +11,7 @@
 #include <numeric>
 
 // The estimate never decides a result, only which candidates are scored exactly, so it may use
-// whatever vector width the CPU has: GCC builds an AVX2 and an AVX-512 clone and picks at load time.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define FQ_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define FQ_VECTOR_CLONES
-#endif
+// whatever vector width the CPU has (FQ_VECTOR_CLONES).
 
 namespace fq {
 namespace {

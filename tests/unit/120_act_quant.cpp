@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 SCENARIO("INT8 per-token activation quantization (spec §4)", "[golden][act]") {
@@ -131,5 +133,57 @@ SCENARIO("Synthetic activations are seeded and platform independent", "[golden][
       const double median_ms = sorted[sorted.size() / 2];
       REQUIRE(median_ms == Approx(1.75).margin(0.6));
     }
+  }
+}
+
+namespace {
+
+// The generator as the header defines it, one draw after another: the outlier shuffle, then per
+// row a gain draw and 6 draws (12 uniform 32-bit halves) per value.
+std::vector<float> serial_synthetic(int rows, int cols, uint64_t seed) {
+  uint64_t state = seed;
+  const auto n = static_cast<size_t>(cols);
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  for (size_t i = 0; i < n / 16; ++i) std::swap(order[i], order[i + fq::splitmix64_next(state) % (n - i)]);
+  std::vector<double> gain(n, 1.0);
+  for (size_t i = 0; i < n / 16; ++i) gain[order[i]] = 32.0;
+  std::vector<float> x;
+  for (int m = 0; m < rows; ++m) {
+    const double row_gain = std::ldexp(1.0, static_cast<int>(fq::splitmix64_next(state) % 3) - 1);
+    for (size_t k = 0; k < n; ++k) {
+      int64_t sum = 0;
+      for (int d = 0; d < 6; ++d) {
+        const uint64_t r = fq::splitmix64_next(state);
+        sum += static_cast<int64_t>(r >> 32) + static_cast<int64_t>(r & 0xffffffffu);
+      }
+      x.push_back(static_cast<float>(std::ldexp(static_cast<double>(sum - (int64_t{6} << 32)), -32) * row_gain * gain[k]));
+    }
+  }
+  return x;
+}
+
+}  // namespace
+
+SCENARIO("The row-parallel, vectorised generator draws the serial sequence", "[golden][act]") {
+  GIVEN("small shapes (one thread) and a large one (rows over threads)") {
+    // 300 x 4000 = 1.2 M values: above the 2^20 at which rows go to the worker threads.
+    for (const auto& [rows, cols, seed] : {std::tuple{1, 1, 3ull}, std::tuple{5, 37, 9ull}, std::tuple{300, 4000, 77ull}}) {
+      const auto x = fq::synthetic_activations(rows, cols, seed);
+      const auto ref = serial_synthetic(rows, cols, seed);
+      THEN("synthetic_activations equals the serial draws, and the fused form their quantization") {
+        REQUIRE(x == ref);
+        const auto a = fq::quantize_activations(ref, rows, cols);
+        const auto b = fq::synthetic_quantized_activations(rows, cols, seed);
+        REQUIRE(b.rows == rows);
+        REQUIRE(b.cols == cols);
+        REQUIRE(b.q == a.q);
+        REQUIRE(b.scales == a.scales);
+      }
+    }
+  }
+  GIVEN("a bad shape") {
+    REQUIRE_THROWS_AS(fq::synthetic_quantized_activations(0, 4, 1), fq::Error);
+    REQUIRE_THROWS_AS(fq::synthetic_quantized_activations(4, -1, 1), fq::Error);
   }
 }
