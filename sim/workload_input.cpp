@@ -2,10 +2,10 @@
 
 #include "model/arch/pe_model.h"
 #include "model/arch/workload.h"
+#include "model/ckpt/random_layer.h"
 #include "model/core/data_dir.h"
 #include "model/core/error.h"
 #include "model/core/params.h"
-#include "model/ckpt/random_layer.h"
 #include "model/golden/act_quant.h"
 #include "model/qfile/qfile.h"
 

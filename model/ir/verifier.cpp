@@ -516,7 +516,9 @@ class Checker {
 
   Painted& writes(int space, int unit) { return slot(space, unit, 0); }
   Painted& reads(int space, int unit) { return slot(space, unit, 1); }
-  Painted& slot(int space, int unit, int kind) { return m_maps[static_cast<size_t>((space * kNumUnits + unit) * 2 + kind)]; }
+  Painted& slot(int space, int unit, int kind) {
+    return m_maps[static_cast<size_t>((space * kNumUnits + unit) * 2 + kind)];
+  }
 
   // DRAM bytes that no op writes need no tracking: weights and activations are only read, so
   // their (large, overlapping) tile intervals never enter the paint maps.

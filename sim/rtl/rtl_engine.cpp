@@ -124,17 +124,14 @@ $(VK_FAST_OBJS) $(VK_SLOW_OBJS) $(VK_USER_OBJS): | $(VK_PCH)
 )";
 
 // The runner's C++ compiles go through ccache when it is installed: a runner whose key changed only
-// because a library it links changed (any edit to model/ir, arch, quant or core) gets the same
-// Verilated C++ again, so its compiles hit and only Verilator and the link run again (59 -> 21 s for
-// configs/fineq.yaml; a cold cache costs about 7 % more: docs/performance.md "Runner compiles
-// through ccache"). The cache cannot change a runner: ccache returns the object the same compile
-// made. Not part of the cache key for that reason. CCACHE_DISABLE=1 turns it off.
-std::string make_cache_prefix() {
+// because a library it links changed (any edit to model/ir, arch, quant or core) compiles the same
+// Verilated C++ again and hits, so only Verilator and the link run again (all ten runners of
+// rtl_runners 282 -> 86 s; 259 s on an empty cache: docs/performance.md "Runner compiles through
+// ccache"). ccache returns the object the same compile made, so it is not in the cache key.
+// CCACHE_DISABLE=1 turns it off.
+bool use_ccache() {
   static const bool have = std::system("command -v ccache > /dev/null 2>&1") == 0;
-  return have ? "CCACHE_SLOPPINESS=pch_defines,time_macros " : "";
-}
-std::string make_cache_options() {
-  return make_cache_prefix().empty() ? "" : " OBJCACHE=ccache";
+  return have;
 }
 
 // The libraries the runner links (in link order): this build's archives, or the installed ones.
@@ -210,8 +207,10 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   bool built = std::system(cmd.c_str()) == 0;
   if (built) {
     std::ofstream(obj / "fq_runner.mk") << kRunnerMakefile;
-    cmd = fmt::format("{}make -C {} -f fq_runner.mk -j 2 {}{} >> {} 2>&1", make_cache_prefix(), quote(obj.string()),
-                      kMakeOptions, make_cache_options(), quote(log.string()));
+    // The sloppiness lets ccache use the precompiled verilated.h (as in the CMake build).
+    cmd = fmt::format("{}make -C {} -f fq_runner.mk -j 2 {}{} >> {} 2>&1",
+                      use_ccache() ? "CCACHE_SLOPPINESS=pch_defines,time_macros " : "", quote(obj.string()),
+                      kMakeOptions, use_ccache() ? " OBJCACHE=ccache" : "", quote(log.string()));
     built = std::system(cmd.c_str()) == 0;
   }
   if (!built || !fs::exists(obj / "fq_rtl_runner")) {

@@ -157,7 +157,8 @@ std::vector<float> serial_synthetic(int rows, int cols, uint64_t seed) {
         const uint64_t r = fq::splitmix64_next(state);
         sum += static_cast<int64_t>(r >> 32) + static_cast<int64_t>(r & 0xffffffffu);
       }
-      x.push_back(static_cast<float>(std::ldexp(static_cast<double>(sum - (int64_t{6} << 32)), -32) * row_gain * gain[k]));
+      x.push_back(
+          static_cast<float>(std::ldexp(static_cast<double>(sum - (int64_t{6} << 32)), -32) * row_gain * gain[k]));
     }
   }
   return x;
@@ -168,7 +169,8 @@ std::vector<float> serial_synthetic(int rows, int cols, uint64_t seed) {
 SCENARIO("The row-parallel, vectorised generator draws the serial sequence", "[golden][act]") {
   GIVEN("small shapes (one thread) and a large one (rows over threads)") {
     // 300 x 4000 = 1.2 M values: above the 2^20 at which rows go to the worker threads.
-    for (const auto& [rows, cols, seed] : {std::tuple{1, 1, 3ull}, std::tuple{5, 37, 9ull}, std::tuple{300, 4000, 77ull}}) {
+    for (const auto& [rows, cols, seed] :
+         {std::tuple{1, 1, 3ull}, std::tuple{5, 37, 9ull}, std::tuple{300, 4000, 77ull}}) {
       const auto x = fq::synthetic_activations(rows, cols, seed);
       const auto ref = serial_synthetic(rows, cols, seed);
       THEN("synthetic_activations equals the serial draws, and the fused form their quantization") {
