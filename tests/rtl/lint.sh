@@ -8,8 +8,8 @@
 # INT8 and INT4) are not linted here: every co-simulation runner is a Verilation of fq_top with
 # this same recipe, whose -Wall warnings are fatal, and the test command builds those runners
 # (`rtl_runners`; a cosim test builds a missing one), so a warning at full size fails there. A
-# 33 x 32 lint takes 12-16 s (as long as the Verilation: --lint-only runs every pass but emit),
-# and ten of them were 100 s of this test's 117 s (docs/performance.md).
+# 33 x 32 lint takes 12-16 s (as long as the Verilation: --lint-only runs every pass, emit
+# included), and ten of them were about 100 s of this test's 124 s (docs/performance.md).
 set -uo pipefail
 rtl=$1
 failures=0
