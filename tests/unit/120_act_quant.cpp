@@ -168,11 +168,8 @@ std::vector<float> serial_synthetic(int rows, int cols, uint64_t seed) {
 // length): a failure names one value instead of printing a million.
 template <typename T>
 int64_t first_difference(const std::vector<T>& a, const std::vector<T>& b) {
-  const size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (!(a[i] == b[i])) return static_cast<int64_t>(i);
-  }
-  return a.size() == b.size() ? -1 : static_cast<int64_t>(n);
+  const auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  return ia == a.end() && ib == b.end() ? -1 : ia - a.begin();
 }
 
 }  // namespace
@@ -181,7 +178,6 @@ SCENARIO("The row-parallel, vectorised generator draws the serial sequence", "[g
   // No THEN inside the loop: Catch runs a section once per test run, so only the first shape would
   // be checked. 300 x 4000 = 1.2 M values: above the 2^20 at which rows go to the worker threads.
   GIVEN("small shapes (one thread) and a large one (rows over threads)") {
-    int checked = 0;
     for (const auto& [rows, cols, seed] :
          {std::tuple{1, 1, 3ull}, std::tuple{5, 37, 9ull}, std::tuple{300, 4000, 77ull}}) {
       CAPTURE(rows, cols, seed);
@@ -209,9 +205,7 @@ SCENARIO("The row-parallel, vectorised generator draws the serial sequence", "[g
       REQUIRE(b.cols == cols);
       REQUIRE(first_difference(b.q, q) == -1);
       REQUIRE(first_difference(b.scales, scales) == -1);
-      ++checked;
     }
-    REQUIRE(checked == 3);
   }
   GIVEN("a bad shape") {
     REQUIRE_THROWS_AS(fq::synthetic_quantized_activations(0, 4, 1), fq::Error);
