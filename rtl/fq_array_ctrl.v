@@ -56,7 +56,13 @@ module fq_array_ctrl #(
     output wire [ROWS-1:0]       skew_we,    // skew and deskew register writes (fq_array.v)
     output wire [COLS-1:0]       deskew_we,
     output wire                  skew_shift,
-    output wire                  deskew_shift
+    output wire                  deskew_shift,
+    // The controller's own register writes (docs/energy.md "Register writes"): one enable per
+    // group of registers written together (FQ_CTRL_* below), each op slot's finished bit, each
+    // weight set's row count.
+    output wire [11:0]           ctrl_we,
+    output wire [(1 << $clog2(ROWS + COLS + 4))-1:0] fin_we,
+    output wire [WSETS-1:0]      set_rows_we
 );
   localparam SD = 1 << $clog2(ROWS + COLS + 4);  // array ops in flight, at most
   localparam SB = $clog2(SD);
@@ -138,18 +144,22 @@ module fq_array_ctrl #(
   end
 
   // ---- matmul streaming and the beat grid ----
-  reg [31:0] rows_in_flight;
   reg [31:0] st_left, st_next, st_src, st_stride, st_dst, st_dstride;
   reg        st_acc;
   reg [TW-1:0] st_set;
   reg [SB-1:0] st_slot;
   reg [3:0]  grid_w;            // W of the running grid, 1 .. 8
   reg [2:0]  phase;
-  reg [RB-1:0] beat;            // entry-beat counter of the current grid
+  reg [RB-1:0] beat;            // entry-beat counter; any origin serves, the ring is read LAT beats back
 
   wire [TW-1:0] new_set = pending ? next_set : active;
   wire [3:0] new_w    = set_beat[new_set];
-  wire       flying   = rows_in_flight != 32'd0;
+  // Rows in flight: the sum of set_rows, so any non-zero set count.
+  reg        flying;
+  always @(*) begin
+    flying = 1'b0;
+    for (c = 0; c < WSETS; c = c + 1) if (set_rows[c] != 32'd0) flying = 1'b1;
+  end
   assign can_matmul = !(pending && !pending_complete) && st_left == 32'd0 &&
                       (!flying || (new_w == grid_w && phase == 3'd0));
 
@@ -159,7 +169,7 @@ module fq_array_ctrl #(
   wire [2:0] ph_now   = epoch ? 3'd0 : phase;
   wire       b_start  = !run || ph_now == 3'd0;
   wire       b_end    = !run || {1'b0, ph_now} + 4'd1 == w_now;
-  wire [RB-1:0] beat_now = epoch ? {RB{1'b0}} : beat;
+  wire [RB-1:0] beat_now = beat;
 
   // The row entering at this beat start: the issuing matmul's first, or the next of the stream.
   wire        inject   = run && b_start && (issue_matmul || st_left != 32'd0);
@@ -229,20 +239,54 @@ module fq_array_ctrl #(
   reg          run_on;
   reg [SB-1:0] idx;
   reg [SB:0]   in_use;
+  reg [SD-1:0] fin_set, fin_clr;  // slots finishing, slots retiring in this cycle
   always @(*) begin
-    fin_now = fin;
-    if (pre_last) fin_now[pre_slot] = 1'b1;
-    if (out_valid && o_last) fin_now[o_slot] = 1'b1;
+    fin_set = {SD{1'b0}};
+    if (pre_last) fin_set[pre_slot] = 1'b1;
+    if (out_valid && o_last) fin_set[o_slot] = 1'b1;
+    fin_now = fin | fin_set;
     n_ret = 8'd0;
     run_on = 1'b1;
+    fin_clr = {SD{1'b0}};
     in_use = slot_wr - slot_rd + ((slot_wr < slot_rd) ? SD : 0);
     for (c = 0; c < SD; c = c + 1) begin
       idx = slot_rd + c[SB-1:0];
-      if (run_on && c < in_use && fin_now[idx]) n_ret = n_ret + 8'd1;
-      else run_on = 1'b0;
+      if (run_on && c < in_use && fin_now[idx]) begin
+        n_ret = n_ret + 8'd1;
+        fin_clr[idx] = 1'b1;
+      end else run_on = 1'b0;
     end
   end
   assign retire_n = n_ret;
+  // A slot's bit is written when it finishes (1) or retires (0); both at once leave it 0.
+  wire [SD-1:0] fin_wr = fin_set ^ fin_clr;
+
+  // Register write enables. Preload and matmul never issue in the same cycle, nor a preload
+  // while one writes rows, so each register has one enable.
+  wire pre_row_we = !issue_preload && pre_write;
+  wire [WSETS-1:0] rows_inc, rows_dec;
+  genvar sg;
+  generate
+    for (sg = 0; sg < WSETS; sg = sg + 1) begin : g_setwe
+      localparam [31:0] S32 = sg;
+      assign rows_inc[sg] = issue_matmul && new_set == S32[TW-1:0];
+      assign rows_dec[sg] = out_valid && o_set == S32[TW-1:0];
+    end
+  endgenerate
+  assign ctrl_we = {n_ret != 8'd0,              // 11 slot_rd
+                    issuing,                    // 10 slot_wr
+                    run && b_end,               //  9 beat
+                    run && w_now != 4'd1,       //  8 phase
+                    epoch,                      //  7 grid_w
+                    inject,                     //  6 st_left, st_next and the row's metadata
+                    issue_matmul && pending,    //  5 active, pending
+                    issue_matmul,               //  4 st_*
+                    pre_row_we && pre_last,     //  3 pre_busy, pending_complete, set_beat
+                    pre_row_we && pre_sub == 2'd2,  //  2 pre_byte
+                    pre_row_we,                 //  1 pre_i, pre_bit, pre_sub, pre_max, pre_outl
+                    issue_preload};             //  0 pre_*, pending, pending_complete, set_k, set_n
+  assign fin_we = fin_wr;
+  assign set_rows_we = rows_inc | rows_dec;
 
   integer s;
   always @(posedge clk) begin
@@ -258,7 +302,6 @@ module fq_array_ctrl #(
       pending <= 1'b0;
       pending_complete <= 1'b0;
       pre_busy <= 1'b0;
-      rows_in_flight <= 32'd0;
       st_left <= 32'd0;
       grid_w <= 4'd1;
       phase <= 3'd0;
@@ -274,9 +317,8 @@ module fq_array_ctrl #(
       end
     end else begin
       // retirement
-      fin <= fin_now;
-      for (c = 0; c < SD; c = c + 1) if (c < n_ret) fin[slot_rd + c[SB-1:0]] <= 1'b0;
-      slot_rd <= slot_rd + n_ret[SB-1:0];
+      for (c = 0; c < SD; c = c + 1) if (fin_wr[c]) fin[c] <= fin_set[c];
+      if (n_ret != 8'd0) slot_rd <= slot_rd + n_ret[SB-1:0];
       if (issuing) slot_wr <= slot_wr + 1'b1;
       // preload
       if (issue_preload) begin
@@ -330,14 +372,10 @@ module fq_array_ctrl #(
         st_next <= i_row + 32'd1;
       end
       if (epoch) grid_w <= new_w;
-      if (run) begin
-        phase <= b_end ? 3'd0 : ph_now + 3'd1;
-        beat <= b_end ? beat_now + 1'b1 : beat_now;
-      end
-      rows_in_flight <= rows_in_flight + (issue_matmul ? m : 32'd0) - {31'd0, out_valid};
+      if (run && w_now != 4'd1) phase <= b_end ? 3'd0 : ph_now + 3'd1;  // W = 1 keeps phase 0
+      if (run && b_end) beat <= beat_now + 1'b1;
       for (s = 0; s < WSETS; s = s + 1) begin
-        set_rows[s] <= set_rows[s] + ((issue_matmul && new_set == s[TW-1:0]) ? m : 32'd0)
-                       - {31'd0, out_valid && o_set == s[TW-1:0]};
+        if (rows_inc[s] || rows_dec[s]) set_rows[s] <= set_rows[s] + (rows_inc[s] ? m : 32'd0) - {31'd0, rows_dec[s]};
       end
     end
   end

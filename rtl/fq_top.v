@@ -69,7 +69,10 @@ module fq_top #(
     output wire [ROWS-1:0]      skew_we,   // the array's skew and deskew register writes (fq_array.v)
     output wire [COLS-1:0]      deskew_we,
     output wire                 skew_shift,
-    output wire                 deskew_shift
+    output wire                 deskew_shift,
+    output wire [11:0]          ctrl_we,   // the array controller's register writes (fq_array_ctrl.v)
+    output wire [(1 << $clog2(ROWS + COLS + 4))-1:0] fin_we,
+    output wire [WSETS-1:0]     set_rows_we
 );
   wire [2047:0] heads;
   wire [3:0]    head_ok, take;
@@ -148,7 +151,8 @@ module fq_top #(
       .ob_addr(aob_addr), .ob_rdata(aob_rdata), .ob_we(aob_we), .ob_wdata(aob_wdata), .ob_wmask(aob_wmask),
       .retire_n(retire_array), .pulses(pulses), .pe_valid(pe_valid),
       .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we),
-      .skew_we(skew_we), .deskew_we(deskew_we), .skew_shift(skew_shift), .deskew_shift(deskew_shift));
+      .skew_we(skew_we), .deskew_we(deskew_we), .skew_shift(skew_shift), .deskew_shift(deskew_shift),
+      .ctrl_we(ctrl_we), .fin_we(fin_we), .set_rows_we(set_rows_we));
 
   // ---- epilogue ----
   wire               epi_busy;

@@ -62,6 +62,12 @@ std::optional<std::string> first_action_difference(const timing::ActionCounts& x
     if (x.buf_read_bytes[b] != y.buf_read_bytes[b]) return fmt::format("{}_read_bytes {} and {}", buf, x.buf_read_bytes[b], y.buf_read_bytes[b]);
     if (x.buf_write_bytes[b] != y.buf_write_bytes[b]) return fmt::format("{}_write_bytes {} and {}", buf, x.buf_write_bytes[b], y.buf_write_bytes[b]);
   }
+  for (size_t r = 0; r < timing::kCtrlRegs; ++r) {
+    if (x.ctrl_writes[r] != y.ctrl_writes[r]) {
+      return fmt::format("ctrl_writes.{} {} and {}", timing::ctrl_reg_name(static_cast<timing::CtrlReg>(r)),
+                         x.ctrl_writes[r], y.ctrl_writes[r]);
+    }
+  }
   return std::nullopt;
 }
 

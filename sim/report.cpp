@@ -109,6 +109,9 @@ nlohmann::json actions_json(const timing::ActionCounts& a) {
   j["array_rows"] = a.array_rows;
   j["weight_writes"] = a.weight_writes;
   j["weight_clears"] = a.weight_clears;
+  nlohmann::json ctrl = nlohmann::json::object();
+  for (size_t r = 0; r < timing::kCtrlRegs; ++r) ctrl[timing::ctrl_reg_name(static_cast<timing::CtrlReg>(r))] = a.ctrl_writes[r];
+  j["ctrl_writes"] = ctrl;
   j["dequant_elems"] = a.dequant_elems;
   j["useful_macs"] = a.useful_macs;
   return j;

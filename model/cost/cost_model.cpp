@@ -401,6 +401,20 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
   add("weight_load", static_cast<double>(a.weight_writes + a.weight_clears), {wbits * reg.value, reg.source, reg.scaled},
       fmt::format("PE weight registers written ({} bits each): {} weights preloaded, {} cleared at preload issue",
                   wbits, a.weight_writes, a.weight_clears));
+  // The array controller's registers (rtl/fq_array_ctrl.v `ctrl_we`, `fin_we`, `set_rows_we`):
+  // each write of a group stores its bits (timing::ctrl_reg_bits). Weight stationary, default
+  // timing only: the RTL has no other controller.
+  if (m_arch.dataflow == Dataflow::kWeightStationary && m_arch.timing == TimingModel::kDefault) {
+    const auto bits = timing::ctrl_reg_bits(m_arch);
+    double written = 0;
+    for (size_t r = 0; r < timing::kCtrlRegs; ++r) written += static_cast<double>(a.ctrl_writes[r] * bits[r]);
+    add("array_control", written, reg,
+        fmt::format("array controller register bits written ({} preloads, {} matmuls, {} rows, {} grid beats)",
+                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kPreIssue)],
+                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kMmIssue)],
+                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kInject)],
+                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kBeat)]));
+  }
   if (pe.weight_format(m_arch) == HwFormat::kFineqR) {
     add("decoder", static_cast<double>(a.decoder_bytes), logic_energy("add_int8"),
         "code bytes decoded (an 8-bit add as the decoder's stand-in)");

@@ -4,6 +4,7 @@
 #include "model/quant/encoded_matrix.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <iterator>
 #include <utility>
@@ -35,6 +36,7 @@ ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
   array_rows += o.array_rows;
   weight_writes += o.weight_writes;
   weight_clears += o.weight_clears;
+  for (size_t r = 0; r < kCtrlRegs; ++r) ctrl_writes[r] += o.ctrl_writes[r];
   dequant_elems += o.dequant_elems;
   useful_macs += o.useful_macs;
   return *this;
@@ -164,6 +166,123 @@ std::vector<uint32_t> op_gemms(const ir::TileProgram& program) {
 
 void count_stream_start(const ArchConfig& arch, ActionCounts& out) {
   out.pe_valid_clears += static_cast<uint64_t>(arch.rows) * static_cast<uint64_t>(arch.cols);
+}
+
+const char* ctrl_reg_name(CtrlReg r) {
+  static const char* const names[kCtrlRegs] = {"pre_issue", "pre_row", "pre_byte", "pre_last", "mm_issue",
+                                               "mm_commit", "inject",  "epoch",    "phase",    "beat",
+                                               "slot_wr",   "slot_rd", "fin",      "set_rows"};
+  return names[static_cast<size_t>(r)];
+}
+
+std::array<uint64_t, kCtrlRegs> ctrl_reg_bits(const ArchConfig& arch) {
+  // The widths of rtl/fq_array_ctrl.v: SB slot bits (slots for R + C + 4 ops in flight), RB beat
+  // bits (a ring of R + C entries), TW weight-set tag bits; counters and addresses are 32 bits.
+  const auto clog2 = [](uint64_t x) { return static_cast<uint64_t>(std::bit_width(std::bit_ceil(x)) - 1); };
+  const auto R = static_cast<uint64_t>(arch.rows), C = static_cast<uint64_t>(arch.cols);
+  const uint64_t SB = clog2(R + C + 4), RB = clog2(R + C);
+  const uint64_t TW = arch.weight_sets > 2 ? clog2(static_cast<uint64_t>(arch.weight_sets)) : 1;
+  std::array<uint64_t, kCtrlRegs> b{};
+  const auto at = [&b](CtrlReg r) -> uint64_t& { return b[static_cast<size_t>(r)]; };
+  // busy 1, src/stride/k/n 4 x 32, fmt 4, row/bit/byte counters 3 x 32, cluster position 2, max 3,
+  // outlier 1, slot, set, pending 1, complete 1, the set's k and n 2 x 32
+  at(CtrlReg::kPreIssue) = 1 + 128 + 4 + 96 + 2 + 3 + 1 + SB + TW + 1 + 1 + 64;
+  at(CtrlReg::kPreRow) = 32 + 32 + 2 + 3 + 1;
+  at(CtrlReg::kPreByte) = 32;
+  at(CtrlReg::kPreLast) = 1 + 1 + 4;
+  at(CtrlReg::kMmIssue) = 128 + 1 + TW + SB;   // src, stride, dst, dst stride; acc; set; slot
+  at(CtrlReg::kMmCommit) = TW + 1;
+  at(CtrlReg::kInject) = 32 + 32 + 32 + 1 + TW + 1 + SB;  // rows left, next row; address, acc, set, last, slot
+  at(CtrlReg::kEpoch) = 4;
+  at(CtrlReg::kPhase) = 3;
+  at(CtrlReg::kBeat) = RB;
+  at(CtrlReg::kSlotWr) = SB;
+  at(CtrlReg::kSlotRd) = SB;
+  at(CtrlReg::kFin) = 1;
+  at(CtrlReg::kSetRows) = 32;
+  return b;
+}
+
+void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& program, const std::vector<OpTime>& ops,
+                             std::vector<ActionCounts>& gemm_actions) {
+  if (scalesim(arch) || arch.dataflow != Dataflow::kWeightStationary) return;
+  const uint64_t lat = static_cast<uint64_t>(arch.rows) + static_cast<uint64_t>(arch.cols) - 2;
+  const auto sets = static_cast<uint32_t>(arch.weight_sets);
+  uint32_t active = 0, pending_set = 0;
+  bool pending = false;
+  // The running grid: its end (the last row written + 1), W, and the matmul issued last, whose
+  // GEMM gets the grid's cycles until the next issue (the rule of ActionCounts::array_beats).
+  uint64_t run_end = 0, run_w = 1, last_issue = 0;
+  uint32_t last_gemm = 0;
+  bool ran = false;
+  struct Flight {
+    uint64_t issue, rows, finish;
+    uint32_t set;
+  };
+  std::vector<Flight> flights;  // matmuls of the running grid whose rows are not all written
+  uint64_t last_done = UINT64_MAX;
+  const auto add = [&](uint32_t gemm, CtrlReg r, uint64_t n) {
+    gemm_actions[gemm].ctrl_writes[static_cast<size_t>(r)] += n;
+  };
+  const auto grid_cycles = [&](uint64_t until) {
+    const uint64_t cycles = until - last_issue;
+    add(last_gemm, CtrlReg::kBeat, cycles / run_w);
+    if (run_w > 1) add(last_gemm, CtrlReg::kPhase, cycles);
+  };
+  for (ir::OpId id = 0; id < program.size(); ++id) {
+    const ir::TileOp& op = program.op(id);
+    if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) continue;
+    const OpTime& t = ops[id];
+    const uint32_t g = op.gemm;
+    add(g, CtrlReg::kSlotWr, 1);
+    // In-order retirement: the slot pointer moves once per cycle with retirements; an op that
+    // finished while an older one was still running sets its bit and later clears it.
+    if (t.done != last_done) add(g, CtrlReg::kSlotRd, 1);
+    last_done = t.done;
+    if (t.done > t.finish) add(g, CtrlReg::kFin, 2);
+    if (op.opcode == ir::Opcode::kPreload) {
+      pending_set = pending ? pending_set : (active + 1) % sets;  // the sets are used in turn
+      pending = true;
+      add(g, CtrlReg::kPreIssue, 1);
+      add(g, CtrlReg::kPreRow, op.k);
+      add(g, CtrlReg::kPreByte, op.k / 3);  // rows 2, 5, 8, ... close a cluster
+      add(g, CtrlReg::kPreLast, 1);
+      continue;
+    }
+    if (pending) {
+      active = pending_set;
+      pending = false;
+      add(g, CtrlReg::kMmCommit, 1);
+    }
+    add(g, CtrlReg::kMmIssue, 1);
+    add(g, CtrlReg::kInject, op.m);
+    const uint64_t s = t.issue, W = t.beat;
+    if (!ran || s >= run_end) {  // an empty array: a new grid
+      if (ran) grid_cycles(run_end);
+      add(g, CtrlReg::kEpoch, 1);
+      run_w = W;
+      flights.clear();
+    } else {
+      grid_cycles(s);
+    }
+    ran = true;
+    last_issue = s;
+    last_gemm = g;
+    run_end = std::max(run_end, t.finish);
+    // set_rows[set] is written when the matmul issues and when each of its rows is written. Rows
+    // are written at beat ends and matmuls issue at beat starts, so both fall in one cycle (one
+    // write) only when W = 1: a row of the same set written at cycle s, i.e. entered at s - lat.
+    std::erase_if(flights, [s](const Flight& f) { return f.finish <= s; });
+    flights.push_back({s, op.m, t.finish, active});
+    uint64_t writes = 1 + op.m;
+    if (W == 1) {
+      for (const Flight& f : flights) {
+        if (f.set == active && f.issue + lat <= s && s < f.issue + lat + f.rows) --writes;
+      }
+    }
+    add(g, CtrlReg::kSetRows, writes);
+  }
+  if (ran) grid_cycles(run_end);
 }
 
 uint64_t scalesim_reported_cycles(uint64_t total_cycles) { return total_cycles == 0 ? 0 : total_cycles - 1; }

@@ -28,6 +28,31 @@ struct OpTime {
   bool operator==(const OpTime&) const = default;
 };
 
+// The array controller's registers (rtl/fq_array_ctrl.v), in groups written together: the RTL's
+// `ctrl_we` bits 0..11, then its per-slot `fin_we` bits and per-set `set_rows_we` bits. A count is
+// the number of cycles the group's enable is high (for kFin and kSetRows: enables summed over
+// slots or sets); ctrl_reg_bits() gives the bits one write stores.
+enum class CtrlReg : uint8_t {
+  kPreIssue,  // a preload issues: its parameters and counters, pending flags, the set's k and n
+  kPreRow,    // a weight row is written: row, bit and cluster counters, running max and outlier flag
+  kPreByte,   // ... and the row closes a three-weight cluster: the byte counter
+  kPreLast,   // the last row: busy and complete flags, the set's beat W
+  kMmIssue,   // a matmul issues: its addresses, strides, acc flag, set and slot
+  kMmCommit,  // ... and takes a pending tile: active set and pending flag
+  kInject,    // a row enters: rows left, next row, the row's metadata in the ring
+  kEpoch,     // a matmul starts a beat grid on an empty array: the grid's W
+  kPhase,     // a cycle of a running grid with W > 1: the phase counter
+  kBeat,      // a beat of a running grid ends: the beat counter
+  kSlotWr,    // an array op issues: the next free slot
+  kSlotRd,    // one or more array ops retire: the oldest slot
+  kFin,       // an op's finished bit set (it finished before it could retire) or cleared
+  kSetRows,   // a weight set's count of rows in flight changes (a matmul issues, a row is written)
+};
+inline constexpr size_t kCtrlRegs = 14;
+const char* ctrl_reg_name(CtrlReg r);  // "pre_issue" .. "set_rows"
+// Bits written by one write of each group, for the arch's R, C and pe.weight_sets.
+std::array<uint64_t, kCtrlRegs> ctrl_reg_bits(const ArchConfig& arch);
+
 // Everything energy is computed from; each counter is defined in docs/architecture.md
 // "Action counts". Bytes are bytes, PE counters are PE-cycles (or PE-beats for mac PEs).
 struct ActionCounts {
@@ -52,6 +77,7 @@ struct ActionCounts {
   uint64_t array_rows = 0;
   uint64_t weight_writes = 0;     // weights written into PE weight registers (preload)
   uint64_t weight_clears = 0;     // PE weight sets emptied (R*C per preload)
+  std::array<uint64_t, kCtrlRegs> ctrl_writes{};  // array controller register writes by CtrlReg
   uint64_t dequant_elems = 0;     // epilogue multiplies (two FP32 multiplies each)
   uint64_t useful_macs = 0;       // sum over matmuls of m*k*n: the work the GEMMs need
 
@@ -124,6 +150,13 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
 // previous matmul's last row. When a stream has passed, every PE writes its valid bit once more
 // (to 0; rtl/fq_pe_*.v valid_we): R*C valid clears, counted at the stream's first matmul.
 void count_stream_start(const ArchConfig& arch, ActionCounts& out);
+
+// The array controller's register writes of a weight-stationary program under the default timing
+// (nothing otherwise: the RTL runs no other), from the program and every op's OpTime, added to
+// each op's GEMM in gemm_actions (indexed like Timeline::gemm_actions). Both timed engines call
+// it on their timeline; tests/rtl/503_top.cpp checks it against the RTL's enables.
+void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& program, const std::vector<OpTime>& ops,
+                             std::vector<ActionCounts>& gemm_actions);
 
 // SCALE-Sim reports the 0-based number of the last cycle (anchors.md §2.2): total - 1.
 uint64_t scalesim_reported_cycles(uint64_t total_cycles);

@@ -57,8 +57,9 @@ should get a FineQ layer).
 // The PE models' own terms are named pe_* (model/arch/pe_model.h) and belong to the array.
 const std::map<std::string, std::string>& energy_groups() {
   static const std::map<std::string, std::string> g = {
-      {"pe_registers", "array"}, {"weight_load", "array"}, {"array_chains", "array"}, {"array_history", "array"}, {"decoder", "array"},       {"wbuf", "buffers"},    {"abuf", "buffers"},
-      {"obuf", "buffers"},     {"sbuf", "buffers"},         {"dram", "dram"},       {"epilogue", "epilogue"},
+      {"pe_registers", "array"},  {"weight_load", "array"}, {"array_chains", "array"}, {"array_history", "array"},
+      {"array_control", "array"}, {"decoder", "array"},     {"wbuf", "buffers"},      {"abuf", "buffers"},
+      {"obuf", "buffers"},        {"sbuf", "buffers"},      {"dram", "dram"},         {"epilogue", "epilogue"},
       {"leakage_logic", "leakage"}, {"leakage_sram", "leakage"}};
   return g;
 }

@@ -57,7 +57,7 @@ class Ledger {
     finish[id] = f;
     last_progress = std::max(last_progress, f);
   }
-  timing::Timeline timeline(const ir::TileProgram& p) const;
+  timing::Timeline timeline(const ir::TileProgram& p, const ArchConfig& arch) const;
 
   std::vector<uint64_t> issue, finish, done;
   std::vector<uint8_t> beat;

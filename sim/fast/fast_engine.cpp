@@ -69,6 +69,7 @@ class FastEngine {
       tl.ops.push_back(ot);
     }
     close_run(m_a.empty_at);
+    timing::count_controller_writes(m_arch, m_p, tl.ops, tl.gemm_actions);
     tl.gemm_actions.resize(m_p.gemms.size());
     for (const auto& a : tl.gemm_actions) tl.actions += a;
     return tl;

@@ -7,6 +7,7 @@
 #include "model/arch/arch_config.h"
 #include "model/ir/mem_image.h"
 #include "model/ir/tile_program.h"
+#include "model/timing/timing.h"
 #include "sim/rtl/fq_isa.h"
 #include "sim/rtl/rtl_harness.h"
 
@@ -44,6 +45,9 @@ struct TopRun {
   uint64_t deskew_writes = 0;  // its deskew stage registers written (deskew_we, ACC_W bits each)
   uint64_t skew_shifts = 0;    // cycles its skew history shifts (skew_shift)
   uint64_t deskew_shifts = 0;  // cycles its deskew history shifts (deskew_shift)
+  // The array controller's register writes by timing::CtrlReg: cycles each ctrl_we bit is high,
+  // then fin_we and set_rows_we bits summed over slots and sets.
+  std::array<uint64_t, timing::kCtrlRegs> ctrl_writes{};
 };
 
 // The fields of op `id` in the RTL's instruction word (rtl/fq_isa.def), with `need[u]`: how
@@ -175,6 +179,7 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
   std::array<uint32_t, 4> seen{};
   std::vector<uint8_t> chunk(B);
   uint64_t last_progress = 0;
+  const auto slots = static_cast<int>(std::bit_ceil(static_cast<uint64_t>(arch.rows + arch.cols + 4)));  // fq_array_ctrl SD
   for (uint64_t c = 0;; ++c) {
     if (c > last_progress + (uint64_t{1} << 22)) {
       throw std::runtime_error("fq_top: no op completed for 2^22 cycles at cycle " + std::to_string(c) + " (deadlock)");
@@ -221,6 +226,9 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     for (int k = 0; k + 1 < arch.cols; ++k) run.deskew_writes += get(top.deskew_we, k, 1) * static_cast<uint64_t>(k + 1);
     run.skew_shifts += top.skew_shift;
     run.deskew_shifts += top.deskew_shift;
+    for (int e = 0; e < 12; ++e) run.ctrl_writes[static_cast<size_t>(e)] += get(top.ctrl_we, e, 1);
+    run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kFin)] += popcount(top.fin_we, slots);
+    run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kSetRows)] += popcount(top.set_rows_we, arch.weight_sets);
     top.clk = 1;
     top.eval();
     dump();

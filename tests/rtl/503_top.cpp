@@ -115,6 +115,7 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
       rtl.deskew += r.rtl_writes.deskew;
       rtl.skew_shift += r.rtl_writes.skew_shift;
       rtl.deskew_shift += r.rtl_writes.deskew_shift;
+      for (size_t g = 0; g < rtl.ctrl.size(); ++g) rtl.ctrl[g] += r.rtl_writes.ctrl[g];
       acts += r.actions;
       valid_cycles += r.pe_valid_cycles;
       cycles += r.total_cycles;
@@ -169,6 +170,26 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     const double history_bits =
         (1.0 + fq::weight_set_tag_bits(t.arch)) * (t.arch.rows - 1) + std::max(0, t.arch.cols - 2);
     CHECK(item("array_history") == Approx(static_cast<double>(rtl.skew_shift) * history_bits * reg));
+    // The array controller (rtl/fq_array_ctrl.v): a row's stream registers and metadata once per
+    // row, the beat counter once per beat of the running grid, the phase counter only under W > 1
+    // (MAC arrays never write it), and the report prices every group's writes at its bits.
+    using fq::timing::CtrlReg;
+    const auto ctrl = [&](CtrlReg g) { return rtl.ctrl[static_cast<size_t>(g)]; };
+    CHECK(ctrl(CtrlReg::kInject) == acts.array_rows);
+    CHECK(ctrl(CtrlReg::kBeat) == acts.array_beats);
+    CHECK(ctrl(CtrlReg::kPreRow) * t.arch.cols >= acts.weight_writes);
+    CHECK(ctrl(CtrlReg::kSlotRd) <= ctrl(CtrlReg::kSlotWr));
+    CHECK(ctrl(CtrlReg::kSetRows) <= ctrl(CtrlReg::kMmIssue) + ctrl(CtrlReg::kInject));
+    if (pulse_kind) {
+      CHECK(ctrl(CtrlReg::kPhase) > ctrl(CtrlReg::kBeat));
+    } else {
+      CHECK(ctrl(CtrlReg::kPhase) == 0);
+    }
+    const auto bits = fq::timing::ctrl_reg_bits(t.arch);
+    double ctrl_bits = 0;
+    for (size_t g = 0; g < bits.size(); ++g) ctrl_bits += static_cast<double>(rtl.ctrl[g] * bits[g]);
+    CHECK(ctrl_bits > 0);
+    CHECK(item("array_control") == Approx(ctrl_bits * reg));
   }
 }
 

@@ -29,7 +29,8 @@ RegisterWrites register_writes(const timing::ActionCounts& a, const ArchConfig& 
   const auto R = static_cast<uint64_t>(arch.rows), C = static_cast<uint64_t>(arch.cols);
   return {.psum = a.pe_psum_writes, .operand = a.pe_beats, .valid = a.pe_beats + a.pe_valid_clears,
           .weight = a.weight_writes + a.weight_clears, .skew = a.array_rows * (R * (R - 1) / 2),
-          .deskew = a.array_rows * (C * (C - 1) / 2), .skew_shift = a.array_beats, .deskew_shift = a.array_beats};
+          .deskew = a.array_rows * (C * (C - 1) / 2), .skew_shift = a.array_beats, .deskew_shift = a.array_beats,
+          .ctrl = a.ctrl_writes};
 }
 
 namespace {
@@ -84,7 +85,7 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
   if (fst) fst->close();
   r.summary += fmt::format(", {} ops, {} cycles", layer.program.size(), run.total_cycles);
   r.rtl_writes = {run.psum_writes, run.operand_writes, run.valid_writes, run.weight_writes,
-                  run.skew_writes, run.deskew_writes, run.skew_shifts, run.deskew_shifts};
+                  run.skew_writes, run.deskew_writes, run.skew_shifts, run.deskew_shifts, run.ctrl_writes};
   r.actions = fast.actions;
   r.pe_valid_cycles = run.pe_valid_cycles;
   r.total_cycles = run.total_cycles;
@@ -114,11 +115,15 @@ CaseResult run_on(const TopConfig& t, uint64_t seed, int stall_percent, const st
     const RegisterWrites want = register_writes(fast.actions, arch);
     if (r.rtl_writes != want) {
       const auto list = [](const RegisterWrites& x) {
-        return fmt::format("{} {} {} {} {} {} {} {}", x.psum, x.operand, x.valid, x.weight, x.skew, x.deskew,
-                           x.skew_shift, x.deskew_shift);
+        std::string ctrl;
+        for (size_t g = 0; g < x.ctrl.size(); ++g) {
+          ctrl += fmt::format(" {}={}", timing::ctrl_reg_name(static_cast<timing::CtrlReg>(g)), x.ctrl[g]);
+        }
+        return fmt::format("{} {} {} {} {} {} {} {};{}", x.psum, x.operand, x.valid, x.weight, x.skew, x.deskew,
+                           x.skew_shift, x.deskew_shift, ctrl);
       };
       r.failure = fmt::format("register writes (psum, operands, valid, weights, skew, deskew, skew and deskew history "
-                              "shifts): RTL {}, fast engine {}",
+                              "shifts; array controller): RTL {}, fast engine {}",
                               list(r.rtl_writes), list(want));
       return r;
     }

@@ -32,6 +32,7 @@ struct RegisterWrites {
   uint64_t psum = 0, operand = 0, valid = 0, weight = 0;
   // The array's, not per PE: skew and deskew stage registers written, beats their histories shift.
   uint64_t skew = 0, deskew = 0, skew_shift = 0, deskew_shift = 0;
+  std::array<uint64_t, timing::kCtrlRegs> ctrl{};  // the array controller's, by timing::CtrlReg
   bool operator==(const RegisterWrites&) const = default;
 };
 RegisterWrites register_writes(const timing::ActionCounts& a, const ArchConfig& arch);
