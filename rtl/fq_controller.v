@@ -28,7 +28,8 @@ module fq_controller #(
     input  wire [3:0]     take,       // unit u issues its head in this cycle
     input  wire [7:0]     retire_array,
     input  wire [2:0]     retire_other,  // dma_in, epilogue, dma_out: one op done at this edge
-    output wire [127:0]   done_count  // per unit
+    output wire [127:0]   done_count, // per unit
+    output wire [7:0]     reg_we      // register writes: each unit's head pointer (3:0), done count (7:4)
 );
   reg [511:0] imem0 [0:IDEPTH-1];
   reg [511:0] imem1 [0:IDEPTH-1];
@@ -54,6 +55,7 @@ module fq_controller #(
       assign done_count[32*u +: 32] = done[u];
     end
   endgenerate
+  assign reg_we = {retire_other[2], retire_other[1], retire_array != 8'd0, retire_other[0], take};
   assign finished = running && done[0] == count[0] && done[1] == count[1] && done[2] == count[2] &&
                     done[3] == count[3];
 
@@ -78,10 +80,10 @@ module fq_controller #(
       if (cfg_en) count[cfg_unit] <= cfg_count;
       if (start) running <= 1'b1;
       for (i = 0; i < 4; i = i + 1) if (take[i]) ptr[i] <= ptr[i] + 32'd1;
-      done[0] <= done[0] + {31'd0, retire_other[0]};
-      done[1] <= done[1] + {24'd0, retire_array};
-      done[2] <= done[2] + {31'd0, retire_other[1]};
-      done[3] <= done[3] + {31'd0, retire_other[2]};
+      if (retire_other[0]) done[0] <= done[0] + 32'd1;
+      if (retire_array != 8'd0) done[1] <= done[1] + {24'd0, retire_array};
+      if (retire_other[1]) done[2] <= done[2] + 32'd1;
+      if (retire_other[2]) done[3] <= done[3] + 32'd1;
     end
   end
 

@@ -26,7 +26,8 @@ module fq_dma_in #(
     output wire [31:0]   wr_addr,
     output wire [8*DB-1:0] wr_data,
     output wire [31:0]   wr_len,
-    output wire          finish
+    output wire          finish,
+    output wire [3:0]    reg_we      // register writes: issue, load done, chunk, row end (docs/energy.md)
 );
   localparam QB = $clog2(QDEPTH);
   reg [1:0]  q_buf    [0:QDEPTH-1];
@@ -34,23 +35,23 @@ module fq_dma_in #(
   reg [31:0] q_stride [0:QDEPTH-1];
   reg [31:0] q_rows   [0:QDEPTH-1];
   reg [31:0] q_bytes  [0:QDEPTH-1];
-  reg [QB-1:0] rd, wr;
-  reg [QB:0]   count;
+  reg [QB:0]   rd, wr;  // queue pointers with a wrap bit: empty when equal, full when only it differs
   reg [31:0]   row, off;
 
   // The head load; a load issued in this cycle is the head when nothing else is waiting.
-  wire        empty   = count == 0;
-  wire [1:0]  h_buf   = empty ? buf_sel : q_buf[rd];
-  wire [31:0] h_dst   = empty ? dst : q_dst[rd];
-  wire [31:0] h_str   = empty ? dst_stride : q_stride[rd];
-  wire [31:0] h_rows  = empty ? rows : q_rows[rd];
-  wire [31:0] h_bytes = empty ? bytes : q_bytes[rd];
+  wire        empty   = rd == wr;
+  wire [1:0]  h_buf   = empty ? buf_sel : q_buf[rd[QB-1:0]];
+  wire [31:0] h_dst   = empty ? dst : q_dst[rd[QB-1:0]];
+  wire [31:0] h_str   = empty ? dst_stride : q_stride[rd[QB-1:0]];
+  wire [31:0] h_rows  = empty ? rows : q_rows[rd[QB-1:0]];
+  wire [31:0] h_bytes = empty ? bytes : q_bytes[rd[QB-1:0]];
   wire [31:0] left    = h_bytes - off;
   wire [31:0] len     = left < db ? left : db;
   wire        row_end = rd_valid && (off + len == h_bytes);
   wire        op_end  = row_end && (row + 32'd1 == h_rows);
 
-  assign full    = count == QDEPTH;
+  assign full    = rd == (wr ^ {1'b1, {QB{1'b0}}});
+  assign reg_we  = {row_end, rd_valid, op_end, start};
   assign wr_en   = rd_valid;
   assign wr_buf  = h_buf;
   assign wr_addr = h_dst + row * h_str + off;
@@ -60,26 +61,22 @@ module fq_dma_in #(
 
   always @(posedge clk) begin
     if (start) begin
-      q_buf[wr] <= buf_sel;
-      q_dst[wr] <= dst;
-      q_stride[wr] <= dst_stride;
-      q_rows[wr] <= rows;
-      q_bytes[wr] <= bytes;
+      q_buf[wr[QB-1:0]] <= buf_sel;
+      q_dst[wr[QB-1:0]] <= dst;
+      q_stride[wr[QB-1:0]] <= dst_stride;
+      q_rows[wr[QB-1:0]] <= rows;
+      q_bytes[wr[QB-1:0]] <= bytes;
     end
     if (rst) begin
-      rd <= {QB{1'b0}};
-      wr <= {QB{1'b0}};
-      count <= {(QB + 1){1'b0}};
+      rd <= {(QB + 1){1'b0}};
+      wr <= {(QB + 1){1'b0}};
       row <= 32'd0;
       off <= 32'd0;
     end else begin
       if (start) wr <= wr + 1'b1;
       if (op_end) rd <= rd + 1'b1;
-      count <= count + {{QB{1'b0}}, start} - {{QB{1'b0}}, op_end};
-      if (rd_valid) begin
-        off <= row_end ? 32'd0 : off + len;
-        row <= op_end ? 32'd0 : row_end ? row + 32'd1 : row;
-      end
+      if (rd_valid) off <= row_end ? 32'd0 : off + len;
+      if (row_end) row <= op_end ? 32'd0 : row + 32'd1;
     end
   end
 

@@ -25,7 +25,8 @@ module fq_dma_out #(
     output wire [63:0]   wr_addr,
     output wire [8*DB-1:0] wr_data,
     output wire [31:0]   wr_len,
-    output wire          finish
+    output wire          finish,
+    output wire [5:0]    reg_we      // register writes: issue, last chunk, ack, chunk, row end, ack clock
 );
   localparam QB = $clog2(QDEPTH);
   reg [31:0] q_src    [0:QDEPTH-1];
@@ -34,71 +35,68 @@ module fq_dma_out #(
   reg [31:0] q_dstr   [0:QDEPTH-1];
   reg [31:0] q_rows   [0:QDEPTH-1];
   reg [31:0] q_bytes  [0:QDEPTH-1];
-  reg [QB-1:0] rd, wr;
-  reg [QB:0]   count;
+  reg [QB:0]   rd, wr;  // queue pointers with a wrap bit, as in fq_dma_in
   reg [31:0]   row, off;
 
-  wire        empty   = count == 0;
+  wire        empty   = rd == wr;
   wire        moving  = !empty || start;
-  wire [31:0] h_src   = empty ? src : q_src[rd];
-  wire [31:0] h_sstr  = empty ? src_stride : q_sstr[rd];
-  wire [63:0] h_dst   = empty ? dst : q_dst[rd];
-  wire [31:0] h_dstr  = empty ? dst_stride : q_dstr[rd];
-  wire [31:0] h_rows  = empty ? rows : q_rows[rd];
-  wire [31:0] h_bytes = empty ? bytes : q_bytes[rd];
+  wire [31:0] h_src   = empty ? src : q_src[rd[QB-1:0]];
+  wire [31:0] h_sstr  = empty ? src_stride : q_sstr[rd[QB-1:0]];
+  wire [63:0] h_dst   = empty ? dst : q_dst[rd[QB-1:0]];
+  wire [31:0] h_dstr  = empty ? dst_stride : q_dstr[rd[QB-1:0]];
+  wire [31:0] h_rows  = empty ? rows : q_rows[rd[QB-1:0]];
+  wire [31:0] h_bytes = empty ? bytes : q_bytes[rd[QB-1:0]];
   wire [31:0] left    = h_bytes - off;
   wire [31:0] len     = left < db ? left : db;
   wire        row_end = moving && (off + len == h_bytes);
   wire        op_end  = row_end && (row + 32'd1 == h_rows);
 
-  assign full     = count == QDEPTH;
+  assign full     = rd == (wr ^ {1'b1, {QB{1'b0}}});
   assign ob_raddr = h_src + row * h_sstr + off;
   assign wr_valid = moving;
   assign wr_addr  = h_dst + {32'd0, row} * {32'd0, h_dstr} + {32'd0, off};
   assign wr_data  = ob_rdata;
   assign wr_len   = len;
 
-  // Acknowledgements: the cycle counts at which stores finish, in order.
+  // Acknowledgements: the clock counts at which stores finish, in order. The clock advances in
+  // every cycle a store awaits its acknowledgement (and when one starts waiting), so each waits
+  // `lat` of them; it holds while none waits.
   reg [31:0] now;
   reg [31:0] ack_at [0:QDEPTH-1];
-  reg [QB-1:0] a_rd, a_wr;
-  reg [QB:0]   a_count;
-  wire ack_now = (lat == 32'd0) ? op_end : (a_count != 0 && ack_at[a_rd] == now);
+  reg [QB:0] a_rd, a_wr;
+  wire waiting = a_rd != a_wr;
+  wire ack_now = (lat == 32'd0) ? op_end : (waiting && ack_at[a_rd[QB-1:0]] == now);
+  wire now_we  = lat != 32'd0 && (waiting || op_end);
   assign finish = ack_now;
+  assign reg_we = {now_we, row_end, moving, lat != 32'd0 && ack_now, op_end, start};
 
   always @(posedge clk) begin
     if (start) begin
-      q_src[wr] <= src;
-      q_sstr[wr] <= src_stride;
-      q_dst[wr] <= dst;
-      q_dstr[wr] <= dst_stride;
-      q_rows[wr] <= rows;
-      q_bytes[wr] <= bytes;
+      q_src[wr[QB-1:0]] <= src;
+      q_sstr[wr[QB-1:0]] <= src_stride;
+      q_dst[wr[QB-1:0]] <= dst;
+      q_dstr[wr[QB-1:0]] <= dst_stride;
+      q_rows[wr[QB-1:0]] <= rows;
+      q_bytes[wr[QB-1:0]] <= bytes;
     end
-    if (lat != 32'd0 && op_end) ack_at[a_wr] <= now + lat;
+    if (lat != 32'd0 && op_end) ack_at[a_wr[QB-1:0]] <= now + lat;
     if (rst) begin
-      rd <= {QB{1'b0}};
-      wr <= {QB{1'b0}};
-      count <= {(QB + 1){1'b0}};
+      rd <= {(QB + 1){1'b0}};
+      wr <= {(QB + 1){1'b0}};
       row <= 32'd0;
       off <= 32'd0;
       now <= 32'd0;
-      a_rd <= {QB{1'b0}};
-      a_wr <= {QB{1'b0}};
-      a_count <= {(QB + 1){1'b0}};
+      a_rd <= {(QB + 1){1'b0}};
+      a_wr <= {(QB + 1){1'b0}};
     end else begin
-      now <= now + 32'd1;
+      if (now_we) now <= now + 32'd1;
       if (start) wr <= wr + 1'b1;
       if (op_end) rd <= rd + 1'b1;
-      count <= count + {{QB{1'b0}}, start} - {{QB{1'b0}}, op_end};
-      if (moving) begin
-        off <= row_end ? 32'd0 : off + len;
-        row <= op_end ? 32'd0 : row_end ? row + 32'd1 : row;
-      end
+      if (moving) off <= row_end ? 32'd0 : off + len;
+      if (row_end) row <= op_end ? 32'd0 : row + 32'd1;
       if (lat != 32'd0) begin
         if (op_end) a_wr <= a_wr + 1'b1;
         if (ack_now) a_rd <= a_rd + 1'b1;
-        a_count <= a_count + {{QB{1'b0}}, op_end} - {{QB{1'b0}}, ack_now};
       end
     end
   end

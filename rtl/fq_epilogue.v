@@ -29,7 +29,10 @@ module fq_epilogue #(
     output wire [31:0]       ob_waddr,
     output wire [32*COLS-1:0] ob_wdata,
     output wire [COLS-1:0]   ob_wmask,
-    output wire              finish
+    output wire              finish,
+    // register writes: issue, chunk read (counters, stage 1), row end, stage 2, the two valid
+    // bits, finish (docs/energy.md)
+    output wire [6:0]        reg_we
 );
   reg        active;
   reg [31:0] r_src, r_src_stride, r_ws, r_as, r_dst, r_dst_stride, r_m, r_n;
@@ -90,6 +93,7 @@ module fq_epilogue #(
   always @(posedge clk) begin
     if (rst) begin
       active <= 1'b0;
+      row <= 32'd0;
       s1_valid <= 1'b0;
       s2_valid <= 1'b0;
     end else begin
@@ -105,23 +109,29 @@ module fq_epilogue #(
       end
       if (reading) begin
         active <= !last;
-        row <= row_done ? c_row + 32'd1 : c_row;
         j0 <= row_done ? 32'd0 : next_j0;
       end
-      s1_valid <= reading;
-      s2_valid <= s1_valid;
+      if (reading && row_done) row <= last ? 32'd0 : c_row + 32'd1;  // 0 again for the next op
+      if (reading || s1_valid) s1_valid <= reading;
+      if (s1_valid || s2_valid) s2_valid <= s1_valid;
     end
-    s1_last <= reading && last;
-    s1_acc <= f_acc;
-    s1_sw <= f_sw;
-    s1_sa <= sb_as_data;
-    s1_addr <= c_dst + c_row * c_dstr + 32'd4 * c_j0;
-    s1_mask <= mask;
-    s2_last <= s1_last;
-    s2_prod <= p1;
-    s2_sa <= s1_sa;
-    s2_addr <= s1_addr;
-    s2_mask <= s1_mask;
+    // The pipeline's data registers load only with valid data (they have no reset: nothing reads
+    // a stage whose valid bit is 0).
+    if (reading) begin
+      s1_last <= last;
+      s1_acc <= f_acc;
+      s1_sw <= f_sw;
+      s1_sa <= sb_as_data;
+      s1_addr <= c_dst + c_row * c_dstr + 32'd4 * c_j0;
+      s1_mask <= mask;
+    end
+    if (s1_valid) begin
+      s2_last <= s1_last;
+      s2_prod <= p1;
+      s2_sa <= s1_sa;
+      s2_addr <= s1_addr;
+      s2_mask <= s1_mask;
+    end
   end
 
   reg busy_r;
@@ -136,6 +146,7 @@ module fq_epilogue #(
   assign ob_wdata = p2;
   assign ob_wmask = s2_mask;
   assign finish   = s2_valid && s2_last;
+  assign reg_we   = {finish, s1_valid || s2_valid, reading || s1_valid, s1_valid, reading && row_done, reading, start};
 endmodule
 
 `default_nettype wire

@@ -72,7 +72,10 @@ module fq_top #(
     output wire                 deskew_shift,
     output wire [11:0]          ctrl_we,   // the array controller's register writes (fq_array_ctrl.v)
     output wire [(1 << $clog2(ROWS + COLS + 4))-1:0] fin_we,
-    output wire [WSETS-1:0]     set_rows_we
+    output wire [WSETS-1:0]     set_rows_we,
+    // the other units' register writes: controller (7:0), DMA in (11:8), epilogue (18:12),
+    // DMA out (24:19) (their `reg_we` ports)
+    output wire [24:0]          unit_we
 );
   wire [2047:0] heads;
   wire [3:0]    head_ok, take;
@@ -82,7 +85,7 @@ module fq_top #(
       .clk(clk), .rst(rst), .iw_en(iw_en), .iw_unit(iw_unit), .iw_addr(iw_addr), .iw_data(iw_data),
       .cfg_en(cfg_en), .cfg_unit(cfg_unit), .cfg_count(cfg_count), .start(start), .finished(finished),
       .heads(heads), .head_ok(head_ok), .take(take), .retire_array(retire_array),
-      .retire_other({fin_out, fin_epi, fin_in}), .done_count(done_count));
+      .retire_other({fin_out, fin_epi, fin_in}), .done_count(done_count), .reg_we(unit_we[7:0]));
 
   // Each unit's head instruction; its fields are the FQ_ISA_<UNIT>_<FIELD> slices of rtl/fq_isa.vh.
   wire [511:0] h0 = heads[0 +: `FQ_ISA_WORD_BITS], h1 = heads[`FQ_ISA_WORD_BITS +: `FQ_ISA_WORD_BITS],
@@ -125,7 +128,8 @@ module fq_top #(
       .clk(clk), .rst(rst), .db(c_db), .start(take[0]), .buf_sel(`FQ_ISA_DMA_IN_BUF(h0)), .dst(`FQ_ISA_DMA_IN_DST(h0)),
       .dst_stride(`FQ_ISA_DMA_IN_DST_STRIDE(h0)), .rows(`FQ_ISA_DMA_IN_ROWS(h0)), .bytes(`FQ_ISA_DMA_IN_BYTES(h0)),
       .full(in_full), .rd_valid(rd_valid), .rd_data(rd_data),
-      .wr_en(in_we), .wr_buf(in_buf), .wr_addr(in_addr), .wr_data(in_data), .wr_len(in_len), .finish(fin_in));
+      .wr_en(in_we), .wr_buf(in_buf), .wr_addr(in_addr), .wr_data(in_data), .wr_len(in_len), .finish(fin_in),
+      .reg_we(unit_we[11:8]));
 
   // ---- array ----
   wire is_preload = `FQ_ISA_OPCODE(h1) == `FQ_ISA_OP_PRELOAD;
@@ -170,7 +174,7 @@ module fq_top #(
       .dst_stride(`FQ_ISA_EPILOGUE_DST_STRIDE(h2)), .m(`FQ_ISA_EPILOGUE_M(h2)), .n(`FQ_ISA_EPILOGUE_N(h2)),
       .busy(epi_busy), .ob_raddr(eob_raddr), .ob_rdata(eob_rdata), .sb_ws_addr(esb_ws), .sb_ws_data(esb_ws_data),
       .sb_as_addr(esb_as), .sb_as_data(esb_as_data), .ob_we(eob_we), .ob_waddr(eob_waddr), .ob_wdata(eob_wdata),
-      .ob_wmask(eob_wmask), .finish(fin_epi));
+      .ob_wmask(eob_wmask), .finish(fin_epi), .reg_we(unit_we[18:12]));
 
   // ---- DMA out ----
   wire            out_full;
@@ -182,7 +186,7 @@ module fq_top #(
       .dst(`FQ_ISA_DMA_OUT_DST(h3)), .dst_stride(`FQ_ISA_DMA_OUT_DST_STRIDE(h3)), .rows(`FQ_ISA_DMA_OUT_ROWS(h3)),
       .bytes(`FQ_ISA_DMA_OUT_BYTES(h3)), .full(out_full),
       .ob_raddr(oob_raddr), .ob_rdata(oob_rdata), .wr_valid(wr_valid), .wr_addr(wr_addr), .wr_data(wr_data),
-      .wr_len(wr_len), .finish(fin_out));
+      .wr_len(wr_len), .finish(fin_out), .reg_we(unit_we[24:19]));
 
   // ---- buffer reads (combinational; bytes outside a buffer read as 0) ----
   function [7:0] rd_w(input [31:0] a);

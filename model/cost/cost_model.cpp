@@ -401,19 +401,28 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
   add("weight_load", static_cast<double>(a.weight_writes + a.weight_clears), {wbits * reg.value, reg.source, reg.scaled},
       fmt::format("PE weight registers written ({} bits each): {} weights preloaded, {} cleared at preload issue",
                   wbits, a.weight_writes, a.weight_clears));
-  // The array controller's registers (rtl/fq_array_ctrl.v `ctrl_we`, `fin_we`, `set_rows_we`):
-  // each write of a group stores its bits (timing::ctrl_reg_bits). Weight stationary, default
-  // timing only: the RTL has no other controller.
+  // The units' control and pipeline registers (rtl/fq_array_ctrl.v, fq_controller.v, fq_dma_*.v,
+  // fq_epilogue.v; their write enables are brought out of fq_top): each write of a group stores
+  // its bits (timing::ctrl_reg_bits). Weight stationary, default timing only: the RTL runs no other.
   if (m_arch.dataflow == Dataflow::kWeightStationary && m_arch.timing == TimingModel::kDefault) {
     const auto bits = timing::ctrl_reg_bits(m_arch);
-    double written = 0;
-    for (size_t r = 0; r < timing::kCtrlRegs; ++r) written += static_cast<double>(a.ctrl_writes[r] * bits[r]);
-    add("array_control", written, reg,
+    double array_bits = 0, epilogue_bits = 0, unit_bits = 0;
+    for (size_t r = 0; r < timing::kCtrlRegs; ++r) {
+      const auto g = static_cast<timing::CtrlReg>(r);
+      const double written = static_cast<double>(a.ctrl_writes[r] * bits[r]);
+      (timing::ctrl_reg_is_array(g) ? array_bits : timing::ctrl_reg_is_epilogue(g) ? epilogue_bits : unit_bits) += written;
+    }
+    const auto n = [&a](timing::CtrlReg g) { return a.ctrl_writes[static_cast<size_t>(g)]; };
+    add("array_control", array_bits, reg,
         fmt::format("array controller register bits written ({} preloads, {} matmuls, {} rows, {} grid beats)",
-                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kPreIssue)],
-                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kMmIssue)],
-                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kInject)],
-                    a.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kBeat)]));
+                    n(timing::CtrlReg::kPreIssue), n(timing::CtrlReg::kMmIssue), n(timing::CtrlReg::kInject),
+                    n(timing::CtrlReg::kBeat)));
+    add("epilogue_regs", epilogue_bits, reg,
+        fmt::format("epilogue register bits written ({} dequants, {} chunks of {} lanes through its two stages)",
+                    n(timing::CtrlReg::kEpiIssue), n(timing::CtrlReg::kEpiChunk), m_arch.cols));
+    add("unit_control", unit_bits, reg,
+        fmt::format("instruction controller and DMA register bits written ({} ops issued, {} DMA chunks)",
+                    n(timing::CtrlReg::kCtlIssue), n(timing::CtrlReg::kDinChunk) + n(timing::CtrlReg::kDoutChunk)));
   }
   if (pe.weight_format(m_arch) == HwFormat::kFineqR) {
     add("decoder", static_cast<double>(a.decoder_bytes), logic_energy("add_int8"),

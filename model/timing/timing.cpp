@@ -169,11 +169,18 @@ void count_stream_start(const ArchConfig& arch, ActionCounts& out) {
 }
 
 const char* ctrl_reg_name(CtrlReg r) {
-  static const char* const names[kCtrlRegs] = {"pre_issue", "pre_row", "pre_byte", "pre_last", "mm_issue",
-                                               "mm_commit", "inject",  "epoch",    "phase",    "beat",
-                                               "slot_wr",   "slot_rd", "fin",      "set_rows"};
+  static const char* const names[kCtrlRegs] = {
+      "pre_issue",  "pre_row",    "pre_byte",   "pre_last",  "mm_issue",   "mm_commit", "inject",    "epoch",
+      "phase",      "beat",       "slot_wr",    "slot_rd",   "fin",        "set_rows",  "ctl_issue", "ctl_done",
+      "din_issue",  "din_done",   "din_chunk",  "din_row",   "epi_issue",  "epi_chunk", "epi_row",   "epi_stage2",
+      "epi_valid1", "epi_valid2", "epi_finish", "dout_issue", "dout_done", "dout_ack",  "dout_chunk", "dout_row",
+      "dout_clock"};
+  static_assert(std::size(names) == kCtrlRegs);
   return names[static_cast<size_t>(r)];
 }
+
+bool ctrl_reg_is_array(CtrlReg r) { return r < CtrlReg::kCtlIssue; }
+bool ctrl_reg_is_epilogue(CtrlReg r) { return r >= CtrlReg::kEpiIssue && r <= CtrlReg::kEpiFinish; }
 
 std::array<uint64_t, kCtrlRegs> ctrl_reg_bits(const ArchConfig& arch) {
   // The widths of rtl/fq_array_ctrl.v: SB slot bits (slots for R + C + 4 ops in flight), RB beat
@@ -200,6 +207,32 @@ std::array<uint64_t, kCtrlRegs> ctrl_reg_bits(const ArchConfig& arch) {
   at(CtrlReg::kSlotRd) = SB;
   at(CtrlReg::kFin) = 1;
   at(CtrlReg::kSetRows) = 32;
+  // fq_controller.v: 32-bit instruction pointers and done counts.
+  at(CtrlReg::kCtlIssue) = 32;
+  at(CtrlReg::kCtlDone) = 32;
+  // fq_dma_in.v / fq_dma_out.v: 16-entry queues (QB + 1 = 5 pointer bits), 32-bit offsets and rows.
+  constexpr uint64_t kQp = 5;
+  at(CtrlReg::kDinIssue) = 2 + 4 * 32 + kQp;  // buffer, destination, stride, rows, bytes; tail
+  at(CtrlReg::kDinDone) = kQp;
+  at(CtrlReg::kDinChunk) = 32;
+  at(CtrlReg::kDinRow) = 32;
+  at(CtrlReg::kDoutIssue) = 32 + 32 + 64 + 32 + 32 + 32 + kQp;  // source, stride, destination, stride, rows, bytes; tail
+  const bool acked = arch.dram_latency_cycles != 0;
+  at(CtrlReg::kDoutDone) = kQp + (acked ? 32 + kQp : 0);  // head; ack time and the ack queue's tail
+  at(CtrlReg::kDoutAck) = kQp;
+  at(CtrlReg::kDoutChunk) = 32;
+  at(CtrlReg::kDoutRow) = 32;
+  at(CtrlReg::kDoutClock) = 32;
+  // fq_epilogue.v: stage 1 holds C int32 accumulators as FP32, C weight scales as FP32, the
+  // activation scale, the obuf address, C lane masks and the last flag; stage 2 C products, the
+  // activation scale, address, masks, last flag.
+  at(CtrlReg::kEpiIssue) = 8 * 32 + 1;
+  at(CtrlReg::kEpiChunk) = 1 + 32 + (1 + 32 * C + 32 * C + 32 + 32 + C);
+  at(CtrlReg::kEpiRow) = 32;
+  at(CtrlReg::kEpiStage2) = 1 + 32 * C + 32 + 32 + C;
+  at(CtrlReg::kEpiValid1) = 1;
+  at(CtrlReg::kEpiValid2) = 1;
+  at(CtrlReg::kEpiFinish) = 1;
   return b;
 }
 
@@ -221,6 +254,10 @@ void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& prog
   };
   std::vector<Flight> flights;  // matmuls of the running grid whose rows are not all written
   uint64_t last_done = UINT64_MAX;
+  uint64_t dout_free = 0;    // the cycle after the last store chunk sent
+  uint64_t clock_until = 0;  // fq_dma_out's ack clock has run until this cycle (exclusive)
+  const uint64_t C = static_cast<uint64_t>(arch.cols);
+  OpGemms gemm_of(program);
   const auto add = [&](uint32_t gemm, CtrlReg r, uint64_t n) {
     gemm_actions[gemm].ctrl_writes[static_cast<size_t>(r)] += n;
   };
@@ -231,13 +268,55 @@ void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& prog
   };
   for (ir::OpId id = 0; id < program.size(); ++id) {
     const ir::TileOp& op = program.op(id);
-    if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) continue;
     const OpTime& t = ops[id];
-    const uint32_t g = op.gemm;
+    const uint32_t g = gemm_of.of(op);
+    add(g, CtrlReg::kCtlIssue, 1);  // every op leaves its unit's instruction memory once
+    // The other units complete one op per edge, in order: one done-count write per op.
+    if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) add(g, CtrlReg::kCtlDone, 1);
+    if (op.opcode == ir::Opcode::kDmaLoad || op.opcode == ir::Opcode::kDmaStore) {
+      const bool load = op.opcode == ir::Opcode::kDmaLoad;
+      add(g, load ? CtrlReg::kDinIssue : CtrlReg::kDoutIssue, 1);
+      add(g, load ? CtrlReg::kDinDone : CtrlReg::kDoutDone, 1);
+      const uint64_t chunks = dma_transfer_cycles(arch, op.rows, op.bytes);
+      add(g, load ? CtrlReg::kDinChunk : CtrlReg::kDoutChunk, chunks);
+      add(g, load ? CtrlReg::kDinRow : CtrlReg::kDoutRow, op.rows);
+      if (!load) {
+        // Stores send one chunk per cycle in order, from their issue or the previous store's last
+        // chunk on. One that finishes after the cycle of its last chunk waited for the DRAM's
+        // acknowledgement, and the ack clock ran from that chunk through its ack (finish - 1).
+        const uint64_t last = std::max(t.issue, dout_free) + chunks - 1;
+        dout_free = last + 1;
+        if (t.finish > last + 1) {
+          add(g, CtrlReg::kDoutAck, 1);
+          const uint64_t from = std::max(clock_until, last);
+          add(g, CtrlReg::kDoutClock, t.finish - from);
+          clock_until = t.finish;
+        }
+      }
+      continue;
+    }
+    if (op.opcode == ir::Opcode::kDequant) {
+      // One chunk of C accumulators per cycle, m rows of ceil(n / C) chunks; dequants never
+      // overlap (the next issues after the busy flag drops), so each valid bit is written once
+      // more as the last chunk drains.
+      const uint64_t per_row = ceil_div(op.n, C), chunks = uint64_t{op.m} * per_row;
+      add(g, CtrlReg::kEpiIssue, 1);
+      add(g, CtrlReg::kEpiChunk, chunks);
+      add(g, CtrlReg::kEpiRow, op.m);  // each row's last chunk (the last sets it back to 0)
+      add(g, CtrlReg::kEpiStage2, chunks);
+      add(g, CtrlReg::kEpiValid1, chunks + 1);
+      add(g, CtrlReg::kEpiValid2, chunks + 1);
+      add(g, CtrlReg::kEpiFinish, 1);
+      continue;
+    }
+    if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) continue;
     add(g, CtrlReg::kSlotWr, 1);
     // In-order retirement: the slot pointer moves once per cycle with retirements; an op that
     // finished while an older one was still running sets its bit and later clears it.
-    if (t.done != last_done) add(g, CtrlReg::kSlotRd, 1);
+    if (t.done != last_done) {
+      add(g, CtrlReg::kSlotRd, 1);
+      add(g, CtrlReg::kCtlDone, 1);  // the array's done count moves by the ops retiring at that edge
+    }
     last_done = t.done;
     if (t.done > t.finish) add(g, CtrlReg::kFin, 2);
     if (op.opcode == ir::Opcode::kPreload) {

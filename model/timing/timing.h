@@ -28,10 +28,12 @@ struct OpTime {
   bool operator==(const OpTime&) const = default;
 };
 
-// The array controller's registers (rtl/fq_array_ctrl.v), in groups written together: the RTL's
-// `ctrl_we` bits 0..11, then its per-slot `fin_we` bits and per-set `set_rows_we` bits. A count is
-// the number of cycles the group's enable is high (for kFin and kSetRows: enables summed over
-// slots or sets); ctrl_reg_bits() gives the bits one write stores.
+// The units' control and pipeline registers in groups written together: the array controller's
+// (rtl/fq_array_ctrl.v: `ctrl_we` bits 0..11, then its per-slot `fin_we` and per-set
+// `set_rows_we` bits), then the instruction controller's, the DMA engines' and the epilogue's
+// (fq_top `unit_we`). A count is the number of cycles the group's enable is high (for kFin,
+// kSetRows, kCtlIssue and kCtlDone: enables summed over slots, sets or units); ctrl_reg_bits()
+// gives the bits one write stores.
 enum class CtrlReg : uint8_t {
   kPreIssue,  // a preload issues: its parameters and counters, pending flags, the set's k and n
   kPreRow,    // a weight row is written: row, bit and cluster counters, running max and outlier flag
@@ -47,10 +49,36 @@ enum class CtrlReg : uint8_t {
   kSlotRd,    // one or more array ops retire: the oldest slot
   kFin,       // an op's finished bit set (it finished before it could retire) or cleared
   kSetRows,   // a weight set's count of rows in flight changes (a matmul issues, a row is written)
+  // fq_controller.v
+  kCtlIssue,  // a unit takes its head instruction: its instruction pointer
+  kCtlDone,   // a unit's ops complete at an edge: its done count
+  // fq_dma_in.v
+  kDinIssue,  // a load issues: its destination, stride, rows and bytes queued, the queue's tail
+  kDinDone,   // its last chunk arrives: the queue's head
+  kDinChunk,  // a chunk arrives: the byte offset in the row
+  kDinRow,    // a row's last chunk: the row counter
+  // fq_epilogue.v
+  kEpiIssue,  // a dequant issues: its parameters, the busy flag
+  kEpiChunk,  // a chunk of C accumulators is read: the column counter, the active flag, stage 1
+  kEpiRow,    // a row's last chunk is read: the row counter
+  kEpiStage2, // stage 1 holds data: stage 2 (the first product)
+  kEpiValid1, // stage 1's valid bit (written while data enters and once as it drains)
+  kEpiValid2, // stage 2's valid bit
+  kEpiFinish, // the last chunk is written: the busy flag
+  // fq_dma_out.v
+  kDoutIssue, // a store issues: source, strides, destination, rows and bytes queued, the tail
+  kDoutDone,  // its last chunk leaves: the queue's head (and, with DRAM latency, its ack time)
+  kDoutAck,   // the DRAM acknowledges it after its last chunk (DRAM latency > 0): the ack queue's head
+  kDoutChunk, // a chunk leaves: the byte offset in the row
+  kDoutRow,   // a row's last chunk: the row counter
+  kDoutClock, // a cycle in which a store awaits its acknowledgement: the ack clock
 };
-inline constexpr size_t kCtrlRegs = 14;
-const char* ctrl_reg_name(CtrlReg r);  // "pre_issue" .. "set_rows"
-// Bits written by one write of each group, for the arch's R, C and pe.weight_sets.
+inline constexpr size_t kCtrlRegs = 33;
+const char* ctrl_reg_name(CtrlReg r);  // "pre_issue" .. "dout_clock"
+// Bits written by one write of each group, for the arch's R, C, pe.weight_sets and DRAM latency.
+// The array controller's groups come before kCtlIssue, the epilogue's are kEpiIssue .. kEpiFinish.
+bool ctrl_reg_is_array(CtrlReg r);
+bool ctrl_reg_is_epilogue(CtrlReg r);
 std::array<uint64_t, kCtrlRegs> ctrl_reg_bits(const ArchConfig& arch);
 
 // Everything energy is computed from; each counter is defined in docs/architecture.md
@@ -77,7 +105,7 @@ struct ActionCounts {
   uint64_t array_rows = 0;
   uint64_t weight_writes = 0;     // weights written into PE weight registers (preload)
   uint64_t weight_clears = 0;     // PE weight sets emptied (R*C per preload)
-  std::array<uint64_t, kCtrlRegs> ctrl_writes{};  // array controller register writes by CtrlReg
+  std::array<uint64_t, kCtrlRegs> ctrl_writes{};  // control and pipeline register writes by CtrlReg
   uint64_t dequant_elems = 0;     // epilogue multiplies (two FP32 multiplies each)
   uint64_t useful_macs = 0;       // sum over matmuls of m*k*n: the work the GEMMs need
 
@@ -151,10 +179,11 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
 // (to 0; rtl/fq_pe_*.v valid_we): R*C valid clears, counted at the stream's first matmul.
 void count_stream_start(const ArchConfig& arch, ActionCounts& out);
 
-// The array controller's register writes of a weight-stationary program under the default timing
-// (nothing otherwise: the RTL runs no other), from the program and every op's OpTime, added to
-// each op's GEMM in gemm_actions (indexed like Timeline::gemm_actions). Both timed engines call
-// it on their timeline; tests/rtl/503_top.cpp checks it against the RTL's enables.
+// The control and pipeline register writes (CtrlReg) of a weight-stationary program under the
+// default timing (nothing otherwise: the RTL runs no other), from the program and every op's
+// OpTime, added to each op's GEMM in gemm_actions (indexed like Timeline::gemm_actions; DMA ops
+// by op_gemms()). Both timed engines call it on their timeline; tests/rtl/503_top.cpp checks it
+// against the RTL's enables.
 void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& program, const std::vector<OpTime>& ops,
                              std::vector<ActionCounts>& gemm_actions);
 

@@ -60,10 +60,11 @@ const std::map<std::string, std::string>& energy_groups() {
       {"pe_registers", "array"},  {"weight_load", "array"}, {"array_chains", "array"}, {"array_history", "array"},
       {"array_control", "array"}, {"decoder", "array"},     {"wbuf", "buffers"},      {"abuf", "buffers"},
       {"obuf", "buffers"},        {"sbuf", "buffers"},      {"dram", "dram"},         {"epilogue", "epilogue"},
+      {"epilogue_regs", "epilogue"}, {"unit_control", "control"},
       {"leakage_logic", "leakage"}, {"leakage_sram", "leakage"}};
   return g;
 }
-const char* const kGroups[] = {"array", "buffers", "dram", "epilogue", "leakage"};
+const char* const kGroups[] = {"array", "buffers", "dram", "epilogue", "control", "leakage"};
 
 struct Row {
   int tokens = 0;
@@ -273,21 +274,21 @@ int run(int argc, char** argv) {
   }
   for (const int tokens : token_counts) {
     fmt::print("\nM = {}\n{:<{}} {:<10} {:<{}} {:<14} {:>9} {:>6} {:>9} {:>6} {:>13} {:>6} {:>9} {:>6} {:>10} {:>6} {:>8} {:>8} "
-               "{:>8} {:>8} {:>8} {:>8} {:>6}\n",
+               "{:>8} {:>8} {:>8} {:>8} {:>8} {:>6}\n",
                tokens, "arch", wa, "basis", "PE", wp, "weights", "array mm2", "x", "total mm2", "x", "cycles", "x", "TOPS/mm2", "x",
-               "uJ/token", "x", "array", "buffers", "dram", "epilog", "leak", "TOPS/W", "x");
+               "uJ/token", "x", "array", "buffers", "dram", "epilog", "control", "leak", "TOPS/W", "x");
     for (const auto& r : rows) {
       if (r.tokens != tokens) continue;
       const Row& b = base_of(r);
       fmt::print("{:<{}} {:<10} {:<{}} {:<14} {:>9.4f} {:>6.3f} {:>9.4f} {:>6.3f} {:>13} {:>6.3f} {:>9.4f} {:>6.3f} {:>10.4f} "
-                 "{:>6.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.4f} {:>6.3f}\n",
+                 "{:>6.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.3f} {:>8.4f} {:>6.3f}\n",
                  r.arch, wa, r.basis, r.pe, wp, r.weights, r.array_um2 * 1e-6, r.array_um2 / b.array_um2, r.area_um2 * 1e-6,
                  r.area_um2 / b.area_um2, r.cycles, static_cast<double>(r.cycles) / static_cast<double>(b.cycles),
                  r.tops_per_mm2(), r.tops_per_mm2() / b.tops_per_mm2(), r.energy_per_token_pj * 1e-6,
                  r.energy_per_token_pj / b.energy_per_token_pj, r.energy_split.at("array") * 1e-6,
                  r.energy_split.at("buffers") * 1e-6, r.energy_split.at("dram") * 1e-6,
-                 r.energy_split.at("epilogue") * 1e-6, r.energy_split.at("leakage") * 1e-6, r.tops_per_w,
-                 r.tops_per_w / b.tops_per_w);
+                 r.energy_split.at("epilogue") * 1e-6, r.energy_split.at("control") * 1e-6,
+                 r.energy_split.at("leakage") * 1e-6, r.tops_per_w, r.tops_per_w / b.tops_per_w);
     }
   }
   const std::string csv = prefix + ".csv";
@@ -295,18 +296,19 @@ int run(int argc, char** argv) {
     o << "tokens,arch,basis,rows,cols,pe,weights,array_um2,array_ratio,area_um2,area_ratio,cycles,cycles_ratio,time_s,"
          "tops,tops_per_mm2,tops_per_mm2_ratio,energy_per_token_pj,energy_ratio,array_pj_per_token,"
          "buffers_pj_per_token,dram_pj_per_token,epilogue_pj_per_token,leakage_pj_per_token,tops_per_w,"
-         "tops_per_w_ratio\n";
+         "tops_per_w_ratio,control_pj_per_token\n";
     for (const auto& r : rows) {
       const Row& b = base_of(r);
       o << fmt::format("{},{},{},{},{},{},{},{:.9g},{:.6g},{:.9g},{:.6g},{},{:.6g},{:.9g},{:.6g},{:.6g},{:.6g},{:.9g},{:.6g},"
-                       "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.6g},{:.6g}\n",
+                       "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.6g},{:.6g},{:.9g}\n",
                        r.tokens, r.arch, r.basis, r.rows, r.cols, r.pe, r.weights, r.array_um2, r.array_um2 / b.array_um2,
                        r.area_um2, r.area_um2 / b.area_um2, r.cycles,
                        static_cast<double>(r.cycles) / static_cast<double>(b.cycles), r.seconds, r.tops,
                        r.tops_per_mm2(), r.tops_per_mm2() / b.tops_per_mm2(), r.energy_per_token_pj,
                        r.energy_per_token_pj / b.energy_per_token_pj, r.energy_split.at("array"),
                        r.energy_split.at("buffers"), r.energy_split.at("dram"), r.energy_split.at("epilogue"),
-                       r.energy_split.at("leakage"), r.tops_per_w, r.tops_per_w / b.tops_per_w);
+                       r.energy_split.at("leakage"), r.tops_per_w, r.tops_per_w / b.tops_per_w,
+                       r.energy_split.at("control"));
     }
   });
   const std::string gp = prefix + ".gp";

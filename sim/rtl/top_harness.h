@@ -229,6 +229,13 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     for (int e = 0; e < 12; ++e) run.ctrl_writes[static_cast<size_t>(e)] += get(top.ctrl_we, e, 1);
     run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kFin)] += popcount(top.fin_we, slots);
     run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kSetRows)] += popcount(top.set_rows_we, arch.weight_sets);
+    // The other units (fq_top `unit_we`): 4 instruction-pointer and 4 done-count enables, then one
+    // bit per group from kDinIssue on.
+    run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kCtlIssue)] += static_cast<uint64_t>(std::popcount(get(top.unit_we, 0, 4)));
+    run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kCtlDone)] += static_cast<uint64_t>(std::popcount(get(top.unit_we, 4, 4)));
+    for (size_t g = static_cast<size_t>(timing::CtrlReg::kDinIssue); g < timing::kCtrlRegs; ++g) {
+      run.ctrl_writes[g] += get(top.unit_we, static_cast<int>(8 + g - static_cast<size_t>(timing::CtrlReg::kDinIssue)), 1);
+    }
     top.clk = 1;
     top.eval();
     dump();

@@ -46,7 +46,7 @@ ok = True
 for r in rows:
     # The energy split adds up to the energy per token.
     parts = sum(float(r[k]) for k in ("array_pj_per_token", "buffers_pj_per_token", "dram_pj_per_token",
-                                      "epilogue_pj_per_token", "leakage_pj_per_token"))
+                                      "epilogue_pj_per_token", "control_pj_per_token", "leakage_pj_per_token"))
     ok &= abs(parts / float(r["energy_per_token_pj"]) - 1) < 1e-6
     if r["basis"] == "equal area":
         ok &= 0.95 < float(r["array_ratio"]) <= 1.0

@@ -170,7 +170,8 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     const double history_bits =
         (1.0 + fq::weight_set_tag_bits(t.arch)) * (t.arch.rows - 1) + std::max(0, t.arch.cols - 2);
     CHECK(item("array_history") == Approx(static_cast<double>(rtl.skew_shift) * history_bits * reg));
-    // The array controller (rtl/fq_array_ctrl.v): a row's stream registers and metadata once per
+    // The array controller (rtl/fq_array_ctrl.v; the RTL's enables already equal the engine's
+    // counts group by group, run_top_case): a row's stream registers and metadata once per
     // row, the beat counter once per beat of the running grid, the phase counter only under W > 1
     // (MAC arrays never write it), and the report prices every group's writes at its bits.
     using fq::timing::CtrlReg;
@@ -185,11 +186,31 @@ TEST_CASE("RTL PE register writes == the cost model's register terms, every PE k
     } else {
       CHECK(ctrl(CtrlReg::kPhase) == 0);
     }
+    // The other units: every op leaves the instruction memory once; DMA and epilogue state per
+    // op, chunk and row.
+    CHECK(ctrl(CtrlReg::kCtlIssue) == ctrl(CtrlReg::kSlotWr) + ctrl(CtrlReg::kDinIssue) + ctrl(CtrlReg::kEpiIssue) +
+                                          ctrl(CtrlReg::kDoutIssue));
+    CHECK(ctrl(CtrlReg::kDinChunk) >= ctrl(CtrlReg::kDinRow));
+    CHECK(ctrl(CtrlReg::kDinRow) >= ctrl(CtrlReg::kDinIssue));
+    CHECK(ctrl(CtrlReg::kEpiValid1) == ctrl(CtrlReg::kEpiChunk) + ctrl(CtrlReg::kEpiIssue));
+    CHECK(ctrl(CtrlReg::kDoutAck) == (t.arch.dram_latency_cycles != 0 ? ctrl(CtrlReg::kDoutIssue) : 0));
+    CHECK(ctrl(CtrlReg::kDoutClock) >= ctrl(CtrlReg::kDoutAck));
+    // The report prices each group's writes at its bits: the array controller's under
+    // array_control, the epilogue's under epilogue_regs, the instruction controller's and the
+    // DMA engines' under unit_control.
     const auto bits = fq::timing::ctrl_reg_bits(t.arch);
-    double ctrl_bits = 0;
-    for (size_t g = 0; g < bits.size(); ++g) ctrl_bits += static_cast<double>(rtl.ctrl[g] * bits[g]);
-    CHECK(ctrl_bits > 0);
-    CHECK(item("array_control") == Approx(ctrl_bits * reg));
+    double array_bits = 0, epilogue_bits = 0, unit_bits = 0;
+    for (size_t g = 0; g < bits.size(); ++g) {
+      const auto group = static_cast<CtrlReg>(g);
+      const double written = static_cast<double>(rtl.ctrl[g] * bits[g]);
+      (fq::timing::ctrl_reg_is_array(group) ? array_bits : fq::timing::ctrl_reg_is_epilogue(group) ? epilogue_bits : unit_bits) += written;
+    }
+    CHECK(array_bits > 0);
+    CHECK(epilogue_bits > 0);
+    CHECK(unit_bits > 0);
+    CHECK(item("array_control") == Approx(array_bits * reg));
+    CHECK(item("epilogue_regs") == Approx(epilogue_bits * reg));
+    CHECK(item("unit_control") == Approx(unit_bits * reg));
   }
 }
 
