@@ -45,8 +45,9 @@ struct TopRun {
   uint64_t deskew_writes = 0;  // its deskew stage registers written (deskew_we, ACC_W bits each)
   uint64_t skew_shifts = 0;    // cycles its skew history shifts (skew_shift)
   uint64_t deskew_shifts = 0;  // cycles its deskew history shifts (deskew_shift)
-  // The array controller's register writes by timing::CtrlReg: cycles each ctrl_we bit is high,
-  // then fin_we and set_rows_we bits summed over slots and sets.
+  // The units' control register writes by timing::CtrlReg: cycles each enable is high (the array
+  // controller's ctrl_we, fin_we, set_rows_we; the other units' unit_we), summed over slots, sets
+  // and units where a group has one enable per slot, set or unit.
   std::array<uint64_t, timing::kCtrlRegs> ctrl_writes{};
 };
 
@@ -226,7 +227,9 @@ TopRun run_top(V& top, const ir::TileProgram& p, const ArchConfig& arch, ir::Mem
     for (int k = 0; k + 1 < arch.cols; ++k) run.deskew_writes += get(top.deskew_we, k, 1) * static_cast<uint64_t>(k + 1);
     run.skew_shifts += top.skew_shift;
     run.deskew_shifts += top.deskew_shift;
-    for (int e = 0; e < 12; ++e) run.ctrl_writes[static_cast<size_t>(e)] += get(top.ctrl_we, e, 1);
+    for (int e = 0; e < static_cast<int>(timing::CtrlReg::kFin); ++e) {  // ctrl_we: the groups before kFin
+      run.ctrl_writes[static_cast<size_t>(e)] += get(top.ctrl_we, e, 1);
+    }
     run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kFin)] += popcount(top.fin_we, slots);
     run.ctrl_writes[static_cast<size_t>(timing::CtrlReg::kSetRows)] += popcount(top.set_rows_we, arch.weight_sets);
     // The other units (fq_top `unit_we`): 4 instruction-pointer and 4 done-count enables, then one
