@@ -250,7 +250,7 @@ void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& prog
   bool ran = false;
   struct Flight {
     uint64_t issue, rows, finish;
-    uint32_t set;
+    uint32_t set, gemm;
   };
   std::vector<Flight> flights;  // matmuls of the running grid whose rows are not all written
   uint64_t last_done = UINT64_MAX;
@@ -350,16 +350,18 @@ void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& prog
     run_end = std::max(run_end, t.finish);
     // set_rows[set] is written when the matmul issues and when each of its rows is written. Rows
     // are written at beat ends and matmuls issue at beat starts, so both fall in one cycle (one
-    // write) only when W = 1: a row of the same set written at cycle s, i.e. entered at s - lat.
+    // write, the issue's) only when W = 1: a row of the same set written at cycle s, i.e. entered
+    // at s - lat; that row's matmul then has one write less.
     std::erase_if(flights, [s](const Flight& f) { return f.finish <= s; });
-    flights.push_back({s, op.m, t.finish, active});
-    uint64_t writes = 1 + op.m;
+    flights.push_back({s, op.m, t.finish, active, g});
+    add(g, CtrlReg::kSetRows, 1 + op.m);
     if (W == 1) {
       for (const Flight& f : flights) {
-        if (f.set == active && f.issue + lat <= s && s < f.issue + lat + f.rows) --writes;
+        if (f.set == active && f.issue + lat <= s && s < f.issue + lat + f.rows) {
+          --gemm_actions[f.gemm].ctrl_writes[static_cast<size_t>(CtrlReg::kSetRows)];
+        }
       }
     }
-    add(g, CtrlReg::kSetRows, writes);
   }
   if (ran) grid_cycles(run_end);
 }

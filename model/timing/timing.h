@@ -182,8 +182,8 @@ void count_stream_start(const ArchConfig& arch, ActionCounts& out);
 // The control and pipeline register writes (CtrlReg) of a weight-stationary program under the
 // default timing (nothing otherwise: the RTL runs no other), from the program and every op's
 // OpTime, added to each op's GEMM in gemm_actions (indexed like Timeline::gemm_actions; DMA ops
-// by op_gemms()). Both timed engines call it on their timeline; tests/rtl/503_top.cpp checks it
-// against the RTL's enables.
+// by op_gemms()). The fast engine calls it on its timeline; the SystemC model counts the same
+// groups cycle by cycle (sim/cycle), and tests compare both with each other and with the RTL.
 void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& program, const std::vector<OpTime>& ops,
                              std::vector<ActionCounts>& gemm_actions);
 

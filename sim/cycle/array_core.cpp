@@ -101,6 +101,7 @@ ArrayCore::ArrayCore(UnitEnv env)
   for (auto* w : {&m_wmask, &m_wmul, &m_wdue}) w->assign(sets, std::vector<int32_t>(rc, 0));
   for (auto* v : {&m_set_beat, &m_set_k, &m_set_n, &m_set_gemm}) v->assign(sets, 0);
   m_set_rows.assign(sets, 0);
+  m_set_rows_written.assign(sets, 0);
   m_ring.resize(std::bit_ceil(size_t{R} + C));  // a power of two: slot_of() masks
   for (auto& slot : m_ring) {
     slot.data.assign(R, 0);
@@ -139,6 +140,8 @@ bool ArrayCore::can_take(OpId id, uint64_t c) const {
 void ArrayCore::take(OpId id, uint64_t c) {
   const TileOp& op = m_env.p.op(id);
   m_inorder.push(id);
+  m_env.log.ctrl(id, timing::CtrlReg::kCtlIssue);
+  m_env.log.ctrl(id, timing::CtrlReg::kSlotWr);
   switch (op.opcode) {
     case Opcode::kPreload: take_preload(id, op, c); break;
     case Opcode::kMatmul: take_matmul(id, op, c); break;
@@ -161,6 +164,7 @@ void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
   m_set_n[static_cast<size_t>(set)] = op.n;
   m_set_gemm[static_cast<size_t>(set)] = m_env.log.gemm_of[id];
   m_env.log.A(id).weight_clears += uint64_t{R} * C;  // the clear empties the set in every PE
+  m_env.log.ctrl(id, timing::CtrlReg::kPreIssue);
   m_pending = true;
   m_pending_complete = false;
 }
@@ -168,7 +172,9 @@ void ArrayCore::take_preload(OpId id, const TileOp& op, uint64_t c) {
 void ArrayCore::take_matmul(OpId id, const TileOp& op, uint64_t c) {
   const int set = m_pending ? m_pending_set : m_active;
   const uint32_t W = m_set_beat[static_cast<size_t>(set)];
+  m_env.log.ctrl(id, timing::CtrlReg::kMmIssue);
   if (m_rows_in_flight == 0) {  // an empty array starts a new beat grid
+    m_env.log.ctrl(id, timing::CtrlReg::kEpoch);
     m_grid = c;
     m_grid_beat = W;
     for (auto& slot : m_ring) slot.valid = false;
@@ -177,6 +183,7 @@ void ArrayCore::take_matmul(OpId id, const TileOp& op, uint64_t c) {
   if (m_pending) {
     m_active = set;
     m_pending = false;
+    m_env.log.ctrl(id, timing::CtrlReg::kMmCommit);
   }
   // A stream that does not continue the previous one is cleared from every PE once it has passed.
   if (!m_streamed || c != m_stream_end) timing::count_stream_start(m_env.arch, m_env.log.A(id));
@@ -188,6 +195,7 @@ void ArrayCore::take_matmul(OpId id, const TileOp& op, uint64_t c) {
   m_stream_set = set;
   m_rows_in_flight += op.m;
   m_set_rows[static_cast<size_t>(set)] += op.m;
+  set_rows_write(set, c, id);
   m_env.log.beat[id] = static_cast<uint8_t>(W);
 }
 
@@ -277,8 +285,13 @@ void ArrayCore::work_preload(uint64_t c) {
   const uint64_t rows = m_env.scalesim() ? R : op.k;
   if (c < m_pre.start + offset) return;
   const uint64_t i = c - m_pre.start - offset;
-  if (i < op.k) preload_row(op, static_cast<uint32_t>(i));
+  if (i < op.k) {
+    preload_row(op, static_cast<uint32_t>(i));
+    m_env.log.ctrl(m_pre.id, timing::CtrlReg::kPreRow);
+    if (i % 3 == 2) m_env.log.ctrl(m_pre.id, timing::CtrlReg::kPreByte);  // the row closes a cluster
+  }
   if (i + 1 == rows) {  // the last row is written: the tile's beat is known
+    m_env.log.ctrl(m_pre.id, timing::CtrlReg::kPreLast);
     m_set_beat[static_cast<size_t>(m_pre.set)] = m_pe.beat(m_env.arch, m_pre.stats);
     m_env.log.beat[m_pre.id] = static_cast<uint8_t>(m_set_beat[static_cast<size_t>(m_pre.set)]);
     m_pending_complete = true;
@@ -377,7 +390,12 @@ void ArrayCore::work_stream(uint64_t c) {
   m_pulses += static_cast<uint64_t>(
       pe_cycle(m_ps.data(), m_eff_mask.data(), m_eff_a.data(), rc, ph, m_pe.shift_by_phase() ? ph : 0));
   m_pe_cycles += rc;
-  if (phase == W - 1) end_beat(b, c);
+  // The phase counter counts the cycles of a beat longer than one; the beat counter the beats.
+  if (W > 1) m_env.log.ctrl(m_stream_op, timing::CtrlReg::kPhase);
+  if (phase == W - 1) {
+    m_env.log.ctrl(m_stream_op, timing::CtrlReg::kBeat);
+    end_beat(b, c);
+  }
 }
 
 void ArrayCore::begin_beat(uint64_t b) {
@@ -405,6 +423,7 @@ void ArrayCore::begin_beat(uint64_t b) {
     m_env.log.rd(m_stream_op, Buffer::kAbuf) += k;
     in.valid = true;
     ++m_env.log.A(m_stream_op).array_rows;  // through the skew and deskew (rtl/fq_array.v)
+    m_env.log.ctrl(m_stream_op, timing::CtrlReg::kInject);
     in.beat = b;
     in.op = m_stream_op;
     in.r = m_stream_next;
@@ -475,7 +494,15 @@ void ArrayCore::end_beat(uint64_t b, uint64_t c) {
   m_env.log.A(s.op).useful_macs += uint64_t{m_set_k[static_cast<size_t>(s.set)]} * nt;
   --m_rows_in_flight;
   --m_set_rows[static_cast<size_t>(s.set)];
+  set_rows_write(s.set, c, s.op);
   if (s.r + 1 == op.m) m_env.log.stamp(s.op, c + 1);
+}
+
+void ArrayCore::set_rows_write(int set, uint64_t c, ir::OpId id) {
+  uint64_t& last = m_set_rows_written[static_cast<size_t>(set)];
+  if (last == c + 1) return;  // a matmul issued into the set in this cycle: the same write
+  last = c + 1;
+  m_env.log.ctrl(id, timing::CtrlReg::kSetRows);
 }
 
 }  // namespace fq::sim

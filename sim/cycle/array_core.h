@@ -78,12 +78,14 @@ class ArrayCore {
   int preload_target() const;  // the set the next preload writes
   void begin_beat(uint64_t b);
   void end_beat(uint64_t b, uint64_t c);
+  // The set's row count written in cycle c (one write a cycle, however many reasons), for op id.
+  void set_rows_write(int set, uint64_t c, ir::OpId id);
   RowSlot& slot_of(uint64_t beat) { return m_ring[beat & (m_ring.size() - 1)]; }
 
   UnitEnv m_env;
   const PeModel& m_pe;
   const uint32_t R, C;
-  InOrder m_inorder;
+  InOrder m_inorder{true};
   uint64_t m_pe_cycles = 0, m_pulses = 0;
 
   // Weight register sets, R x C, held as what a PE uses: the PE model's CycleWeight (mask and
@@ -93,6 +95,7 @@ class ArrayCore {
   std::vector<std::vector<int32_t>> m_wmask, m_wmul, m_wdue;
   std::vector<uint32_t> m_set_beat, m_set_k, m_set_n, m_set_gemm;
   std::vector<uint64_t> m_set_rows;  // issued rows that use the set and are not yet written
+  std::vector<uint64_t> m_set_rows_written;  // cycle + 1 in which a set's count was last written
   int m_active = 0;
   int m_pending_set = 0;  // the set the pending tile is (being) loaded into
   bool m_pending = false, m_pending_complete = false;

@@ -4,7 +4,7 @@ namespace fq::sim {
 
 using ir::Unit;
 
-timing::Timeline Ledger::timeline(const ir::TileProgram& p, const ArchConfig& arch) const {
+timing::Timeline Ledger::timeline(const ir::TileProgram& p) const {
   timing::Timeline tl;
   tl.ops.resize(p.size());
   for (size_t id = 0; id < p.size(); ++id) {
@@ -12,16 +12,18 @@ timing::Timeline Ledger::timeline(const ir::TileProgram& p, const ArchConfig& ar
     if (done[id] != kNever) tl.total_cycles = std::max(tl.total_cycles, done[id]);
   }
   tl.gemm_actions = gacts;
-  timing::count_controller_writes(arch, p, tl.ops, tl.gemm_actions);
   tl.gemm_actions.resize(p.gemms.size());
   for (const auto& a : tl.gemm_actions) tl.actions += a;
   return tl;
 }
 
-UnitCores::UnitCores(const ir::TileProgram& p, const ArchConfig& config, DramPort& read, DramPort& write)
-    : program(p), arch(config), scalesim(config.timing == TimingModel::kScaleSim), buf(config), log(p), ctrl(p, log),
-      dma_in({p, config, buf, log}, read), array({p, config, buf, log}), epilogue({p, config, buf, log}),
-      dma_out({p, config, buf, log}, write) {}
+UnitCores::UnitCores(const ir::TileProgram& p, const ArchConfig& arch, DramPort& read, DramPort& write)
+    : program(p), scalesim(arch.timing == TimingModel::kScaleSim), buf(arch), log(p), ctrl(p, log),
+      dma_in({p, arch, buf, log}, read), array({p, arch, buf, log}), epilogue({p, arch, buf, log}),
+      dma_out({p, arch, buf, log}, write) {
+  // The control registers the RTL has (rtl/fq_*.v): weight stationary, default timing.
+  log.count_ctrl = !scalesim && arch.dataflow == Dataflow::kWeightStationary;
+}
 
 bool UnitCores::can_take(Unit u, ir::OpId id, uint64_t c) const {
   switch (u) {

@@ -40,10 +40,9 @@ struct UnitCores {
   // says whether unit u can take its head op, `take(u, id, c)` hands it over.
   template <typename Ready, typename Take>
   void issue(uint64_t c, Ready ready, Take take);
-  timing::Timeline timeline() const { return log.timeline(program, arch); }
+  timing::Timeline timeline() const { return log.timeline(program); }
 
   const ir::TileProgram& program;
-  const ArchConfig& arch;
   const bool scalesim;
   Buffers buf;
   Ledger log;

@@ -11,6 +11,8 @@ using ir::TileOp;
 void DmaReadCore::take(ir::OpId id, uint64_t c) {
   const TileOp& op = m_env.p.op(id);
   m_inorder.push(id);
+  m_env.log.ctrl(id, timing::CtrlReg::kCtlIssue);
+  m_env.log.ctrl(id, timing::CtrlReg::kDinIssue);
   Transfer t;
   t.id = id;
   t.data.resize(uint64_t{op.rows} * op.bytes);
@@ -39,13 +41,16 @@ DmaBeat DmaReadCore::work(uint64_t c) {
               t.data.data() + uint64_t{t.row} * op.bytes + t.offset, n);
   m_env.log.A(t.id).dram_read_bytes += n;
   m_env.log.wr(t.id, op.buf) += n;
+  m_env.log.ctrl(t.id, timing::CtrlReg::kDinChunk);  // rtl/fq_dma_in.v: the offset, every chunk
   const DmaBeat beat{true, t.id, n};
   t.offset += n;
   if (t.offset == op.bytes) {
     t.offset = 0;
     ++t.row;
+    m_env.log.ctrl(t.id, timing::CtrlReg::kDinRow);
   }
   if (t.row == op.rows) {
+    m_env.log.ctrl(t.id, timing::CtrlReg::kDinDone);
     m_env.log.stamp(t.id, c + 1);
     m_q.pop_front();
   }
@@ -55,6 +60,8 @@ DmaBeat DmaReadCore::work(uint64_t c) {
 void DmaWriteCore::take(ir::OpId id, uint64_t c) {
   const TileOp& op = m_env.p.op(id);
   m_inorder.push(id);
+  m_env.log.ctrl(id, timing::CtrlReg::kCtlIssue);
+  m_env.log.ctrl(id, timing::CtrlReg::kDoutIssue);
   if (m_env.scalesim()) {
     for (uint32_t r = 0; r < op.rows; ++r) {
       m_dram->write(c, op.dst + uint64_t{r} * op.dst_stride, {m_env.buf.at(Buffer::kObuf, op.src + uint64_t{r} * op.src_stride), op.bytes});
@@ -76,13 +83,21 @@ DmaBeat DmaWriteCore::work(uint64_t c) {
   std::memcpy(m_row.data() + t.offset, m_env.buf.at(Buffer::kObuf, op.src + uint64_t{t.row} * op.src_stride + t.offset), n);
   m_env.log.rd(t.id, Buffer::kObuf) += n;
   m_env.log.A(t.id).dram_write_bytes += n;
+  m_env.log.ctrl(t.id, timing::CtrlReg::kDoutChunk);  // rtl/fq_dma_out.v: the offset, every chunk
   const DmaBeat beat{true, t.id, n};
   t.offset += n;
   if (t.offset == op.bytes) {
     const uint64_t ack = m_dram->write(c, op.dst + uint64_t{t.row} * op.dst_stride, m_row);
     t.offset = 0;
     ++t.row;
+    m_env.log.ctrl(t.id, timing::CtrlReg::kDoutRow);
     if (t.row == op.rows) {
+      m_env.log.ctrl(t.id, timing::CtrlReg::kDoutDone);
+      if (ack > c + 1) {  // it waits for the DRAM's acknowledgement; the ack clock runs meanwhile
+        m_env.log.ctrl(t.id, timing::CtrlReg::kDoutAck);
+        m_env.log.ctrl(t.id, timing::CtrlReg::kDoutClock, ack - std::max(m_clock_until, c));
+        m_clock_until = ack;
+      }
       m_env.log.stamp(t.id, ack);
       m_q.pop_front();
     }

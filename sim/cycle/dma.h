@@ -66,6 +66,7 @@ class DmaWriteCore : public DmaCore {
   };
   std::deque<Transfer> m_q;
   std::vector<uint8_t> m_row;  // the row being gathered from obuf
+  uint64_t m_clock_until = 0;  // rtl/fq_dma_out.v's ack clock has run until this cycle (exclusive)
 };
 
 }  // namespace fq::sim

@@ -14,6 +14,8 @@ void EpilogueCore::take(ir::OpId id, uint64_t c) {
   const uint64_t C = static_cast<uint64_t>(m_env.arch.cols);
   const uint64_t per_row = (op.n + C - 1) / C;
   m_inorder.push(id);
+  m_env.log.ctrl(id, timing::CtrlReg::kCtlIssue);
+  m_env.log.ctrl(id, timing::CtrlReg::kEpiIssue);
   if (m_env.scalesim()) {
     for (uint64_t ch = 0; ch < op.m * per_row; ++ch) chunk(id, ch, per_row);
     m_env.log.stamp(id, c);
@@ -31,9 +33,23 @@ bool EpilogueCore::work(uint64_t c) {
   const ir::TileOp& op = m_env.p.op(m_id);
   const uint64_t C = static_cast<uint64_t>(m_env.arch.cols);
   const bool read = m_next < m_chunks;
-  if (read) chunk(m_id, m_next++, (op.n + C - 1) / C);
+  const uint64_t per_row = (op.n + C - 1) / C;
+  if (read) {
+    // rtl/fq_epilogue.v: the chunk enters stage 1 (with the column counter), moves to stage 2 in
+    // the next cycle; both valid bits are written while chunks pass; the row counter at a row's end.
+    if (m_next % per_row == per_row - 1) m_env.log.ctrl(m_id, timing::CtrlReg::kEpiRow);
+    chunk(m_id, m_next++, per_row);
+    for (auto g : {timing::CtrlReg::kEpiChunk, timing::CtrlReg::kEpiStage2, timing::CtrlReg::kEpiValid1,
+                   timing::CtrlReg::kEpiValid2}) {
+      m_env.log.ctrl(m_id, g);
+    }
+  }
   // Two pipeline stages (scale multiply, write) after the last read.
   if (c == m_start + m_chunks + 1) {
+    // Each valid bit written once more as the last chunk drains, the busy flag dropped.
+    for (auto g : {timing::CtrlReg::kEpiValid1, timing::CtrlReg::kEpiValid2, timing::CtrlReg::kEpiFinish}) {
+      m_env.log.ctrl(m_id, g);
+    }
     m_env.log.stamp(m_id, c + 1);
     m_busy = false;
   }

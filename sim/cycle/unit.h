@@ -49,6 +49,12 @@ class Ledger {
   timing::ActionCounts& A(ir::OpId id) { return gacts[gemm_of[id]]; }
   uint64_t& rd(ir::OpId id, ir::Buffer b) { return A(id).buf_read_bytes[static_cast<size_t>(b)]; }
   uint64_t& wr(ir::OpId id, ir::Buffer b) { return A(id).buf_write_bytes[static_cast<size_t>(b)]; }
+  // A control register group written (timing::CtrlReg), for op id's GEMM; only when the RTL has
+  // these registers (weight stationary, default timing: `count_ctrl`).
+  void ctrl(ir::OpId id, timing::CtrlReg r, uint64_t n = 1) {
+    if (count_ctrl) A(id).ctrl_writes[static_cast<size_t>(r)] += n;
+  }
+  bool count_ctrl = false;
   void took(ir::OpId id, uint64_t c) {
     issue[id] = c;
     last_progress = std::max(last_progress, c);
@@ -57,7 +63,7 @@ class Ledger {
     finish[id] = f;
     last_progress = std::max(last_progress, f);
   }
-  timing::Timeline timeline(const ir::TileProgram& p, const ArchConfig& arch) const;
+  timing::Timeline timeline(const ir::TileProgram& p) const;
 
   std::vector<uint64_t> issue, finish, done;
   std::vector<uint8_t> beat;
@@ -67,8 +73,12 @@ class Ledger {
 };
 
 // A unit's ops in flight, completed in order: done = max(finish, done of the previous op).
+// Retiring also writes the controller's done count (timing::CtrlReg::kCtlDone): once per op for
+// the units that complete one op per edge, once per edge for the array (`array`), whose slot
+// pointer moves with it and whose ops set and clear a finished bit when they wait to retire.
 class InOrder {
  public:
+  explicit InOrder(bool array = false) : m_array(array) {}
   void push(ir::OpId id) { m_q.push_back(id); }
   bool empty() const { return m_q.empty(); }
   // Pops the front ops whose finish is known and whose done is <= c; returns how many.
@@ -78,8 +88,14 @@ class InOrder {
       const ir::OpId id = m_q.front();
       const uint64_t d = std::max(log.finish[id], m_last_done);
       if (d > c) break;
+      if (!m_array || !m_any || d != m_last_done) {  // the first op retiring at its edge
+        log.ctrl(id, timing::CtrlReg::kCtlDone);
+        if (m_array) log.ctrl(id, timing::CtrlReg::kSlotRd);
+      }
+      if (m_array && d > log.finish[id]) log.ctrl(id, timing::CtrlReg::kFin, 2);
       log.done[id] = d;
       m_last_done = d;
+      m_any = true;
       m_q.pop_front();
       ++n;
     }
@@ -89,6 +105,8 @@ class InOrder {
  private:
   std::deque<ir::OpId> m_q;
   uint64_t m_last_done = 0;
+  bool m_any = false;  // an op has retired
+  bool m_array;
 };
 
 // The context every core is built with.
