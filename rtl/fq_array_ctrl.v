@@ -169,7 +169,6 @@ module fq_array_ctrl #(
   wire [2:0] ph_now   = epoch ? 3'd0 : phase;
   wire       b_start  = !run || ph_now == 3'd0;
   wire       b_end    = !run || {1'b0, ph_now} + 4'd1 == w_now;
-  wire [RB-1:0] beat_now = beat;
 
   // The row entering at this beat start: the issuing matmul's first, or the next of the stream.
   wire        inject   = run && b_start && (issue_matmul || st_left != 32'd0);
@@ -208,7 +207,7 @@ module fq_array_ctrl #(
       .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we),
       .skew_we(skew_we), .deskew_we(deskew_we), .skew_shift(skew_shift), .deskew_shift(deskew_shift));
   // The completing row (bypass for the 1 x 1 array, where a row leaves in the beat it enters).
-  wire [RB-1:0] done_beat = beat_now - LAT[RB-1:0];
+  wire [RB-1:0] done_beat = beat - LAT[RB-1:0];
   wire          bypass    = LAT == 0;
   wire [31:0]   o_addr = bypass ? in_addr : meta_addr[done_beat];
   wire          o_acc  = bypass ? in_acc : meta_acc[done_beat];
@@ -291,11 +290,11 @@ module fq_array_ctrl #(
   integer s;
   always @(posedge clk) begin
     if (inject) begin
-      meta_addr[beat_now] <= in_addr;
-      meta_acc[beat_now] <= in_acc;
-      meta_set[beat_now] <= i_set;
-      meta_last[beat_now] <= in_last;
-      meta_slot[beat_now] <= in_slot;
+      meta_addr[beat] <= in_addr;
+      meta_acc[beat] <= in_acc;
+      meta_set[beat] <= i_set;
+      meta_last[beat] <= in_last;
+      meta_slot[beat] <= in_slot;
     end
     if (rst) begin
       active <= {TW{1'b0}};
@@ -373,7 +372,7 @@ module fq_array_ctrl #(
       end
       if (epoch) grid_w <= new_w;
       if (run && w_now != 4'd1) phase <= b_end ? 3'd0 : ph_now + 3'd1;  // W = 1 keeps phase 0
-      if (run && b_end) beat <= beat_now + 1'b1;
+      if (run && b_end) beat <= beat + 1'b1;
       for (s = 0; s < WSETS; s = s + 1) begin
         if (rows_inc[s] || rows_dec[s]) set_rows[s] <= set_rows[s] + (rows_inc[s] ? m : 32'd0) - {31'd0, rows_dec[s]};
       end

@@ -36,7 +36,7 @@ module fq_epilogue #(
 );
   reg        active;
   reg [31:0] r_src, r_src_stride, r_ws, r_as, r_dst, r_dst_stride, r_m, r_n;
-  reg [31:0] row, j0;  // the chunk read in this cycle
+  reg [31:0] row, j0;  // the chunk read in this cycle; both 0 between ops (the last chunk resets them)
 
   // Operands of the chunk read in this cycle: the op's fields in its start cycle, the registers after.
   wire [31:0] c_src    = start ? src : r_src;
@@ -47,16 +47,14 @@ module fq_epilogue #(
   wire [31:0] c_dstr   = start ? dst_stride : r_dst_stride;
   wire [31:0] c_m      = start ? m : r_m;
   wire [31:0] c_n      = start ? n : r_n;
-  wire [31:0] c_row    = start ? 32'd0 : row;
-  wire [31:0] c_j0     = start ? 32'd0 : j0;
   wire        reading  = start || active;
-  wire [31:0] next_j0  = c_j0 + COLS;
+  wire [31:0] next_j0  = j0 + COLS;
   wire        row_done = next_j0 >= c_n;
-  wire        last     = row_done && (c_row + 32'd1 == c_m);
+  wire        last     = row_done && (row + 32'd1 == c_m);
 
-  assign ob_raddr   = c_src + c_row * c_sstr + 32'd4 * c_j0;
-  assign sb_ws_addr = c_ws + 32'd2 * c_j0;
-  assign sb_as_addr = c_as + 32'd4 * c_row;
+  assign ob_raddr   = c_src + row * c_sstr + 32'd4 * j0;
+  assign sb_ws_addr = c_ws + 32'd2 * j0;
+  assign sb_as_addr = c_as + 32'd4 * row;
 
   // Stage 1: int32 -> float and FP16 -> float.
   wire [32*COLS-1:0] f_acc, f_sw;
@@ -87,13 +85,14 @@ module fq_epilogue #(
   reg [COLS-1:0] mask;
   integer b;
   always @(*) begin
-    for (b = 0; b < COLS; b = b + 1) mask[b] = (c_j0 + b) < c_n;
+    for (b = 0; b < COLS; b = b + 1) mask[b] = (j0 + b) < c_n;
   end
 
   always @(posedge clk) begin
     if (rst) begin
       active <= 1'b0;
       row <= 32'd0;
+      j0 <= 32'd0;
       s1_valid <= 1'b0;
       s2_valid <= 1'b0;
     end else begin
@@ -111,7 +110,7 @@ module fq_epilogue #(
         active <= !last;
         j0 <= row_done ? 32'd0 : next_j0;
       end
-      if (reading && row_done) row <= last ? 32'd0 : c_row + 32'd1;  // 0 again for the next op
+      if (reading && row_done) row <= last ? 32'd0 : row + 32'd1;  // 0 again for the next op
       if (reading || s1_valid) s1_valid <= reading;
       if (s1_valid || s2_valid) s2_valid <= s1_valid;
     end
@@ -122,7 +121,7 @@ module fq_epilogue #(
       s1_acc <= f_acc;
       s1_sw <= f_sw;
       s1_sa <= sb_as_data;
-      s1_addr <= c_dst + c_row * c_dstr + 32'd4 * c_j0;
+      s1_addr <= c_dst + row * c_dstr + 32'd4 * j0;
       s1_mask <= mask;
     end
     if (s1_valid) begin

@@ -236,134 +236,115 @@ std::array<uint64_t, kCtrlRegs> ctrl_reg_bits(const ArchConfig& arch) {
   return b;
 }
 
-void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& program, const std::vector<OpTime>& ops,
-                             std::vector<ActionCounts>& gemm_actions) {
-  if (scalesim(arch) || arch.dataflow != Dataflow::kWeightStationary) return;
-  const uint64_t lat = static_cast<uint64_t>(arch.rows) + static_cast<uint64_t>(arch.cols) - 2;
-  const auto sets = static_cast<uint32_t>(arch.weight_sets);
-  uint32_t active = 0, pending_set = 0;
-  bool pending = false;
-  // The running grid: its end (the last row written + 1), W, and the matmul issued last, whose
-  // GEMM gets the grid's cycles until the next issue (the rule of ActionCounts::array_beats).
-  uint64_t run_end = 0, run_w = 1, last_issue = 0;
-  uint32_t last_gemm = 0;
-  bool ran = false;
-  struct Flight {
-    uint64_t issue, rows, finish;
-    uint32_t set, gemm;
-  };
-  std::vector<Flight> flights;  // matmuls of the running grid whose rows are not all written
-  uint64_t last_done = UINT64_MAX;
-  uint64_t dout_free = 0;    // the cycle after the last store chunk sent
-  uint64_t clock_until = 0;  // fq_dma_out's ack clock has run until this cycle (exclusive)
-  const uint64_t C = static_cast<uint64_t>(arch.cols);
-  OpGemms gemm_of(program);
-  const auto add = [&](uint32_t gemm, CtrlReg r, uint64_t n) {
-    gemm_actions[gemm].ctrl_writes[static_cast<size_t>(r)] += n;
-  };
-  const auto grid_cycles = [&](uint64_t until) {
-    const uint64_t cycles = until - last_issue;
-    add(last_gemm, CtrlReg::kBeat, cycles / run_w);
-    if (run_w > 1) add(last_gemm, CtrlReg::kPhase, cycles);
-  };
-  for (ir::OpId id = 0; id < program.size(); ++id) {
-    const ir::TileOp& op = program.op(id);
-    const OpTime& t = ops[id];
-    const uint32_t g = gemm_of.of(op);
-    add(g, CtrlReg::kCtlIssue, 1);  // every op leaves its unit's instruction memory once
-    // The other units complete one op per edge, in order: one done-count write per op.
-    if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) add(g, CtrlReg::kCtlDone, 1);
-    if (op.opcode == ir::Opcode::kDmaLoad || op.opcode == ir::Opcode::kDmaStore) {
-      const bool load = op.opcode == ir::Opcode::kDmaLoad;
-      add(g, load ? CtrlReg::kDinIssue : CtrlReg::kDoutIssue, 1);
-      add(g, load ? CtrlReg::kDinDone : CtrlReg::kDoutDone, 1);
-      const uint64_t chunks = dma_transfer_cycles(arch, op.rows, op.bytes);
-      add(g, load ? CtrlReg::kDinChunk : CtrlReg::kDoutChunk, chunks);
-      add(g, load ? CtrlReg::kDinRow : CtrlReg::kDoutRow, op.rows);
-      if (!load) {
-        // Stores send one chunk per cycle in order, from their issue or the previous store's last
-        // chunk on. One that finishes after the cycle of its last chunk waited for the DRAM's
-        // acknowledgement, and the ack clock ran from that chunk through its ack (finish - 1).
-        const uint64_t last = std::max(t.issue, dout_free) + chunks - 1;
-        dout_free = last + 1;
-        if (t.finish > last + 1) {
-          add(g, CtrlReg::kDoutAck, 1);
-          const uint64_t from = std::max(clock_until, last);
-          add(g, CtrlReg::kDoutClock, t.finish - from);
-          clock_until = t.finish;
-        }
+ControllerWrites::ControllerWrites(const ArchConfig& arch)
+    : m_arch(arch), m_on(!scalesim(arch) && arch.dataflow == Dataflow::kWeightStationary),
+      m_lat(static_cast<uint64_t>(arch.rows) + static_cast<uint64_t>(arch.cols) - 2) {}
+
+void ControllerWrites::grid_cycles(uint64_t until) {
+  const uint64_t cycles = until - m_last_issue;
+  add(*m_last_acts, CtrlReg::kBeat, cycles / m_run_w);
+  if (m_run_w > 1) add(*m_last_acts, CtrlReg::kPhase, cycles);
+}
+
+void ControllerWrites::op(const ir::TileOp& op, const OpTime& t, ActionCounts& acts) {
+  if (!m_on) return;
+  add(acts, CtrlReg::kCtlIssue, 1);  // every op leaves its unit's instruction memory once
+  // The other units complete one op per edge, in order: one done-count write per op.
+  if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) add(acts, CtrlReg::kCtlDone, 1);
+  if (op.opcode == ir::Opcode::kDmaLoad || op.opcode == ir::Opcode::kDmaStore) {
+    const bool load = op.opcode == ir::Opcode::kDmaLoad;
+    add(acts, load ? CtrlReg::kDinIssue : CtrlReg::kDoutIssue, 1);
+    add(acts, load ? CtrlReg::kDinDone : CtrlReg::kDoutDone, 1);
+    const uint64_t chunks = dma_transfer_cycles(m_arch, op.rows, op.bytes);
+    add(acts, load ? CtrlReg::kDinChunk : CtrlReg::kDoutChunk, chunks);
+    add(acts, load ? CtrlReg::kDinRow : CtrlReg::kDoutRow, op.rows);
+    if (!load) {
+      // Stores send one chunk per cycle in order, from their issue or the previous store's last
+      // chunk on. One that finishes after the cycle of its last chunk waited for the DRAM's
+      // acknowledgement, and the ack clock ran from that chunk through its ack (finish - 1).
+      const uint64_t last = std::max(t.issue, m_dout_free) + chunks - 1;
+      m_dout_free = last + 1;
+      if (t.finish > last + 1) {
+        add(acts, CtrlReg::kDoutAck, 1);
+        add(acts, CtrlReg::kDoutClock, t.finish - std::max(m_clock_until, last));
+        m_clock_until = t.finish;
       }
-      continue;
     }
-    if (op.opcode == ir::Opcode::kDequant) {
-      // One chunk of C accumulators per cycle, m rows of ceil(n / C) chunks; dequants never
-      // overlap (the next issues after the busy flag drops), so each valid bit is written once
-      // more as the last chunk drains.
-      const uint64_t per_row = ceil_div(op.n, C), chunks = uint64_t{op.m} * per_row;
-      add(g, CtrlReg::kEpiIssue, 1);
-      add(g, CtrlReg::kEpiChunk, chunks);
-      add(g, CtrlReg::kEpiRow, op.m);  // each row's last chunk (the last sets it back to 0)
-      add(g, CtrlReg::kEpiStage2, chunks);
-      add(g, CtrlReg::kEpiValid1, chunks + 1);
-      add(g, CtrlReg::kEpiValid2, chunks + 1);
-      add(g, CtrlReg::kEpiFinish, 1);
-      continue;
-    }
-    if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) continue;
-    add(g, CtrlReg::kSlotWr, 1);
-    // In-order retirement: the slot pointer moves once per cycle with retirements; an op that
-    // finished while an older one was still running sets its bit and later clears it.
-    if (t.done != last_done) {
-      add(g, CtrlReg::kSlotRd, 1);
-      add(g, CtrlReg::kCtlDone, 1);  // the array's done count moves by the ops retiring at that edge
-    }
-    last_done = t.done;
-    if (t.done > t.finish) add(g, CtrlReg::kFin, 2);
-    if (op.opcode == ir::Opcode::kPreload) {
-      pending_set = pending ? pending_set : (active + 1) % sets;  // the sets are used in turn
-      pending = true;
-      add(g, CtrlReg::kPreIssue, 1);
-      add(g, CtrlReg::kPreRow, op.k);
-      add(g, CtrlReg::kPreByte, op.k / 3);  // rows 2, 5, 8, ... close a cluster
-      add(g, CtrlReg::kPreLast, 1);
-      continue;
-    }
-    if (pending) {
-      active = pending_set;
-      pending = false;
-      add(g, CtrlReg::kMmCommit, 1);
-    }
-    add(g, CtrlReg::kMmIssue, 1);
-    add(g, CtrlReg::kInject, op.m);
-    const uint64_t s = t.issue, W = t.beat;
-    if (!ran || s >= run_end) {  // an empty array: a new grid
-      if (ran) grid_cycles(run_end);
-      add(g, CtrlReg::kEpoch, 1);
-      run_w = W;
-      flights.clear();
-    } else {
-      grid_cycles(s);
-    }
-    ran = true;
-    last_issue = s;
-    last_gemm = g;
-    run_end = std::max(run_end, t.finish);
-    // set_rows[set] is written when the matmul issues and when each of its rows is written. Rows
-    // are written at beat ends and matmuls issue at beat starts, so both fall in one cycle (one
-    // write, the issue's) only when W = 1: a row of the same set written at cycle s, i.e. entered
-    // at s - lat; that row's matmul then has one write less.
-    std::erase_if(flights, [s](const Flight& f) { return f.finish <= s; });
-    flights.push_back({s, op.m, t.finish, active, g});
-    add(g, CtrlReg::kSetRows, 1 + op.m);
-    if (W == 1) {
-      for (const Flight& f : flights) {
-        if (f.set == active && f.issue + lat <= s && s < f.issue + lat + f.rows) {
-          --gemm_actions[f.gemm].ctrl_writes[static_cast<size_t>(CtrlReg::kSetRows)];
-        }
+    return;
+  }
+  if (op.opcode == ir::Opcode::kDequant) {
+    // One chunk of C accumulators per cycle, m rows of ceil(n / C) chunks; dequants never
+    // overlap (the next issues after the busy flag drops), so each valid bit is written once
+    // more as the last chunk drains.
+    const uint64_t chunks = uint64_t{op.m} * ceil_div(op.n, static_cast<uint64_t>(m_arch.cols));
+    add(acts, CtrlReg::kEpiIssue, 1);
+    add(acts, CtrlReg::kEpiChunk, chunks);
+    add(acts, CtrlReg::kEpiRow, op.m);  // each row's last chunk (the last sets it back to 0)
+    add(acts, CtrlReg::kEpiStage2, chunks);
+    add(acts, CtrlReg::kEpiValid1, chunks + 1);
+    add(acts, CtrlReg::kEpiValid2, chunks + 1);
+    add(acts, CtrlReg::kEpiFinish, 1);
+    return;
+  }
+  if (op.opcode != ir::Opcode::kPreload && op.opcode != ir::Opcode::kMatmul) return;
+  add(acts, CtrlReg::kSlotWr, 1);
+  // In-order retirement: the slot pointer (and the array's done count) moves once per cycle with
+  // retirements; an op that finished while an older one was still running sets its bit and later
+  // clears it.
+  if (!m_retired || t.done != m_last_done) {
+    add(acts, CtrlReg::kSlotRd, 1);
+    add(acts, CtrlReg::kCtlDone, 1);
+  }
+  m_retired = true;
+  m_last_done = t.done;
+  if (t.done > t.finish) add(acts, CtrlReg::kFin, 2);
+  const auto sets = static_cast<uint32_t>(m_arch.weight_sets);
+  if (op.opcode == ir::Opcode::kPreload) {
+    m_pending_set = m_pending ? m_pending_set : (m_active + 1) % sets;  // the sets are used in turn
+    m_pending = true;
+    add(acts, CtrlReg::kPreIssue, 1);
+    add(acts, CtrlReg::kPreRow, op.k);
+    add(acts, CtrlReg::kPreByte, op.k / 3);  // rows 2, 5, 8, ... close a cluster
+    add(acts, CtrlReg::kPreLast, 1);
+    return;
+  }
+  if (m_pending) {
+    m_active = m_pending_set;
+    m_pending = false;
+    add(acts, CtrlReg::kMmCommit, 1);
+  }
+  add(acts, CtrlReg::kMmIssue, 1);
+  add(acts, CtrlReg::kInject, op.m);
+  const uint64_t s = t.issue, W = t.beat;
+  if (m_last_acts == nullptr || s >= m_run_end) {  // an empty array: a new grid
+    if (m_last_acts != nullptr) grid_cycles(m_run_end);
+    add(acts, CtrlReg::kEpoch, 1);
+    m_run_w = W;
+    m_flights.clear();
+  } else {
+    grid_cycles(s);
+  }
+  m_last_issue = s;
+  m_last_acts = &acts;
+  m_run_end = std::max(m_run_end, t.finish);
+  // set_rows[set] is written when the matmul issues and when each of its rows is written. Rows
+  // are written at beat ends and matmuls issue at beat starts, so both fall in one cycle (one
+  // write, the issue's) only when W = 1: a row of the same set written at cycle s, i.e. entered
+  // at s - lat; that row's matmul then has one write less.
+  std::erase_if(m_flights, [s](const Flight& f) { return f.finish <= s; });
+  m_flights.push_back({s, op.m, t.finish, m_active, &acts});
+  add(acts, CtrlReg::kSetRows, 1 + op.m);
+  if (W == 1) {
+    for (const Flight& f : m_flights) {
+      if (f.set == m_active && f.issue + m_lat <= s && s < f.issue + m_lat + f.rows) {
+        --f.acts->ctrl_writes[static_cast<size_t>(CtrlReg::kSetRows)];
       }
     }
   }
-  if (ran) grid_cycles(run_end);
+}
+
+void ControllerWrites::end() {
+  if (m_on && m_last_acts != nullptr) grid_cycles(m_run_end);
 }
 
 uint64_t scalesim_reported_cycles(uint64_t total_cycles) { return total_cycles == 0 ? 0 : total_cycles - 1; }

@@ -180,12 +180,40 @@ void count_op_actions(const ArchConfig& arch, const ir::TileProgram& program, co
 void count_stream_start(const ArchConfig& arch, ActionCounts& out);
 
 // The control and pipeline register writes (CtrlReg) of a weight-stationary program under the
-// default timing (nothing otherwise: the RTL runs no other), from the program and every op's
-// OpTime, added to each op's GEMM in gemm_actions (indexed like Timeline::gemm_actions; DMA ops
-// by op_gemms()). The fast engine calls it on its timeline; the SystemC model counts the same
-// groups cycle by cycle (sim/cycle), and tests compare both with each other and with the RTL.
-void count_controller_writes(const ArchConfig& arch, const ir::TileProgram& program, const std::vector<OpTime>& ops,
-                             std::vector<ActionCounts>& gemm_actions);
+// default timing (nothing otherwise: the RTL runs no other), counted from each op and its OpTime
+// as the fast engine schedules them, in program order. The SystemC model counts the same groups
+// cycle by cycle (sim/cycle); tests compare both with each other and with the RTL's enables.
+class ControllerWrites {
+ public:
+  explicit ControllerWrites(const ArchConfig& arch);
+  // The next op (done known), counted into `acts`, its GEMM's counts: a grid's cycles and some
+  // set-rows writes go to earlier ops' counts later, so each must stay where it is until end().
+  void op(const ir::TileOp& op, const OpTime& t, ActionCounts& acts);
+  void end();  // the last grid's cycles
+
+ private:
+  static void add(ActionCounts& acts, CtrlReg r, uint64_t n) { acts.ctrl_writes[static_cast<size_t>(r)] += n; }
+  void grid_cycles(uint64_t until);  // the running grid's cycles since the last matmul's issue
+  struct Flight {  // a matmul of the running grid whose rows are not all written
+    uint64_t issue, rows, finish;
+    uint32_t set;
+    ActionCounts* acts;
+  };
+  const ArchConfig& m_arch;
+  const bool m_on;
+  const uint64_t m_lat;  // beats from a row's entry to its write, R + C - 2
+  uint32_t m_active = 0, m_pending_set = 0;
+  bool m_pending = false;
+  // The running grid: its end (the last row written + 1), W, and the matmul issued last, whose
+  // GEMM gets the grid's cycles until the next issue (the rule of ActionCounts::array_beats).
+  uint64_t m_run_end = 0, m_run_w = 1, m_last_issue = 0;
+  ActionCounts* m_last_acts = nullptr;  // null until the first matmul
+  std::vector<Flight> m_flights;
+  bool m_retired = false;  // an array op has retired
+  uint64_t m_last_done = 0;
+  uint64_t m_dout_free = 0;    // the cycle after the last store chunk sent
+  uint64_t m_clock_until = 0;  // fq_dma_out's ack clock has run until this cycle (exclusive)
+};
 
 // SCALE-Sim reports the 0-based number of the last cycle (anchors.md §2.2): total - 1.
 uint64_t scalesim_reported_cycles(uint64_t total_cycles);

@@ -61,15 +61,17 @@ class FastEngine {
       const auto u = static_cast<size_t>(ir::unit_of(op.opcode));
       const uint64_t t = std::max(ready, m_issued[u] == 0 || scalesim() ? m_last_issue[u] : m_last_issue[u] + 1);
       ++m_issued[u];
-      OpTime ot = schedule(op, t, tl.gemm_actions[gemm_of.of(op)]);
+      timing::ActionCounts& acts = tl.gemm_actions[gemm_of.of(op)];
+      OpTime ot = schedule(op, t, acts);
       ot.done = std::max(ot.finish, m_last_done[u]);
+      m_ctrl.op(op, ot, acts);
       m_last_issue[u] = ot.issue;
       m_last_done[u] = ot.done;
       tl.total_cycles = std::max(tl.total_cycles, ot.done);
       tl.ops.push_back(ot);
     }
     close_run(m_a.empty_at);
-    timing::count_controller_writes(m_arch, m_p, tl.ops, tl.gemm_actions);
+    m_ctrl.end();
     tl.gemm_actions.resize(m_p.gemms.size());
     for (const auto& a : tl.gemm_actions) tl.actions += a;
     return tl;
@@ -355,6 +357,7 @@ class FastEngine {
   std::array<uint64_t, ir::kNumUnits> m_last_done{};
   uint64_t m_read_free = 0, m_write_free = 0, m_epilogue_free = 0;
   ArrayState m_a;
+  timing::ControllerWrites m_ctrl{m_arch};  // counts into tl.gemm_actions, which keeps its size
   // The running beat grid's beats not yet counted (timing::ActionCounts::array_beats): from
   // m_run_start on the grid of beat m_a.grid_beat, for the GEMM of the matmul issued last.
   void close_run(uint64_t end) {
