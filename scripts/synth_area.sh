@@ -14,12 +14,15 @@
 #   scripts/synth_area.sh --print --only NAME[,NAME]
 #                                     print just these designs' lines (not with --update: the cache
 #                                     is written whole)
-# Options: --liberty FILE (default $FQ_LIBERTY or scripts/install-deps.sh's location),
+# Options: --jobs N (designs synthesized at once by --print and --update; default the number of
+#          cores: the large designs take minutes and up to 2.6 GB each),
+#          --liberty FILE (default $FQ_LIBERTY or scripts/install-deps.sh's location),
 #          --cache FILE (default configs/synth_area.yaml), --rtl DIR (default rtl/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=print
 only=""
+njobs=$(nproc 2>/dev/null || echo 1)
 liberty=${FQ_LIBERTY:-/opt/fqsim/osu018/usr/share/qflow/tech/osu018/osu018_stdcells.lib}
 cache=$root/configs/synth_area.yaml
 rtl=$root/rtl
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
     --update) mode=update ;;
     --check) mode=check ;;
     --only) only=",$2,"; shift ;;
+    --jobs) njobs=$2; shift ;;
     --liberty) liberty=$2; shift ;;
     --cache) cache=$2; shift ;;
     --rtl) rtl=$2; shift ;;
@@ -46,7 +50,8 @@ command -v yosys >/dev/null || { echo "synth_area: yosys not found (apt-get inst
 nand2=$(awk '/cell *\( *NAND2X1 *\)/ {c = 1} c && /area *:/ {gsub(/[^0-9.]/, "", $0); print; exit}' "$liberty")
 [ -n "$nand2" ] || { echo "synth_area: $liberty has no cell NAND2X1 with an area" >&2; exit 1; }
 
-# name | top | yosys chparam | files (sorted) | role kind weight_bits rows cols | check
+# name | top | yosys chparam | files (sorted; all hashed, the .v read) | role kind weight_bits rows cols | check
+#   [| modules read as black boxes (priced elsewhere) | memories left unmapped (not priced)]
 # PE GE per kind comes from the arrays (array GE / (R*C)); the lone PEs are for comparison.
 arr="fq_array.v fq_pe_bitserial.v fq_pe_mac.v fq_pe_temporal.v"
 designs=(
@@ -84,6 +89,31 @@ done
 # An INT8 product is already 16 bits: the MAC array's narrowest accumulator studied is 24.
 designs+=("array_mac_w8_8x8_acc24|fq_array|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 8 -set ACC_W 24|$arr|array mac 8 8 8|false")
 
+# The units around the array (docs/energy.md "Area of the control units"): the array controller
+# without its PE array and cluster decoders (black boxes: pe_array and decoders price them), at the
+# presets' sizes and at 8 x 8; the instruction controller without its four instruction memories
+# (left as memories: SRAM the report does not price); the DMA engines; the epilogue at 4, 8 and 32
+# lanes (the cost model interpolates between lane counts).
+actl="fq_array_ctrl.v"
+bb="fq_array.v fq_cluster_decoder.v"
+designs+=(
+  "array_ctrl_temporal_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 0|$actl|array_ctrl temporal 0 8 8|true|$bb|"
+  "array_ctrl_mac_w8_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 8|$actl|array_ctrl mac 8 8 8|false|$bb|"
+  "array_ctrl_mac_w4_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 4|$actl|array_ctrl mac 4 8 8|false|$bb|"
+  "array_ctrl_bitserial_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 2 -set WBITS 3|$actl|array_ctrl bitserial 0 8 8|false|$bb|"
+  "array_ctrl_temporal_33x32|fq_array_ctrl|-set ROWS 33 -set COLS 32 -set KIND 0|$actl|array_ctrl temporal 0 33 32|false|$bb|"
+  "array_ctrl_mac_w8_32x32|fq_array_ctrl|-set ROWS 32 -set COLS 32 -set KIND 1 -set WBITS 8|$actl|array_ctrl mac 8 32 32|false|$bb|"
+  "array_ctrl_mac_w4_32x32|fq_array_ctrl|-set ROWS 32 -set COLS 32 -set KIND 1 -set WBITS 4|$actl|array_ctrl mac 4 32 32|false|$bb|"
+  "array_ctrl_bitserial_33x32|fq_array_ctrl|-set ROWS 33 -set COLS 32 -set KIND 2 -set WBITS 3|$actl|array_ctrl bitserial 0 33 32|false|$bb|"
+  "controller|fq_controller||fq_controller.v fq_isa.def fq_isa.vh|controller any 0 1 1|true||imem*"
+  "dma_in|fq_dma_in||fq_dma_in.v|dma_in any 0 1 1|false||"
+  "dma_out|fq_dma_out||fq_dma_out.v|dma_out any 0 1 1|false||"
+)
+epi="fq_epilogue.v fq_fp16_to_fp32.v fq_fp32_mul.v fq_int_to_fp32.v"
+for c in 4 8 32; do
+  designs+=("epilogue_$c|fq_epilogue|-set COLS $c|$epi|epilogue any 0 1 $c|false||")
+done
+
 # SHA-256 of the design's RTL files concatenated in the listed order (model/cost recomputes it).
 rtl_hash() {
   local f paths=()
@@ -93,15 +123,26 @@ rtl_hash() {
 
 # Prints the design's YAML line.
 synth() {
-  local name top params files meta check
-  IFS='|' read -r name top params files meta check <<<"$1"
+  local name top params files meta check bbox keep
+  IFS='|' read -r name top params files meta check bbox keep <<<"$1"
   local role kind bits rows cols
   read -r role kind bits rows cols <<<"$meta"
-  local paths="" f
-  for f in $files; do paths="$paths $rtl/$f"; done
-  local script="read_verilog -sv$paths"
+  local paths="" libs="" f
+  for f in $files; do [[ $f == *.v ]] && paths="$paths $rtl/$f"; done
+  for f in $bbox; do libs="$libs $rtl/$f"; done
+  local script="read_verilog -sv -I$rtl$paths"
+  # Black boxes: their ports only; stat lists their instances without an area.
+  [ -n "$libs" ] && script="read_verilog -sv -lib$libs; $script"
   [ -n "$params" ] && script="$script; chparam $params $top"
-  script="$script; synth -flatten -top $top; dfflibmap -liberty $liberty; abc -liberty $liberty; opt_clean"
+  if [ -n "$keep" ]; then
+    # synth's own script with its memory_map restricted: memories named $keep stay memories
+    # (stat lists them without an area), every other one becomes flip-flops as synth would make it.
+    script="$script; synth -flatten -top $top -run begin:fine; opt -fast -full; memory_map t:\$mem_v2 c:$keep %d"
+    script="$script; opt -full; techmap; opt -fast; abc -fast; opt -fast; hierarchy -check; check"
+  else
+    script="$script; synth -flatten -top $top"
+  fi
+  script="$script; dfflibmap -liberty $liberty; abc -liberty $liberty; opt_clean"
   local stat log
   stat=$(mktemp)
   log=$(mktemp)
@@ -114,7 +155,7 @@ synth() {
   # The cell table of `stat`: "     NAND2X1     102" between "Number of cells:" and "Chip area".
   awk -v name="$name" -v top="$top" -v params="$params" -v files="$files" -v role="$role" -v kind="$kind" \
       -v bits="$bits" -v rows="$rows" -v cols="$cols" -v check="$check" -v nand2="$nand2" \
-      -v hash="$(rtl_hash "$files")" '
+      -v hash="$(rtl_hash "$files")" -v bbox="$bbox" -v keep="$keep" '
     /Number of cells:/ { total = $4; incells = 1; next }
     /Chip area/ { area = $NF; incells = 0; next }
     incells && NF == 2 { types = types sep $1 ": " $2; sep = ", "; if ($1 ~ /^DFF/) flops += $2 }
@@ -125,8 +166,14 @@ synth() {
       for (i = 1; i <= nf; i++) fs = fs (i > 1 ? ", " : "") fl[i]
       printf "  - {name: %s, top: %s, params: {%s}, role: %s, kind: %s, weight_bits: %d, rows: %d, cols: %d, ", \
              name, top, p, role, kind, bits, rows, cols
-      printf "area_lib: %.1f, ge: %.1f, cells: %d, flops: %d, cell_types: {%s}, files: [%s], rtl_sha256: %s, check: %s}\n", \
+      printf "area_lib: %.1f, ge: %.1f, cells: %d, flops: %d, cell_types: {%s}, files: [%s], rtl_sha256: %s, check: %s", \
              area, area / nand2, total, flops, types, fs, hash, check
+      # What the area leaves out: black-boxed modules (by module name), unmapped memories.
+      nb = split(bbox, bl, " "); bs = ""
+      for (i = 1; i <= nb; i++) { sub(/\.v$/, "", bl[i]); bs = bs (i > 1 ? ", " : "") bl[i] }
+      if (nb > 0) printf ", black_boxes: [%s]", bs
+      if (keep != "") printf ", unmapped_memories: \"%s\"", keep
+      printf "}\n"
     }' "$stat"
   rm -f "$stat" "$log"
 }
@@ -154,14 +201,30 @@ EOF
 [ "$mode" = update ] && [ -n "$only" ] && { echo "synth_area: --only does not combine with --update" >&2; exit 2; }
 case $mode in
   print | update)
-    out=$(mktemp)
-    header >"$out"
+    [[ $njobs =~ ^[1-9][0-9]*$ ]] || { echo "synth_area: --jobs needs a positive integer, not '$njobs'" >&2; exit 2; }
+    # Each design into its own file, up to $njobs at once; the cache is assembled in design order.
+    parts=$(mktemp -d)
+    trap 'rm -rf "$parts"' EXIT
+    i=0
     for d in "${designs[@]}"; do
       [ -z "$only" ] || [[ $only == *",${d%%|*},"* ]] || continue
-      start=$SECONDS
-      synth "$d" >>"$out"
-      echo "synth_area: ${d%%|*} $((SECONDS - start)) s" >&2
+      while [ "$(jobs -rp | wc -l)" -ge "$njobs" ]; do wait -n || true; done
+      (
+        start=$SECONDS
+        # synth exits on a yosys failure: its own subshell, so the failure is recorded.
+        if (synth "$d" >"$parts/$(printf %04d $i).yaml"); then
+          echo "synth_area: ${d%%|*} $((SECONDS - start)) s" >&2
+        else
+          touch "$parts/failed"
+        fi
+      ) &
+      i=$((i + 1))
     done
+    wait
+    [ ! -e "$parts/failed" ] || { echo "synth_area: a synthesis failed (above); nothing written" >&2; exit 1; }
+    out=$(mktemp)
+    header >"$out"
+    [ $i -eq 0 ] || cat "$parts"/[0-9]*.yaml >>"$out"
     if [ "$mode" = update ]; then
       mv "$out" "$cache"
       echo "synth_area: wrote $cache" >&2
@@ -179,7 +242,7 @@ case $mode in
     cached_yosys=$(sed -n 's/^yosys: "\(.*\)"$/\1/p' "$cache")
     [ "$cached_yosys" = "$yosys_version" ] || echo "synth_area: note: cache written by $cached_yosys, this is $yosys_version"
     for d in "${designs[@]}"; do
-      IFS='|' read -r name _ _ files _ check <<<"$d"
+      IFS='|' read -r name _ _ files _ check _ <<<"$d"
       if [ -n "$only" ]; then
         [[ $only == *",$name,"* ]] || continue
         only=${only/,$name,/,}

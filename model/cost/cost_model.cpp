@@ -33,17 +33,19 @@ const char* const kLogicNames[] = {"add_int32", "add_int8", "mult_int8", "mult_f
 
 std::string line_of(const YAML::Node& n) { return fmt::format("line {}", n.Mark().line + 1); }
 
-// Checks that `node` is a mapping with exactly the keys `keys`.
+// Checks that `node` is a mapping with exactly the keys `keys`, and perhaps some of `optional`.
 void check_keys(const YAML::Node& node, const std::string& origin, const std::string& path,
-                const std::vector<std::string>& keys) {
-  if (!node.IsMap()) fail("{}: '{}' ({}) must be a mapping with keys {}", origin, path, line_of(node), fmt::join(keys, ", "));
+                const std::vector<std::string>& keys, const std::vector<std::string>& optional = {}) {
+  std::vector<std::string> known = keys;
+  known.insert(known.end(), optional.begin(), optional.end());
+  if (!node.IsMap()) fail("{}: '{}' ({}) must be a mapping with keys {}", origin, path, line_of(node), fmt::join(known, ", "));
   std::set<std::string> seen;
   for (const auto& kv : node) {
     // A complex key ("? [a, b]") has no text: as<std::string>() would throw a YAML exception.
     if (!kv.first.IsScalar()) fail("{}: a key of '{}' ({}) is not a plain name", origin, path, line_of(kv.first));
     const auto key = kv.first.as<std::string>();
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      fail("{}: unknown key '{}.{}' ({}); known keys: {}", origin, path, key, line_of(kv.first), fmt::join(keys, ", "));
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      fail("{}: unknown key '{}.{}' ({}); known keys: {}", origin, path, key, line_of(kv.first), fmt::join(known, ", "));
     }
     if (!seen.insert(key).second) fail("{}: key '{}.{}' ({}) is given twice", origin, path, key, line_of(kv.first));
   }
@@ -119,18 +121,29 @@ SynthTable parse_synth_table(const std::string& yaml_text, const std::string& or
     const std::string path = fmt::format("designs[{}]", i);
     check_keys(e, origin, path,
                {"name", "top", "params", "role", "kind", "weight_bits", "rows", "cols", "area_lib", "ge", "cells",
-                "flops", "cell_types", "files", "rtl_sha256", "check"});
+                "flops", "cell_types", "files", "rtl_sha256", "check"},
+               {"black_boxes", "unmapped_memories"});
     SynthDesign d;
     d.name = get<std::string>(e, "name", origin, path);
     d.role = get<std::string>(e, "role", origin, path);
-    if (d.role != "pe" && d.role != "decoder" && d.role != "array") {
-      fail("{}: '{}.role' ({}) must be pe, decoder or array, not '{}'", origin, path, line_of(e["role"]), d.role);
+    static const std::set<std::string> kinded = {"pe", "decoder", "array", "array_ctrl"};
+    static const std::set<std::string> units = {"controller", "dma_in", "dma_out", "epilogue"};
+    if (kinded.count(d.role) == 0 && units.count(d.role) == 0) {
+      fail("{}: '{}.role' ({}) must be pe, decoder, array, array_ctrl, controller, dma_in, dma_out or epilogue, not '{}'",
+           origin, path, line_of(e["role"]), d.role);
     }
     d.kind = get<std::string>(e, "kind", origin, path);
-    if (find_pe_model(d.kind) == nullptr) {
+    if (units.count(d.role) != 0) {
+      if (d.kind != "any") {
+        fail("{}: '{}.kind' ({}) must be 'any' for a {} (it has no PE kind), not '{}'", origin, path, line_of(e["kind"]),
+             d.role, d.kind);
+      }
+    } else if (find_pe_model(d.kind) == nullptr) {
       fail("{}: '{}.kind' ({}) must be a PE kind ({}), not '{}'", origin, path, line_of(e["kind"]), pe_model_names(),
            d.kind);
     }
+    if (e["black_boxes"]) d.black_boxes = get<std::vector<std::string>>(e, "black_boxes", origin, path);
+    if (e["unmapped_memories"]) d.unmapped_memories = get<std::string>(e, "unmapped_memories", origin, path);
     d.weight_bits = get<int>(e, "weight_bits", origin, path);
     d.rows = get<int>(e, "rows", origin, path);
     d.cols = get<int>(e, "cols", origin, path);
@@ -554,6 +567,45 @@ Breakdown CostModel::area_um2() const {
                       add8.value, add8.source));
     }
   }
+  // The units around the array, from their synthesis (docs/energy.md "Area of the control units").
+  if (m_t.pe_source == PeAreaSource::kSynthesis && m_t.synth) {
+    auto role = [&](const std::string& r) {
+      std::vector<const SynthDesign*> out;
+      for (const auto& d : m_t.synth->designs) {
+        if (d.role == r) out.push_back(&d);
+      }
+      return out;
+    };
+    // The array controller of the arch's PE kind, preferring designs with its weight bits, weight
+    // sets and accumulator width; its size is R + C (the row metadata ring, the per-column weight
+    // addresses and accumulate adders and the per-row activation masks grow with R and C).
+    std::vector<const SynthDesign*> same, kind;
+    for (const SynthDesign* d : role("array_ctrl")) {
+      if (d->kind != m_arch.pe_kind) continue;
+      kind.push_back(d);
+      if (d->weight_bits == pe.synth_weight_bits(m_arch) && d->weight_sets == m_arch.weight_sets &&
+          d->acc_bits == m_arch.acc_bits) {
+        same.push_back(d);
+      }
+    }
+    if (!kind.empty()) {
+      const bool exact_params = !same.empty();
+      add_unit_area(
+          b, "array_ctrl", exact_params ? same : kind, m_arch.rows + m_arch.cols,
+          [](const SynthDesign& d) { return static_cast<double>(d.rows + d.cols); }, "R + C",
+          fmt::format("array controller {}x{}", m_arch.rows, m_arch.cols),
+          exact_params ? std::string()
+                       : fmt::format("no synthesized {} controller with {} weight bits, {} weight sets and {}-bit "
+                                     "sums; from the kind's synthesized controllers, whose parameters differ",
+                                     m_arch.pe_kind, pe.synth_weight_bits(m_arch), m_arch.weight_sets,
+                                     m_arch.acc_bits));
+    }
+    // No size parameter: one design each.
+    for (const char* unit : {"controller", "dma_in", "dma_out"}) {
+      const auto c = role(unit);
+      if (!c.empty()) add_unit_area(b, unit, c, 1.0, [](const SynthDesign&) { return 1.0; }, "size", unit, "");
+    }
+  }
   const struct {
     const char* name;
     int64_t bytes;
@@ -568,10 +620,89 @@ Breakdown CostModel::area_um2() const {
     });
     add(bf.name, s.value, row ? "table" : "derived", s.source);
   }
-  const Scaled fp = logic_area("mult_fp32");
-  add("epilogue", 2.0 * m_arch.cols * fp.value, "derived",
-      fmt::format("{} lanes x 2 FP32 multipliers x {:.4g} um2 ({})", m_arch.cols, fp.value, fp.source));
+  std::vector<const SynthDesign*> epi;
+  if (m_t.pe_source == PeAreaSource::kSynthesis && m_t.synth) {
+    for (const auto& d : m_t.synth->designs) {
+      if (d.role == "epilogue") epi.push_back(&d);
+    }
+  }
+  if (!epi.empty()) {
+    add_unit_area(b, "epilogue", epi, m_arch.cols, [](const SynthDesign& d) { return static_cast<double>(d.cols); },
+                  "lanes", fmt::format("epilogue of {} lanes", m_arch.cols), "");
+  } else {
+    const Scaled fp = logic_area("mult_fp32");
+    add("epilogue", 2.0 * m_arch.cols * fp.value, "derived",
+        fmt::format("{}{} lanes x 2 FP32 multipliers x {:.4g} um2 ({})",
+                    m_t.pe_source == PeAreaSource::kSynthesis ? "no synthesized epilogue; " : "", m_arch.cols, fp.value,
+                    fp.source));
+  }
   return b;
+}
+
+void CostModel::add_unit_area(Breakdown& b, const std::string& name, const std::vector<const SynthDesign*>& cands,
+                              double x, double (*x_of)(const SynthDesign&), const std::string& x_name,
+                              const std::string& what, const std::string& mismatch) const {
+  const double ge_scale = scale_factor(m_t.nand2_node_nm, false);
+  const double ge_um2 = m_t.nand2_um2 * ge_scale;
+  const std::string ge_detail = fmt::format("{} um2 per GE ({} {} um2 @{} nm, {} to {} nm)", ge_um2, m_t.nand2_source,
+                                            m_t.nand2_um2, m_t.nand2_node_nm, fmt_factor(ge_scale), m_arch.tech_node_nm);
+  // One design per size, by size. `a` is the nearest; `c` the other end of the line: the next
+  // size on the far side of x when x lies between two sizes, else the next size inward.
+  std::vector<const SynthDesign*> by;
+  for (const SynthDesign* d : cands) {
+    if (std::none_of(by.begin(), by.end(), [&](const SynthDesign* e) { return x_of(*e) == x_of(*d); })) by.push_back(d);
+  }
+  std::stable_sort(by.begin(), by.end(), [&](const SynthDesign* p, const SynthDesign* q) { return x_of(*p) < x_of(*q); });
+  size_t hi = 0;
+  while (hi < by.size() && x_of(*by[hi]) < x) ++hi;
+  const SynthDesign* a = nullptr;
+  const SynthDesign* c = nullptr;
+  if (hi == by.size()) {  // above every size
+    a = by[hi - 1];
+    c = hi >= 2 ? by[hi - 2] : nullptr;
+  } else if (x_of(*by[hi]) == x || hi == 0) {  // a synthesized size, or below every size
+    a = by[hi];
+    c = x_of(*a) != x && hi + 1 < by.size() ? by[hi + 1] : nullptr;
+  } else {  // between by[hi - 1] and by[hi]
+    const bool lower = x - x_of(*by[hi - 1]) <= x_of(*by[hi]) - x;
+    a = lower ? by[hi - 1] : by[hi];
+    c = lower ? by[hi] : by[hi - 1];
+  }
+  auto excluded = [](const SynthDesign& d) {
+    std::string s;
+    if (!d.black_boxes.empty()) s += fmt::format(" without {} (priced apart)", fmt::join(d.black_boxes, ", "));
+    if (!d.unmapped_memories.empty()) s += fmt::format(" without its memories {} (not priced)", d.unmapped_memories);
+    return s;
+  };
+  auto stale_note = [](const SynthDesign& d) { return d.stale ? fmt::format("; STALE: {}", d.stale_reason) : std::string(); };
+  const std::string tail = fmt::format("{}; {}, {}", ge_detail, m_t.synth->yosys, m_t.synth->liberty);
+  const std::string pre = mismatch.empty() ? std::string() : mismatch + "; ";
+  if (x_of(*a) == x && mismatch.empty()) {
+    b.items.push_back({name, a->ge * ge_um2, "synthesis",
+                       fmt::format("{}: {:.1f} GE ({}{}) x {}{}", what, a->ge, a->name, excluded(*a), tail, stale_note(*a)),
+                       a->stale});
+  } else {
+    double ge = a->ge * x / x_of(*a);
+    std::string how = x_of(*a) == x ? fmt::format("{:.1f} GE of {}{}", a->ge, a->name, excluded(*a))
+                                    : fmt::format("{:.1f} GE of {}{} x {} {} / {}", a->ge, a->name, excluded(*a),
+                                                  x_name, x, x_of(*a));
+    if (c) {
+      const double lin = a->ge + (c->ge - a->ge) * (x - x_of(*a)) / (x_of(*c) - x_of(*a));
+      // Linear through the two nearest sizes; in proportion to the nearest where the line would
+      // reach zero (far below both).
+      if (lin > 0) {
+        ge = lin;
+        how = fmt::format("linear in {} through {} ({} {}, {:.1f} GE) and {} ({} {}, {:.1f} GE){}", x_name, a->name,
+                          x_name, x_of(*a), a->ge, c->name, x_name, x_of(*c), c->ge, excluded(*a));
+      }
+    }
+    const bool stale = a->stale || (c && c->stale);
+    b.items.push_back({name, ge * ge_um2, "derived",
+                       fmt::format("{}{}: {:.1f} GE ({} = {}: {}) x {}{}{}", pre, what, ge, x_name, x, how, tail,
+                                   stale_note(*a), c ? stale_note(*c) : std::string()),
+                       stale});
+  }
+  b.total += b.items.back().value;
 }
 
 }  // namespace fq::cost

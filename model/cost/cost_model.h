@@ -45,8 +45,12 @@ struct NodeScale {
 // One synthesized design of configs/synth_area.yaml.
 struct SynthDesign {
   std::string name;
-  std::string role;  // pe, decoder or array
-  std::string kind = "temporal";  // a registered PE kind (model/arch/pe_model.h)
+  // pe, decoder, array; array_ctrl (fq_array_ctrl without its PE array and decoders); the units
+  // around the array: controller, dma_in, dma_out, epilogue (cols = its lanes).
+  std::string role;
+  std::string kind = "temporal";  // a registered PE kind (model/arch/pe_model.h); `any` for the units
+  std::vector<std::string> black_boxes;  // modules synthesized as black boxes (priced by other entries)
+  std::string unmapped_memories;         // memories left as memories, not in the area (a name pattern)
   int weight_bits = 0;  // the PE model's synth_weight_bits(): INTb weights b, FineQ-R 0
   int rows = 1, cols = 1;
   int weight_sets = 2;  // params.WSETS: weight register sets per PE (pe.weight_sets)
@@ -133,6 +137,13 @@ class CostModel {
   // The synthesized array of the arch's PE kind whose R*C is nearest the arch's (in log), or none.
   const SynthDesign* synth_array() const;
   const SynthDesign* synth_decoder() const;
+  // GE of a unit from the synthesized designs `cands` (one role) at size x (x_of a design):
+  // `synthesis` when one has x (and `mismatch` is empty), else linear in x between the sizes
+  // around x (beyond them, through the two nearest; in proportion to a lone one), `derived`.
+  // Adds the item to `b` with the detail; `what` names the unit, `mismatch` why none fits exactly.
+  void add_unit_area(Breakdown& b, const std::string& name, const std::vector<const SynthDesign*>& cands, double x,
+                     double (*x_of)(const SynthDesign&), const std::string& x_name, const std::string& what,
+                     const std::string& mismatch) const;
 
   CostTables m_t;
   ArchConfig m_arch;

@@ -176,6 +176,81 @@ TEST_CASE("the PE array and decoder areas are synthesis GE x NAND2 area x node f
   }
 }
 
+TEST_CASE("the units around the array are priced from their synthesis, by size between synthesized sizes",
+          "[sim][report]") {
+  const double ge = ge_um2_at(28);
+  struct Unit {
+    const char* name;
+    const char* design;
+  };
+  // The presets' sizes were synthesized: every unit is a synthesis figure.
+  struct Preset {
+    int rows, cols;
+    const char* kind;
+    int bits;
+    const char* ctrl;
+  } presets[] = {{33, 32, "temporal", 8, "array_ctrl_temporal_33x32"},
+                 {32, 32, "mac", 8, "array_ctrl_mac_w8_32x32"},
+                 {32, 32, "mac", 4, "array_ctrl_mac_w4_32x32"},
+                 {33, 32, "bitserial", 8, "array_ctrl_bitserial_33x32"}};
+  for (const auto& p : presets) {
+    INFO(p.ctrl);
+    fq::ArchConfig arch = fq::test::base_arch(p.rows, p.cols, p.kind);
+    arch.weight_bits = p.bits;
+    arch.tech_node_nm = 28;
+    const auto area = fq::cost::CostModel(tables(), arch).area_um2();
+    for (const Unit& u : {Unit{"array_ctrl", p.ctrl}, Unit{"controller", "controller"}, Unit{"dma_in", "dma_in"},
+                          Unit{"dma_out", "dma_out"}, Unit{"epilogue", "epilogue_32"}}) {
+      INFO(u.name);
+      const auto& it = entry(area, u.name);
+      CHECK(it.source == "synthesis");
+      CHECK(!it.stale);
+      CHECK_THAT(it.detail, Catch::Contains(u.design));
+      CHECK(it.value == Approx(cached_ge(u.design) * ge));
+    }
+    CHECK_THAT(entry(area, "array_ctrl").detail, Catch::Contains("without fq_array, fq_cluster_decoder"));
+    CHECK_THAT(entry(area, "controller").detail, Catch::Contains("without its memories imem*"));
+  }
+  // Other sizes: linear in R + C (lanes for the epilogue) between the synthesized sizes around
+  // it, or through the two nearest beyond them.
+  const double c8 = cached_ge("array_ctrl_temporal_8x8"), c33 = cached_ge("array_ctrl_temporal_33x32");
+  const double e4 = cached_ge("epilogue_4"), e8 = cached_ge("epilogue_8"), e32 = cached_ge("epilogue_32");
+  struct Other {
+    int rows, cols;
+    double ctrl_ge, epi_ge;
+  } others[] = {{16, 16, c8 + (c33 - c8) * (32 - 16) / (65 - 16.0), e8 + (e32 - e8) * (16 - 8) / 24.0},
+                {48, 64, c33 + (c33 - c8) * (112 - 65) / (65 - 16.0), e32 + (e32 - e8) * (64 - 32) / 24.0},
+                {6, 5, c8 + (c33 - c8) * (11 - 16) / (65 - 16.0), e4 + (e8 - e4) * (5 - 4) / 4.0}};
+  for (const auto& o : others) {
+    INFO(o.rows << "x" << o.cols);
+    fq::ArchConfig arch = fq::test::base_arch(o.rows, o.cols, "temporal");
+    arch.tech_node_nm = 28;
+    const auto area = fq::cost::CostModel(tables(), arch).area_um2();
+    CHECK(entry(area, "array_ctrl").source == "derived");
+    CHECK_THAT(entry(area, "array_ctrl").detail, Catch::Contains("linear in R + C"));
+    CHECK(item(area, "array_ctrl") == Approx(o.ctrl_ge * ge));
+    CHECK(entry(area, "epilogue").source == "derived");
+    CHECK(item(area, "epilogue") == Approx(o.epi_ge * ge));
+    CHECK(item(area, "controller") == Approx(cached_ge("controller") * ge));  // no size parameter
+  }
+  // Parameters never synthesized for the controller: the nearest design of the kind, saying so.
+  fq::ArchConfig four = fq::test::base_arch(8, 8, "temporal");
+  four.weight_sets = 4;
+  four.tech_node_nm = 28;
+  const auto four_area = fq::cost::CostModel(tables(), four).area_um2();
+  const auto& ctrl = entry(four_area, "array_ctrl");
+  CHECK(ctrl.source == "derived");
+  CHECK_THAT(ctrl.detail, Catch::Contains("no synthesized temporal controller") && Catch::Contains("4 weight sets"));
+  CHECK(ctrl.value == Approx(c8 * ge));
+  // Without the synthesis cache nothing prices the controllers: they are left out, and the
+  // epilogue is its two FP32 multipliers per lane from the tables.
+  const auto table = fq::cost::CostModel(table_only(), four).area_um2();
+  for (const char* u : {"array_ctrl", "controller", "dma_in", "dma_out"}) {
+    CHECK(std::none_of(table.items.begin(), table.items.end(), [&](const auto& i) { return i.name == u; }));
+  }
+  CHECK(entry(table, "epilogue").source == "derived");
+}
+
 TEST_CASE("a PE kind the synthesis cache lacks falls back to the tables, saying so", "[sim][report]") {
   fq::ArchConfig arch = fq::test::base_arch(4, 4, "mac");
   arch.weight_bits = 3;
@@ -194,7 +269,7 @@ TEST_CASE("synthesis of RTL changed since the cache is used but marked stale", "
   fs::create_directories(tmp / "configs");
   const fs::path rtl = fs::path(configs_dir()) / ".." / "rtl";
   for (const auto& e : fs::directory_iterator(rtl)) {  // every design's files, so only the edit makes one stale
-    if (e.path().extension() == ".v") fs::copy_file(e.path(), tmp / "rtl" / e.path().filename());
+    if (e.is_regular_file()) fs::copy_file(e.path(), tmp / "rtl" / e.path().filename());
   }
   fs::copy_file(fs::path(configs_dir()) / "synth_area.yaml", tmp / "configs" / "synth_area.yaml");
   std::ofstream(tmp / "rtl" / "fq_pe_temporal.v", std::ios::app) << "// edited\n";
@@ -259,6 +334,19 @@ TEST_CASE("bad cost tables are rejected naming the key and line", "[sim][report]
                     Catch::Contains("/nonexistent/synth_area.yaml") && Catch::Contains("synth_area.sh --update"));
   CHECK_THROWS_WITH(fq::cost::parse_synth_table("schema: fqsim.synth_area/1\nrtl_dir: x\n", "s.yaml"),
                     Catch::Contains("s.yaml") && Catch::Contains("missing key"));
+  std::ifstream sin(configs_dir() + "/synth_area.yaml");
+  std::stringstream sss;
+  sss << sin.rdbuf();
+  const std::string synth = sss.str();
+  REQUIRE_NOTHROW(fq::cost::parse_synth_table(synth, "synth_area.yaml"));
+  std::string sbad = synth;
+  sbad.replace(sbad.find("role: controller, kind: any"), 27, "role: controller, kind: mac");
+  CHECK_THROWS_WITH(fq::cost::parse_synth_table(sbad, "synth_area.yaml"),
+                    Catch::Contains("kind") && Catch::Contains("must be 'any' for a controller"));
+  sbad = synth;
+  sbad.replace(sbad.find("role: dma_in,"), 13, "role: dma_inn,");
+  CHECK_THROWS_WITH(fq::cost::parse_synth_table(sbad, "synth_area.yaml"),
+                    Catch::Contains("role") && Catch::Contains("dma_inn"));
 }
 
 TEST_CASE("the JSON report carries the schema's required fields", "[sim][report]") {
