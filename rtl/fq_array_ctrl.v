@@ -66,9 +66,14 @@ module fq_array_ctrl #(
 );
   localparam SD = 1 << $clog2(ROWS + COLS + 4);  // array ops in flight, at most
   localparam SB = $clog2(SD);
-  localparam RD = 1 << $clog2(ROWS + COLS);       // row metadata ring, indexed by entry beat
-  localparam RB = $clog2(RD);
   localparam LAT = ROWS + COLS - 2;               // beats from entry to the row's write
+  // Row metadata ring: one entry per row in flight (LAT + 1), indexed by the entry beat modulo RD,
+  // so a row's entry is read one index after the one being written (a power-of-two ring would
+  // double at 33 x 32).
+  localparam RD = LAT + 1;
+  localparam RB = (RD > 1) ? $clog2(RD) : 1;
+  localparam [31:0]   RD_LAST32 = RD - 1;
+  localparam [RB-1:0] LAST_BEAT = RD_LAST32[RB-1:0];
 
   // ---- weight sets, preload ----
   reg [TW-1:0] active;          // set of the committed tile
@@ -150,7 +155,7 @@ module fq_array_ctrl #(
   reg [SB-1:0] st_slot;
   reg [3:0]  grid_w;            // W of the running grid, 1 .. 8
   reg [2:0]  phase;
-  reg [RB-1:0] beat;            // entry-beat counter; any origin serves, the ring is read LAT beats back
+  reg [RB-1:0] beat;            // entry beat modulo RD; any origin serves, the ring is read LAT beats back
 
   wire [TW-1:0] new_set = pending ? next_set : active;
   wire [3:0] new_w    = set_beat[new_set];
@@ -207,7 +212,7 @@ module fq_array_ctrl #(
       .psum_we(psum_we), .opnd_we(opnd_we), .valid_we(valid_we), .w_we(w_we),
       .skew_we(skew_we), .deskew_we(deskew_we), .skew_shift(skew_shift), .deskew_shift(deskew_shift));
   // The completing row (bypass for the 1 x 1 array, where a row leaves in the beat it enters).
-  wire [RB-1:0] done_beat = beat - LAT[RB-1:0];
+  wire [RB-1:0] done_beat = (beat == LAST_BEAT) ? {RB{1'b0}} : beat + 1'b1;  // written LAT beats ago
   wire          bypass    = LAT == 0;
   wire [31:0]   o_addr = bypass ? in_addr : meta_addr[done_beat];
   wire          o_acc  = bypass ? in_acc : meta_acc[done_beat];
@@ -372,7 +377,7 @@ module fq_array_ctrl #(
       end
       if (epoch) grid_w <= new_w;
       if (run && w_now != 4'd1) phase <= b_end ? 3'd0 : ph_now + 3'd1;  // W = 1 keeps phase 0
-      if (run && b_end) beat <= beat + 1'b1;
+      if (run && b_end) beat <= (beat == LAST_BEAT) ? {RB{1'b0}} : beat + 1'b1;
       for (s = 0; s < WSETS; s = s + 1) begin
         if (rows_inc[s] || rows_dec[s]) set_rows[s] <= set_rows[s] + (rows_inc[s] ? m : 32'd0) - {31'd0, rows_dec[s]};
       end

@@ -184,10 +184,11 @@ bool ctrl_reg_is_epilogue(CtrlReg r) { return r >= CtrlReg::kEpiIssue && r <= Ct
 
 std::array<uint64_t, kCtrlRegs> ctrl_reg_bits(const ArchConfig& arch) {
   // The widths of rtl/fq_array_ctrl.v: SB slot bits (slots for R + C + 4 ops in flight), RB beat
-  // bits (a ring of R + C entries), TW weight-set tag bits; counters and addresses are 32 bits.
+  // bits (a ring of R + C - 1 entries, at least 1 bit), TW weight-set tag bits; counters and
+  // addresses are 32 bits.
   const auto clog2 = [](uint64_t x) { return static_cast<uint64_t>(std::bit_width(std::bit_ceil(x)) - 1); };
   const auto R = static_cast<uint64_t>(arch.rows), C = static_cast<uint64_t>(arch.cols);
-  const uint64_t SB = clog2(R + C + 4), RB = clog2(R + C);
+  const uint64_t SB = clog2(R + C + 4), RB = std::max<uint64_t>(1, clog2(R + C - 1));
   const uint64_t TW = arch.weight_sets > 2 ? clog2(static_cast<uint64_t>(arch.weight_sets)) : 1;
   std::array<uint64_t, kCtrlRegs> b{};
   const auto at = [&b](CtrlReg r) -> uint64_t& { return b[static_cast<size_t>(r)]; };
