@@ -1,8 +1,9 @@
 // The report's arithmetic: stall causes and per-GEMM cycles partition the total; energy and area
-// follow the cost tables (hand-checked at 45 nm, where no scaling applies); the PE array and
-// decoder areas follow the synthesis cache (GE x NAND2 area x node factor, recomputed here from the
-// YAML files); stale synthesis is flagged; the JSON carries the schema's required fields and a
-// source per entry; bad cost tables are rejected with the key and line.
+// follow the cost tables (hand-checked at 45 nm, where no scaling applies); the PE array, decoder
+// and control unit areas follow the synthesis cache (GE x NAND2 area x node factor, recomputed here
+// from the YAML files; between synthesized sizes, linear in size); stale synthesis is flagged;
+// the JSON carries the schema's required fields and a source per entry; bad cost tables are
+// rejected with the key and line.
 #include "model/core/error.h"
 #include "model/cost/cost_model.h"
 #include "sim/fast/fast_engine.h"
@@ -313,10 +314,13 @@ TEST_CASE("leakage is area x cited density x time, logic and SRAM apart", "[sim]
 }
 
 TEST_CASE("bad cost tables are rejected naming the key and line", "[sim][report]") {
-  std::ifstream in(fq::cost::default_cost_tables_path());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string good = ss.str();
+  const auto text = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const std::string good = text(fq::cost::default_cost_tables_path());
   REQUIRE_NOTHROW(fq::cost::parse_cost_tables(good, "costs.yaml"));
   std::string bad = good;
   bad.replace(bad.find("  add_int8:"), 11, "  add_int9:");
@@ -336,19 +340,16 @@ TEST_CASE("bad cost tables are rejected naming the key and line", "[sim][report]
                     Catch::Contains("/nonexistent/synth_area.yaml") && Catch::Contains("synth_area.sh --update"));
   CHECK_THROWS_WITH(fq::cost::parse_synth_table("schema: fqsim.synth_area/1\nrtl_dir: x\n", "s.yaml"),
                     Catch::Contains("s.yaml") && Catch::Contains("missing key"));
-  std::ifstream sin(configs_dir() + "/synth_area.yaml");
-  std::stringstream sss;
-  sss << sin.rdbuf();
-  const std::string synth = sss.str();
+  // The control units' designs: kind `any`, and only the roles the cost model prices.
+  const std::string synth = text(configs_dir() + "/synth_area.yaml");
   REQUIRE_NOTHROW(fq::cost::parse_synth_table(synth, "synth_area.yaml"));
-  std::string sbad = synth;
-  sbad.replace(sbad.find("role: controller, kind: any"), 27, "role: controller, kind: mac");
-  CHECK_THROWS_WITH(fq::cost::parse_synth_table(sbad, "synth_area.yaml"),
-                    Catch::Contains("kind") && Catch::Contains("must be 'any' for a controller"));
-  sbad = synth;
-  sbad.replace(sbad.find("role: dma_in,"), 13, "role: dma_inn,");
-  CHECK_THROWS_WITH(fq::cost::parse_synth_table(sbad, "synth_area.yaml"),
-                    Catch::Contains("role") && Catch::Contains("dma_inn"));
+  for (const auto& [from, to, says] :
+       {std::tuple{"role: controller, kind: any", "role: controller, kind: mac", "must be 'any' for a controller"},
+        std::tuple{"role: dma_in,", "role: dma_inn,", "not 'dma_inn'"}}) {
+    std::string s = synth;
+    s.replace(s.find(from), std::string(from).size(), to);
+    CHECK_THROWS_WITH(fq::cost::parse_synth_table(s, "synth_area.yaml"), Catch::Contains(says));
+  }
 }
 
 TEST_CASE("the JSON report carries the schema's required fields", "[sim][report]") {
