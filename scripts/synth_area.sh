@@ -91,14 +91,15 @@ designs+=("array_mac_w8_8x8_acc24|fq_array|-set ROWS 8 -set COLS 8 -set KIND 1 -
 
 # The units around the array (docs/energy.md "Area of the control units"): the array controller
 # without its PE array and cluster decoders (black boxes: pe_array and decoders price them), at the
-# presets' sizes and at 8 x 8 (temporal also at 16 x 16, which checks the interpolation between
-# sizes); the instruction controller without its four instruction memories (left as memories:
+# presets' sizes and at 8 x 8 (temporal also at 4 x 4, re-synthesized by --check, and at 16 x 16,
+# which checks the interpolation between sizes); the instruction controller without its four instruction memories (left as memories:
 # SRAM the report does not price); the DMA engines; the epilogue at 4, 8 and 32 lanes (the cost
 # model interpolates between lane counts).
 actl="fq_array_ctrl.v"
 bb="fq_array.v fq_cluster_decoder.v"
 designs+=(
-  "array_ctrl_temporal_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 0|$actl|array_ctrl temporal 0 8 8|true|$bb|"
+  "array_ctrl_temporal_4x4|fq_array_ctrl|-set ROWS 4 -set COLS 4 -set KIND 0|$actl|array_ctrl temporal 0 4 4|true|$bb|"
+  "array_ctrl_temporal_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 0|$actl|array_ctrl temporal 0 8 8|false|$bb|"
   "array_ctrl_mac_w8_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 8|$actl|array_ctrl mac 8 8 8|false|$bb|"
   "array_ctrl_mac_w4_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 1 -set WBITS 4|$actl|array_ctrl mac 4 8 8|false|$bb|"
   "array_ctrl_bitserial_8x8|fq_array_ctrl|-set ROWS 8 -set COLS 8 -set KIND 2 -set WBITS 3|$actl|array_ctrl bitserial 0 8 8|false|$bb|"

@@ -214,7 +214,7 @@ TEST_CASE("the units around the array are priced from their synthesis, by size b
   }
   // Other sizes: linear in R + C (lanes for the epilogue) between the synthesized sizes around
   // it, or through the two nearest beyond them.
-  const double c8 = cached_ge("array_ctrl_temporal_8x8"), c16 = cached_ge("array_ctrl_temporal_16x16"),
+  const double c4 = cached_ge("array_ctrl_temporal_4x4"), c8 = cached_ge("array_ctrl_temporal_8x8"), c16 = cached_ge("array_ctrl_temporal_16x16"),
                c33 = cached_ge("array_ctrl_temporal_33x32");
   const double e4 = cached_ge("epilogue_4"), e8 = cached_ge("epilogue_8"), e32 = cached_ge("epilogue_32");
   struct Other {
@@ -223,7 +223,8 @@ TEST_CASE("the units around the array are priced from their synthesis, by size b
   } others[] = {{12, 12, c8 + (c16 - c8) * (24 - 16) / 16.0, e8 + (e32 - e8) * (12 - 8) / 24.0},
                 {24, 16, c16 + (c33 - c16) * (40 - 32) / 33.0, e8 + (e32 - e8) * (16 - 8) / 24.0},
                 {48, 64, c33 + (c33 - c16) * (112 - 65) / 33.0, e32 + (e32 - e8) * (64 - 32) / 24.0},
-                {6, 5, c8 + (c16 - c8) * (11 - 16) / 16.0, e4 + (e8 - e4) * (5 - 4) / 4.0}};
+                {6, 5, c4 + (c8 - c4) * (11 - 8) / 8.0, e4 + (e8 - e4) * (5 - 4) / 4.0},
+                {1, 2, c4 + (c8 - c4) * (3 - 8) / 8.0, e4 + (e8 - e4) * (2 - 4) / 4.0}};
   for (const auto& o : others) {
     INFO(o.rows << "x" << o.cols);
     fq::ArchConfig arch = fq::test::base_arch(o.rows, o.cols, "temporal");
