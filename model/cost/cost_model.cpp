@@ -70,6 +70,11 @@ double positive(double v, const std::string& origin, const std::string& path) {
 
 std::string fmt_factor(double f) { return fmt::format("x{:.3g}", f); }
 
+// The detail's warning for a synthesis figure whose RTL has changed since.
+std::string stale_note(const SynthDesign& d) {
+  return d.stale ? fmt::format("; STALE: {}", d.stale_reason) : std::string();
+}
+
 std::string read_text(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open {}", path, what);
@@ -277,6 +282,7 @@ CostModel::CostModel(CostTables tables, const ArchConfig& arch) : m_t(std::move(
   std::vector<int> nodes;
   for (const auto& s : m_t.sram) nodes.push_back(s.node_nm);
   if (nodes.empty()) fail("{}: no SRAM rows", m_t.origin);
+  m_area = compute_area();  // fixed by the tables and the arch: energy_pj's leakage reuses it
 }
 
 double CostModel::scale_factor(int from_node, bool energy) const {
@@ -463,7 +469,7 @@ Breakdown CostModel::energy_pj(const timing::ActionCounts& a, uint64_t cycles) c
   // Leakage: area x density x time (1 nW for 1 s is 1000 pJ).
   const double seconds = static_cast<double>(cycles) / (m_arch.clock_mhz * 1e6);
   double logic_um2 = 0, sram_um2 = 0;
-  for (const auto& item : area_um2().items) {
+  for (const auto& item : m_area.items) {
     const bool sram = item.name == "wbuf" || item.name == "abuf" || item.name == "obuf" || item.name == "sbuf";
     (sram ? sram_um2 : logic_um2) += item.value;
   }
@@ -504,15 +510,28 @@ const SynthDesign* CostModel::synth_array() const {
   return best;
 }
 
-const SynthDesign* CostModel::synth_decoder() const {
-  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth) return nullptr;
-  for (const auto& d : m_t.synth->designs) {
-    if (d.role == "decoder") return &d;
-  }
-  return nullptr;
+std::pair<double, std::string> CostModel::ge_basis() const {
+  const double ge_scale = scale_factor(m_t.nand2_node_nm, false);
+  const double ge_um2 = m_t.nand2_um2 * ge_scale;
+  return {ge_um2, fmt::format("{} um2 per GE ({} {} um2 @{} nm, {} to {} nm)", ge_um2, m_t.nand2_source, m_t.nand2_um2,
+                              m_t.nand2_node_nm, fmt_factor(ge_scale), m_arch.tech_node_nm)};
 }
 
-Breakdown CostModel::area_um2() const {
+std::vector<const SynthDesign*> CostModel::synth_designs(const std::string& role) const {
+  std::vector<const SynthDesign*> out;
+  if (m_t.pe_source != PeAreaSource::kSynthesis || !m_t.synth) return out;
+  for (const auto& d : m_t.synth->designs) {
+    if (d.role == role) out.push_back(&d);
+  }
+  return out;
+}
+
+const SynthDesign* CostModel::synth_decoder() const {
+  const auto d = synth_designs("decoder");
+  return d.empty() ? nullptr : d.front();
+}
+
+Breakdown CostModel::compute_area() const {
   Breakdown b;
   auto add = [&](const std::string& name, double v, const std::string& source, const std::string& detail,
                  bool stale = false) {
@@ -523,11 +542,7 @@ Breakdown CostModel::area_um2() const {
   const bool fineq = pe.weight_format(m_arch) == HwFormat::kFineqR;  // cluster decoders feed the array
   const double pes = static_cast<double>(m_arch.rows) * m_arch.cols;
   // One NAND2 gate equivalent at the arch's node.
-  const double ge_scale = scale_factor(m_t.nand2_node_nm, false);
-  const double ge_um2 = m_t.nand2_um2 * ge_scale;
-  const std::string ge_detail = fmt::format("{} um2 per GE ({} {} um2 @{} nm, {} to {} nm)", ge_um2, m_t.nand2_source,
-                                            m_t.nand2_um2, m_t.nand2_node_nm, fmt_factor(ge_scale), m_arch.tech_node_nm);
-  auto stale_note = [](const SynthDesign& d) { return d.stale ? fmt::format("; STALE: {}", d.stale_reason) : std::string(); };
+  const auto [ge_um2, ge_detail] = ge_basis();
   // Why the tables are used although area.pe_source asks for synthesis.
   std::string fallback;
   if (m_t.pe_source == PeAreaSource::kSynthesis) {
@@ -567,44 +582,36 @@ Breakdown CostModel::area_um2() const {
                       add8.value, add8.source));
     }
   }
-  // The units around the array, from their synthesis (docs/energy.md "Area of the control units").
-  if (m_t.pe_source == PeAreaSource::kSynthesis && m_t.synth) {
-    auto role = [&](const std::string& r) {
-      std::vector<const SynthDesign*> out;
-      for (const auto& d : m_t.synth->designs) {
-        if (d.role == r) out.push_back(&d);
-      }
-      return out;
-    };
-    // The array controller of the arch's PE kind, preferring designs with its weight bits, weight
-    // sets and accumulator width; its size is R + C (the row metadata ring, the per-column weight
-    // addresses and accumulate adders and the per-row activation masks grow with R and C).
-    std::vector<const SynthDesign*> same, kind;
-    for (const SynthDesign* d : role("array_ctrl")) {
-      if (d->kind != m_arch.pe_kind) continue;
-      kind.push_back(d);
-      if (d->weight_bits == pe.synth_weight_bits(m_arch) && d->weight_sets == m_arch.weight_sets &&
-          d->acc_bits == m_arch.acc_bits) {
-        same.push_back(d);
-      }
+  // The units around the array, from their synthesis (docs/energy.md "Area of the control units");
+  // none without the synthesis cache.
+  // The array controller of the arch's PE kind, preferring designs with its weight bits, weight
+  // sets and accumulator width; its size is R + C (the row metadata ring, the per-column weight
+  // addresses and accumulate adders and the per-row activation masks grow with R and C).
+  std::vector<const SynthDesign*> same, kind;
+  for (const SynthDesign* d : synth_designs("array_ctrl")) {
+    if (d->kind != m_arch.pe_kind) continue;
+    kind.push_back(d);
+    if (d->weight_bits == pe.synth_weight_bits(m_arch) && d->weight_sets == m_arch.weight_sets &&
+        d->acc_bits == m_arch.acc_bits) {
+      same.push_back(d);
     }
-    if (!kind.empty()) {
-      const bool exact_params = !same.empty();
-      add_unit_area(
-          b, "array_ctrl", exact_params ? same : kind, m_arch.rows + m_arch.cols,
-          [](const SynthDesign& d) { return static_cast<double>(d.rows + d.cols); }, "R + C",
-          fmt::format("array controller {}x{}", m_arch.rows, m_arch.cols),
-          exact_params ? std::string()
-                       : fmt::format("no synthesized {} controller with {} weight bits, {} weight sets and {}-bit "
-                                     "sums; from the kind's synthesized controllers, whose parameters differ",
-                                     m_arch.pe_kind, pe.synth_weight_bits(m_arch), m_arch.weight_sets,
-                                     m_arch.acc_bits));
-    }
-    // No size parameter: one design each.
-    for (const char* unit : {"controller", "dma_in", "dma_out"}) {
-      const auto c = role(unit);
-      if (!c.empty()) add_unit_area(b, unit, c, 1.0, [](const SynthDesign&) { return 1.0; }, "size", unit, "");
-    }
+  }
+  if (!kind.empty()) {
+    const bool exact_params = !same.empty();
+    add_unit_area(
+        b, "array_ctrl", exact_params ? same : kind, m_arch.rows + m_arch.cols,
+        [](const SynthDesign& d) { return static_cast<double>(d.rows + d.cols); }, "R + C",
+        fmt::format("array controller {}x{}", m_arch.rows, m_arch.cols),
+        exact_params ? std::string()
+                     : fmt::format("no synthesized {} controller with {} weight bits, {} weight sets and {}-bit "
+                                   "sums; from the kind's synthesized controllers, whose parameters differ",
+                                   m_arch.pe_kind, pe.synth_weight_bits(m_arch), m_arch.weight_sets,
+                                   m_arch.acc_bits));
+  }
+  // No size parameter: one design each.
+  for (const char* unit : {"controller", "dma_in", "dma_out"}) {
+    const auto c = synth_designs(unit);
+    if (!c.empty()) add_unit_area(b, unit, c, 1.0, [](const SynthDesign&) { return 1.0; }, "size", unit, "");
   }
   const struct {
     const char* name;
@@ -620,12 +627,7 @@ Breakdown CostModel::area_um2() const {
     });
     add(bf.name, s.value, row ? "table" : "derived", s.source);
   }
-  std::vector<const SynthDesign*> epi;
-  if (m_t.pe_source == PeAreaSource::kSynthesis && m_t.synth) {
-    for (const auto& d : m_t.synth->designs) {
-      if (d.role == "epilogue") epi.push_back(&d);
-    }
-  }
+  const std::vector<const SynthDesign*> epi = synth_designs("epilogue");
   if (!epi.empty()) {
     add_unit_area(b, "epilogue", epi, m_arch.cols, [](const SynthDesign& d) { return static_cast<double>(d.cols); },
                   "lanes", fmt::format("epilogue of {} lanes", m_arch.cols), "");
@@ -642,10 +644,7 @@ Breakdown CostModel::area_um2() const {
 void CostModel::add_unit_area(Breakdown& b, const std::string& name, const std::vector<const SynthDesign*>& cands,
                               double x, double (*x_of)(const SynthDesign&), const std::string& x_name,
                               const std::string& what, const std::string& mismatch) const {
-  const double ge_scale = scale_factor(m_t.nand2_node_nm, false);
-  const double ge_um2 = m_t.nand2_um2 * ge_scale;
-  const std::string ge_detail = fmt::format("{} um2 per GE ({} {} um2 @{} nm, {} to {} nm)", ge_um2, m_t.nand2_source,
-                                            m_t.nand2_um2, m_t.nand2_node_nm, fmt_factor(ge_scale), m_arch.tech_node_nm);
+  const auto [ge_um2, ge_detail] = ge_basis();
   // One design per size, by size. `a` is the nearest; `c` the other end of the line: the next
   // size on the far side of x when x lies between two sizes, else the next size inward.
   std::vector<const SynthDesign*> by;
@@ -674,7 +673,6 @@ void CostModel::add_unit_area(Breakdown& b, const std::string& name, const std::
     if (!d.unmapped_memories.empty()) s += fmt::format(" without its memories {} (not priced)", d.unmapped_memories);
     return s;
   };
-  auto stale_note = [](const SynthDesign& d) { return d.stale ? fmt::format("; STALE: {}", d.stale_reason) : std::string(); };
   const std::string tail = fmt::format("{}; {}, {}", ge_detail, m_t.synth->yosys, m_t.synth->liberty);
   const std::string pre = mismatch.empty() ? std::string() : mismatch + "; ";
   if (x_of(*a) == x && mismatch.empty()) {

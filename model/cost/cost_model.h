@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fq::cost {
@@ -121,7 +122,7 @@ class CostModel {
   CostModel(CostTables tables, const ArchConfig& arch);
   // Dynamic energy of the actions plus leakage of area_um2() over `cycles` at the arch's clock.
   Breakdown energy_pj(const timing::ActionCounts& actions, uint64_t cycles) const;
-  Breakdown area_um2() const;
+  Breakdown area_um2() const { return m_area; }
 
   // A logic primitive of the tables (add_int32, ...) at the arch's node and Vdd.
   Price logic_energy(const std::string& name) const;
@@ -137,6 +138,11 @@ class CostModel {
   // The synthesized array of the arch's PE kind whose R*C is nearest the arch's (in log), or none.
   const SynthDesign* synth_array() const;
   const SynthDesign* synth_decoder() const;
+  // The synthesized designs of one role (none without the synthesis cache), and one GE in um2 at
+  // the arch's node with the detail that says how.
+  std::vector<const SynthDesign*> synth_designs(const std::string& role) const;
+  std::pair<double, std::string> ge_basis() const;
+  Breakdown compute_area() const;
   // GE of a unit from the synthesized designs `cands` (one role) at size x (x_of a design):
   // `synthesis` when one has x (and `mismatch` is empty), else linear in x between the sizes
   // around x (beyond them, through the two nearest; in proportion to a lone one), `derived`.
@@ -147,6 +153,7 @@ class CostModel {
 
   CostTables m_t;
   ArchConfig m_arch;
+  Breakdown m_area;
 };
 
 }  // namespace fq::cost
