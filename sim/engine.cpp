@@ -68,6 +68,7 @@ void Engine::refuse_rtl_options(const EngineOptions& options) const {
   refuse_option(!options.wave.empty(), "--wave");
   refuse_option(!options.rtl_defines.empty(), "--rtl-define");
   refuse_option(!options.rtl_cache.empty(), "--rtl-cache");
+  refuse_option(options.rtl_build_jobs != 0, "--build-jobs");
 }
 
 const Engine& find_engine(const std::string& name, const std::string& option) {

@@ -61,6 +61,7 @@ struct EngineOptions {
   std::string rtl_cache;                           // rtl: where runners are kept (sim/rtl/rtl_engine.h)
   std::vector<std::string> rtl_defines;            // rtl: Verilog defines (fault injection)
   std::string wave;                                // rtl: an FST waveform of the run
+  int rtl_build_jobs = 0;                          // rtl: compiler processes of a runner build (0: one per core)
 };
 
 class Engine {

@@ -32,6 +32,7 @@ using fq::fail;
 constexpr const char* kUsage = R"(usage: cosim --arch ARCH.yaml [--set KEY=VALUE ...]
              [--layer LAYER.q | --gemm M,N,K | --topology FILE.csv] [--tokens M] [--seed S]
              [--engines golden,fast,systemc,rtl] [--json OUT.json] [--rtl-cache DIR] [--wave OUT.fst]
+             [--build-jobs N]
 
 Compiles the workload once (as simulate does) and runs every chosen engine on the same program
 and DRAM image (default engines: golden,fast,systemc,rtl; the RTL needs a weight-stationary
@@ -46,6 +47,7 @@ reproduces it with an RTL waveform. Exit status 0 only on full agreement.
   --wave OUT.fst     the RTL run's waveform (GTKWave)
   --rtl-define NAME  a Verilog define for the RTL build (fault injection in tests/cosim)
   --build-only       only build (or find) the RTL runner for the arch, then exit
+  --build-jobs N     compiler processes for a runner build (default: one per core)
 )";
 
 std::string reproduce_command(int argc, char** argv, const std::string& extra) {
@@ -86,6 +88,10 @@ int run(int argc, char** argv) {
   rtl.rtl_cache = cl.value("rtl-cache").value_or("");
   rtl.wave = cl.value("wave").value_or("");
   rtl.rtl_defines = cl.values("rtl-define");
+  if (const auto jobs = cl.value("build-jobs")) {
+    numbers.set("build-jobs", *jobs);
+    rtl.rtl_build_jobs = static_cast<int>(numbers.get_int("build-jobs", 0, 1, 256));
+  }
   const bool build_only = cl.flag("build-only");
   cl.finish();
 
@@ -93,8 +99,9 @@ int run(int argc, char** argv) {
   const auto has = [&](const char* e) {
     return std::any_of(engines.begin(), engines.end(), [&](const fq::sim::Engine* x) { return x->name() == e; });
   };
-  if (!has("rtl") && (!rtl.wave.empty() || !rtl.rtl_defines.empty() || !rtl.rtl_cache.empty())) {
-    fail("--wave, --rtl-define and --rtl-cache need the rtl engine in --engines");
+  if (!has("rtl") &&
+      (!rtl.wave.empty() || !rtl.rtl_defines.empty() || !rtl.rtl_cache.empty() || rtl.rtl_build_jobs != 0)) {
+    fail("--wave, --rtl-define, --rtl-cache and --build-jobs need the rtl engine in --engines");
   }
   const fq::ArchConfig arch = fq::load_arch(arch_path, overrides);
   for (const auto* e : engines) {
@@ -105,6 +112,7 @@ int run(int argc, char** argv) {
     fq::sim::RtlOptions o;
     o.cache_dir = rtl.rtl_cache;
     o.defines = rtl.rtl_defines;
+    o.build_jobs = rtl.rtl_build_jobs;
     o.status = [&progress](const std::string& s) { progress.stage(s); };
     fmt::print("RTL runner for {}: {}\n", arch.name, fq::sim::rtl_runner(arch, o));
     return 0;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace fq::sim {
@@ -208,8 +209,12 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   if (built) {
     std::ofstream(obj / "fq_runner.mk") << kRunnerMakefile;
     // The sloppiness lets ccache use the precompiled verilated.h (as in the CMake build).
-    cmd = fmt::format("{}make -C {} -f fq_runner.mk -j 2 {}{} >> {} 2>&1",
-                      use_ccache() ? "CCACHE_SLOPPINESS=pch_defines,time_macros " : "", quote(obj.string()),
+    // The job count changes no object (not in the key). ctest builds runners one job each beside
+    // other tests (tests/CMakeLists.txt), a user by default on every core.
+    const unsigned jobs = o.build_jobs > 0 ? static_cast<unsigned>(o.build_jobs)
+                                           : std::max(1u, std::thread::hardware_concurrency());
+    cmd = fmt::format("{}make -C {} -f fq_runner.mk -j {} {}{} >> {} 2>&1",
+                      use_ccache() ? "CCACHE_SLOPPINESS=pch_defines,time_macros " : "", quote(obj.string()), jobs,
                       kMakeOptions, use_ccache() ? " OBJCACHE=ccache" : "", quote(log.string()));
     built = std::system(cmd.c_str()) == 0;
   }
@@ -326,6 +331,7 @@ class Rtl final : public Engine {
     o.cache_dir = options.rtl_cache;
     o.defines = options.rtl_defines;
     o.wave = options.wave;
+    o.build_jobs = options.rtl_build_jobs;
     o.status = options.status;
     RtlResult res = run_rtl(program, arch, memory, o);
     EngineResult r;

@@ -24,6 +24,7 @@ struct RtlOptions {
   std::string cache_dir;
   std::vector<std::string> defines;  // Verilog `define names (fault injection in tests)
   std::string wave;                  // write an FST waveform here (builds a tracing runner)
+  int build_jobs = 0;                // compiler processes of a runner build; 0: one per core
   std::function<void(const std::string&)> status;  // progress messages (the build takes minutes)
 };
 

@@ -24,6 +24,10 @@ expect_error "rtl refuses scalesim" "--engine rtl: timing: scalesim is a modelli
   "$bin/simulate" --arch "$src/configs/int8.yaml" --set timing=scalesim --engine rtl --json "$work/bad.json"
 expect_error "cosim unknown engine" "--engines 'golden,bogus': unknown engine 'bogus' \(registered: fast, golden, rtl, systemc\)" "$work/bad.json" -- \
   "$bin/cosim" --arch "$src/configs/fineq.yaml" --engines golden,bogus --json "$work/bad.json"
+expect_error "cosim --build-jobs without rtl" "--wave, --rtl-define, --rtl-cache and --build-jobs need the rtl engine" "$work/bad.json" -- \
+  "$bin/cosim" --arch "$src/configs/fineq.yaml" --engines golden,fast --build-jobs 2 --json "$work/bad.json"
+expect_error "cosim --build-jobs 0" "build-jobs" "$work/bad.json" -- \
+  "$bin/cosim" --arch "$src/configs/fineq.yaml" --build-only --build-jobs 0 --json "$work/bad.json"
 "$bin/cosim" --arch "$src/configs/fineq.yaml" --gemm 5,7,20 --engines golden,fast,systemc >"$work/cosim.txt"
 check "cosim golden,fast,systemc: PASS" grep -q '^PASS: golden,fast,systemc agree' "$work/cosim.txt"
 # compare and sweep: systemc writes the fast engine's CSV byte for byte; rtl (no action counts) is refused.
