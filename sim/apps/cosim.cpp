@@ -43,7 +43,7 @@ the engines, the op, tile, element, expected and actual values and the cycle, an
 reproduces it with an RTL waveform. Exit status 0 only on full agreement.
   --rtl-cache DIR    where Verilated runners are kept (default $FQSIM_RTL_CACHE, else
                      ~/.cache/fqsim/rtl, also searching this build's rtl-cache, which the
-                     rtl_runners target fills); the first run for an arch builds one (minutes)
+                     tests fill); the first run for an arch builds one (minutes)
   --wave OUT.fst     the RTL run's waveform (GTKWave)
   --rtl-define NAME  a Verilog define for the RTL build (fault injection in tests/cosim)
   --build-only       only build (or find) the RTL runner for the arch, then exit

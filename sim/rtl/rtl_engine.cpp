@@ -52,7 +52,7 @@ fs::path user_cache() {
 
 // Where runners are looked up, in order; a missing one is built into the first. An explicit
 // folder (option, then $FQSIM_RTL_CACHE) is the only one. Otherwise the user cache, then the
-// build tree's (what the `rtl_runners` target of the test command filled), so that a runner the
+// build tree's (what the test command's rtl_runner.* fixtures filled), so that a runner the
 // tests built is reused, not Verilated again.
 std::vector<fs::path> cache_folders(const RtlOptions& o) {
   if (!o.cache_dir.empty()) return {fs::path(o.cache_dir)};

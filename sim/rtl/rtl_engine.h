@@ -19,8 +19,8 @@ namespace fq::sim {
 
 struct RtlOptions {
   // Default: $FQSIM_RTL_CACHE, else $XDG_CACHE_HOME/fqsim/rtl (or ~/.cache/fqsim/rtl), where a
-  // missing runner is built, with the build tree's rtl-cache (filled by the rtl_runners target)
-  // also searched.
+  // missing runner is built, with the build tree's rtl-cache (filled by the tests' rtl_runner.*
+  // fixtures and the rtl_runners target) also searched.
   std::string cache_dir;
   std::vector<std::string> defines;  // Verilog `define names (fault injection in tests)
   std::string wave;                  // write an FST waveform here (builds a tracing runner)

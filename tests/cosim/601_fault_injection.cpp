@@ -17,7 +17,7 @@
 
 TEST_CASE("cosim reports a planted RTL decoder bug at the first affected accumulator", "[cosim]") {
   const auto dir = fq::test::temp_dir("cosim_fault");
-  // configs/fineq.yaml at 6 x 4; the rtl_runners target builds its faulty runner.
+  // configs/fineq.yaml at 6 x 4; the ctest fixture rtl_runner.fault_t6x4 builds its faulty runner.
   const std::string arch_path = (fq::test::source_dir() / "configs/test/fault_t6x4.yaml").string();
   const auto json = dir / "verdict.json";
   std::string cmd = fmt::format("{}/cosim --arch {} --gemm 5,7,20 --seed 3 --engines golden,systemc,rtl "

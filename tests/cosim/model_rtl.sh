@@ -3,7 +3,7 @@
 # every pass runs on the Verilated fq_top, its outputs must equal the golden integer GEMM and its
 # per-op cycles the timing contract; tokens and logits equal the golden integer path; the cycles
 # equal the fast engine's. Args: BIN_DIR MODELS_DIR SOURCE_DIR. The runner for configs/fineq.yaml
-# is built by the rtl_runners target (else here, in minutes).
+# is built by the ctest fixture rtl_runner.fineq (else here, in minutes).
 set -uo pipefail
 bin=$1 models=$2 src=$3
 ckpt="$models/tinyllamas/stories260K.bin"

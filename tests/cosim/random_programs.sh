@@ -6,7 +6,7 @@
 set -uo pipefail
 bin=$1 src=$3 seeds=${5:-12}
 case $seeds in '' | *[!0-9]*) echo "random_programs: SEEDS '$seeds' is not a count"; exit 1 ;; esac
-# The archs are the presets configs/test/cosim_*.yaml (the rtl_runners target builds their runners).
+# The archs are the presets configs/test/cosim_*.yaml (the ctest fixtures rtl_runner.cosim_* build their runners).
 archs=("$src"/configs/test/cosim_*.yaml)
 [ -f "${archs[0]}" ] || { echo "no configs/test/cosim_*.yaml in $src"; exit 1; }
 failures=0

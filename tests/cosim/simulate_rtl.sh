@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# simulate --engine rtl (a runner of the rtl_runners target, FQSIM_RTL_CACHE): the report's cycles
+# simulate --engine rtl (the runner of the ctest fixture rtl_runner.fineq, FQSIM_RTL_CACHE): the report's cycles
 # equal the fast engine's, total and per GEMM; the parts the RTL does not produce are listed as
 # absent, not zero. Args: BIN_DIR MODELS_DIR SOURCE_DIR.
 set -uo pipefail

@@ -7,7 +7,7 @@
 # short other side. The full-size presets (fq_top at 33 x 32 temporal and bit-serial, 32 x 32
 # INT8 and INT4) are not linted here: every co-simulation runner is a Verilation of fq_top with
 # this same recipe, whose -Wall warnings are fatal, and the test command builds those runners
-# (`rtl_runners`; a cosim test builds a missing one), so a warning at full size fails there. A
+# (the fixtures `rtl_runner.*`; a cosim test builds a missing one), so a warning at full size fails there. A
 # 33 x 32 lint takes 12-16 s (as long as the Verilation: --lint-only runs every pass, emit
 # included); with the ten of them replaced, this test went from 124 s to 35 s (docs/performance.md).
 set -uo pipefail
