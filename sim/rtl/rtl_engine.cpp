@@ -135,6 +135,57 @@ bool use_ccache() {
   return have;
 }
 
+// Verilator's runtime objects (verilated.o and the like) and the precompiled verilated.h are the
+// same for every runner built with the same recipe, flags and tools; built once per cache folder
+// (an entry `runtime-KEY`) and copied into each later runner's build folder, where make finds
+// them up to date. They were about 9 of a small runner's 16 CPU-seconds (docs/performance.md
+// "Shared runtime objects"). ccache would share the objects but not the precompiled headers.
+std::string command_output(const std::string& cmd) {
+  std::string out;
+  if (FILE* f = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    pclose(f);
+  }
+  return out;
+}
+bool is_runtime_file(const fs::path& rel) {
+  const std::string name = rel.filename().string();
+  return (name.rfind("verilated", 0) == 0 && rel.extension() == ".o") ||
+         rel.parent_path().filename() == "verilated.h.gch";
+}
+std::vector<fs::path> runtime_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const fs::path rel = fs::relative(e.path(), dir);
+    if (e.is_regular_file() && is_runtime_file(rel)) files.push_back(rel);
+  }
+  return files;
+}
+// Copies the shared runtime into a Verilated build folder: make then skips those compiles.
+void take_runtime(const fs::path& runtime, const fs::path& obj) {
+  if (!fs::exists(runtime / "complete")) return;
+  for (const fs::path& rel : runtime_files(runtime)) {
+    fs::create_directories((obj / rel).parent_path());
+    fs::copy_file(runtime / rel, obj / rel, fs::copy_options::overwrite_existing);
+  }
+}
+// Keeps a finished build's runtime as the folder's shared one (first build wins; a concurrent
+// one that loses the rename discards its copy).
+void keep_runtime(const fs::path& obj, const fs::path& runtime) {
+  if (fs::exists(runtime / "complete")) return;
+  const fs::path tmp = runtime.string() + fmt::format(".tmp{}", getpid());
+  fs::remove_all(tmp);
+  for (const fs::path& rel : runtime_files(obj)) {
+    fs::create_directories((tmp / rel).parent_path());
+    fs::copy_file(obj / rel, tmp / rel);
+  }
+  std::ofstream(tmp / "complete") << "";
+  std::error_code ec;
+  fs::rename(tmp, runtime, ec);
+  if (ec) fs::remove_all(tmp);
+}
+
 // The libraries the runner links (in link order): this build's archives, or the installed ones.
 std::vector<fs::path> runner_libs() {
   std::vector<fs::path> libs;
@@ -201,12 +252,18 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   for (const auto& a : args) cmd += fmt::format(" {}", a);
   for (const auto& p : sources) cmd += fmt::format(" {}", quote(p.string()));
   cmd += fmt::format(" {}", quote((src / "sim/rtl/rtl_runner_main.cpp").string()));
-  cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1",
-                     quote(fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}{}", include_dir().string(), kIdepth,
-                                       o.wave.empty() ? "" : " -DFQ_RTL_TRACE")),
-                     quote(link_line), quote(obj.string()), quote(log.string()));
+  const std::string cflags = fmt::format("-std=c++20 -DNDEBUG -I{} -DFQ_RTL_IDEPTH={}{}", include_dir().string(),
+                                         kIdepth, o.wave.empty() ? "" : " -DFQ_RTL_TRACE");
+  cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1", quote(cflags), quote(link_line),
+                     quote(obj.string()), quote(log.string()));
   bool built = std::system(cmd.c_str()) == 0;
+  // The runtime's key: what its compiles depend on (the recipe, the C++ flags of this runner, the
+  // tools' versions), not the design.
+  uint64_t rk = fnv(fnv(fnv(fnv(1469598103934665603ull, recipe()), kMakeOptions), kRunnerMakefile), cflags);
+  rk = fnv(fnv(rk, o.wave.empty() ? "untraced" : "--trace-fst"), command_output("verilator --version; g++ --version"));
+  const fs::path runtime = cache / fmt::format("runtime-{:016x}", rk);
   if (built) {
+    take_runtime(runtime, obj);
     std::ofstream(obj / "fq_runner.mk") << kRunnerMakefile;
     // The sloppiness lets ccache use the precompiled verilated.h (as in the CMake build).
     // The job count changes no object (not in the key). ctest builds runners one job each beside
@@ -218,6 +275,7 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
                       kMakeOptions, use_ccache() ? " OBJCACHE=ccache" : "", quote(log.string()));
     built = std::system(cmd.c_str()) == 0;
   }
+  if (built && fs::exists(obj / "fq_rtl_runner")) keep_runtime(obj, runtime);
   if (!built || !fs::exists(obj / "fq_rtl_runner")) {
     const std::string text = slurp(log);
     fail("building the RTL runner failed (log: {}): {}", log.string(),
