@@ -10,11 +10,11 @@
 #include "sim/apps/sweep_core.h"
 #include "model/core/atomic_file.h"
 #include "model/core/error.h"
+#include "model/core/subprocess.h"
 #include "model/cost/sha256.h"
 #include "sim/sweep_csv.h"
 
 #include <fmt/format.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -42,18 +42,6 @@ std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
-}
-
-// Runs a shell command; its stdout and stderr, and the exit status (-1 when it did not exit).
-std::pair<int, std::string> run_capture(const std::string& command) {
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) fail("cannot run '{}'", command);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 std::string trim(std::string s) {

@@ -3,6 +3,7 @@
 #include "model/arch/pe_model.h"
 #include "model/core/data_dir.h"
 #include "model/core/error.h"
+#include "model/core/subprocess.h"
 #include "model/ir/tir_text.h"
 #include "sim/engine.h"
 
@@ -25,6 +26,7 @@ namespace {
 
 constexpr uint64_t kIdepth = uint64_t{1} << 16;  // instructions per unit the runner's fq_top holds
 
+constexpr uint64_t kFnvOffset = 1469598103934665603ull;
 uint64_t fnv(uint64_t h, const std::string& s) {
   for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
   return h;
@@ -124,6 +126,10 @@ verilated.h.gch/slow.gch: | verilated.h.link
 $(VK_FAST_OBJS) $(VK_SLOW_OBJS) $(VK_USER_OBJS): | $(VK_PCH)
 )";
 
+// How runners are built (recipe, make options, makefile), hashed into the runner's key and the
+// shared runtime's.
+uint64_t build_hash(uint64_t h) { return fnv(fnv(fnv(h, recipe()), kMakeOptions), kRunnerMakefile); }
+
 // The runner's C++ compiles go through ccache when it is installed: a runner whose key changed only
 // because a library it links changed (any edit to model/ir, arch, quant or core) compiles the same
 // Verilated C++ again and hits, so only Verilator and the link run again (all ten runners of
@@ -141,15 +147,6 @@ bool use_ccache() {
 // them up to date: a small runner's build went from 16.9 to 6.8 s (docs/performance.md
 // "rtl_runners two at a time, and shared runtime objects"). ccache would share the objects but
 // not the precompiled headers.
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-    pclose(f);
-  }
-  return out;
-}
 bool is_runtime_file(const fs::path& rel) {
   const std::string name = rel.filename().string();
   return (name.rfind("verilated", 0) == 0 && rel.extension() == ".o") ||
@@ -218,11 +215,11 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   // Tracing is half the generated code: only a run that asks for a waveform gets a traced runner
   // (its own cache entry, built on first use).
   if (!o.wave.empty()) args.push_back("--trace-fst");
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = kFnvOffset;
   for (const auto& p : rtl_files) h = fnv(fnv(h, p.filename().string()), slurp(p));
   for (const auto& p : runner_src) h = fnv(h, slurp(p));
   for (const auto& a : args) h = fnv(h, a);
-  h = fnv(fnv(fnv(h, recipe()), kMakeOptions), kRunnerMakefile);
+  h = build_hash(h);
   for (const fs::path& lib : libs) {
     h = fnv(h, fmt::format("{}:{}", fs::file_size(lib), fs::last_write_time(lib).time_since_epoch().count()));
   }
@@ -258,10 +255,11 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
   cmd += fmt::format(" -CFLAGS {} -LDFLAGS {} --Mdir {} -o fq_rtl_runner > {} 2>&1", quote(cflags), quote(link_line),
                      quote(obj.string()), quote(log.string()));
   bool built = std::system(cmd.c_str()) == 0;
-  // The runtime's key: what its compiles depend on (the recipe, the C++ flags of this runner, the
-  // tools' versions), not the design.
-  uint64_t rk = fnv(fnv(fnv(fnv(1469598103934665603ull, recipe()), kMakeOptions), kRunnerMakefile), cflags);
-  rk = fnv(fnv(rk, o.wave.empty() ? "untraced" : "--trace-fst"), command_output("verilator --version; g++ --version"));
+  // The runtime's key: what its compiles depend on (the recipe and makefile, this runner's C++
+  // flags, which carry FQ_RTL_TRACE exactly when it is Verilated with --trace-fst, and the tools'
+  // versions), not the design.
+  const uint64_t rk =
+      fnv(fnv(build_hash(kFnvOffset), cflags), run_capture("verilator --version; g++ --version").second);
   const fs::path runtime = cache / fmt::format("runtime-{:016x}", rk);
   if (built) {
     take_runtime(runtime, obj);
@@ -282,12 +280,12 @@ fs::path runner_for(const ArchConfig& arch, const RtlOptions& o) {
                       kMakeOptions, use_ccache() ? " OBJCACHE=ccache" : "", quote(log.string()));
     built = std::system(cmd.c_str()) == 0;
   }
-  if (built && fs::exists(obj / "fq_rtl_runner")) keep_runtime(obj, runtime);
   if (!built || !fs::exists(obj / "fq_rtl_runner")) {
     const std::string text = slurp(log);
     fail("building the RTL runner failed (log: {}): {}", log.string(),
          text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
   }
+  keep_runtime(obj, runtime);
   fs::rename(tmp / "obj" / "fq_rtl_runner", tmp / "fq_rtl_runner");
   fs::remove_all(tmp / "obj");
   std::error_code ec;
