@@ -7,8 +7,12 @@
 # FQ_FUZZ_SECONDS=300 FQ_FUZZ_RUNS=1000000); FQ_FUZZ_WORK=DIR puts the scratch corpora and the
 # artifacts in DIR instead of build-fuzz.
 # usage: scripts/ci-fuzz.sh [READER...]   (default: every reader of tests/fuzz/CMakeLists.txt)
+#        scripts/ci-fuzz.sh --configure   (only configure build-fuzz: .ci/run builds and runs the
+#        unit and engine tests in it first, so that one sanitized build serves both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+configure_only=0
+if [ "${1:-}" = --configure ]; then configure_only=1; shift; fi
 seconds=${FQ_FUZZ_SECONDS:-15}
 runs=${FQ_FUZZ_RUNS:--1}
 work=${FQ_FUZZ_WORK:-build-fuzz}  # artifacts/ and corpus/ go here
@@ -19,6 +23,7 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DFQ_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFQ_WERROR=OFF \
   "${launcher[@]}" >/dev/null
+[ $configure_only = 0 ] || exit 0
 cmake --build build-fuzz -j2 --target fuzz_targets
 
 bin=$PWD/build-fuzz/bin
