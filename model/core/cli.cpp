@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
 namespace fq {
 
 CommandLine::CommandLine(std::string program, int argc, const char* const* argv, std::set<std::string> flags)
@@ -84,7 +86,12 @@ int run_command(const char* program, int argc, char** argv, int (*run)(int, char
   try {
     return run(argc, argv);
   } catch (const Error& e) {
-    fmt::print(stderr, "{}: error: {}\n", program, e.what());
+    // The command line and the command's own options name their context, which is the program:
+    // print "cosim: error: option ...", not "cosim: error: cosim: option ...".
+    std::string_view msg = e.what();
+    const std::string_view own = program;
+    if (msg.starts_with(own) && msg.substr(own.size()).starts_with(": ")) msg.remove_prefix(own.size() + 2);
+    fmt::print(stderr, "{}: error: {}\n", program, msg);
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: internal error: {}\n", program, e.what());

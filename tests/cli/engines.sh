@@ -26,7 +26,7 @@ expect_error "cosim unknown engine" "--engines 'golden,bogus': unknown engine 'b
   "$bin/cosim" --arch "$src/configs/fineq.yaml" --engines golden,bogus --json "$work/bad.json"
 expect_error "cosim --build-jobs without rtl" "--wave, --rtl-define, --rtl-cache and --build-jobs need the rtl engine" "$work/bad.json" -- \
   "$bin/cosim" --arch "$src/configs/fineq.yaml" --engines golden,fast --build-jobs 2 --json "$work/bad.json"
-expect_error "cosim --build-jobs 0" "option 'build-jobs' = 0 is outside \[1, 256\]" "$work/bad.json" -- \
+expect_error "cosim --build-jobs 0 (the program named once)" "^cosim: error: option 'build-jobs' = 0 is outside \[1, 256\]$" "$work/bad.json" -- \
   "$bin/cosim" --arch "$src/configs/fineq.yaml" --build-only --build-jobs 0 --json "$work/bad.json"
 "$bin/cosim" --arch "$src/configs/fineq.yaml" --gemm 5,7,20 --engines golden,fast,systemc >"$work/cosim.txt"
 check "cosim golden,fast,systemc: PASS" grep -q '^PASS: golden,fast,systemc agree' "$work/cosim.txt"
