@@ -124,7 +124,7 @@ std::vector<int> parse_ids(const std::string& text) {
 }  // namespace
 
 int simulate_model_command(int argc, char** argv) {
-  CommandLine cl("simulate", argc, argv, {"help", "no-compare"});
+  CommandLine cl(argc, argv, {"help", "no-compare"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -144,7 +144,7 @@ int simulate_model_command(int argc, char** argv) {
     fail("--classifier '{}': expected host or accel", classifier_where);
   }
   const bool classifier = classifier_where == "accel";
-  Params numbers("simulate --model");
+  Params numbers("--model");
   numbers.set("generate", cl.required("generate"));
   numbers.set("seed", cl.value("seed").value_or("1"));
   if (prompt_length) numbers.set("prompt-length", *prompt_length);

@@ -32,7 +32,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("compile", argc, argv, {"explain", "help"});
+  fq::CommandLine cl(argc, argv, {"explain", "help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -46,7 +46,7 @@ int run(int argc, char** argv) {
   std::string prefix = cl.value("out").value_or(std::filesystem::path(layer_path).stem().string());
   cl.finish();
 
-  fq::Params numbers("compile");
+  fq::Params numbers;
   numbers.set("tokens", tokens_text);
   numbers.set("seed", seed_text);
   const auto tokens = static_cast<int>(numbers.get_int("tokens", 1, 1, 1 << 20));

@@ -302,7 +302,7 @@ int generate(const fq::llm::LlamaWeights& fp32, const fq::llm::Tokenizer& tok, c
 }
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("evaluate", argc, argv, {"help", "all"});
+  fq::CommandLine cl(argc, argv, {"help", "all"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -313,7 +313,7 @@ int run(int argc, char** argv) {
   const auto tok_path = cl.value("tokenizer");
   const auto text_path = cl.value("text");
   const auto prompt = cl.value("prompt");
-  fq::Params numbers("evaluate");
+  fq::Params numbers;
   for (const char* key : {"sequences", "length", "calibration", "seed", "threads", "chunks", "generate"}) {
     if (const auto v = cl.value(key)) numbers.set(key, *v);
   }

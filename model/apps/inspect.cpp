@@ -22,7 +22,7 @@ With --codes TENSOR: one line per row, "<row> 0x<FP16 scale bits> <code bytes as
 )";
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("inspect", argc, argv, {"help"});
+  fq::CommandLine cl(argc, argv, {"help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;

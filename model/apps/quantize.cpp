@@ -86,7 +86,7 @@ struct Quarot {
 };
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("quantize", argc, argv, {"help"});
+  fq::CommandLine cl(argc, argv, {"help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -110,7 +110,7 @@ int run(int argc, char** argv) {
   }
   if (patterns && !checkpoint) fq::fail("--tensors selects checkpoint tensors; it needs --checkpoint");
 
-  fq::Params numbers("quantize");
+  fq::Params numbers;
   if (seed_text) numbers.set("seed", *seed_text);
   if (threads) numbers.set("threads", *threads);
   if (calib_count) numbers.set("calibration", *calib_count);

@@ -45,7 +45,7 @@ std::string read_input(const std::string& path) {
 }
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("tokenize", argc, argv, {"help", "no-bos", "eos", "decode"});
+  fq::CommandLine cl(argc, argv, {"help", "no-bos", "eos", "decode"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;

@@ -4,12 +4,9 @@
 
 #include <fmt/format.h>
 
-#include <string_view>
-
 namespace fq {
 
-CommandLine::CommandLine(std::string program, int argc, const char* const* argv, std::set<std::string> flags)
-    : m_program(std::move(program)) {
+CommandLine::CommandLine(int argc, const char* const* argv, std::set<std::string> flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
@@ -20,7 +17,7 @@ CommandLine::CommandLine(std::string program, int argc, const char* const* argv,
       } else if (flags.count(name)) {
         m_flags_given.insert(name);
       } else {
-        if (i + 1 >= argc) fail("{}: option --{} needs a value", m_program, name);
+        if (i + 1 >= argc) fail("option --{} needs a value", name);
         m_options.emplace_back(name, argv[++i]);
       }
     } else {
@@ -40,7 +37,7 @@ std::optional<std::string> CommandLine::value(const std::string& name) {
 
 std::string CommandLine::required(const std::string& name) {
   auto v = value(name);
-  if (!v) fail("{}: missing required option --{}", m_program, name);
+  if (!v) fail("missing required option --{}", name);
   return *v;
 }
 
@@ -74,24 +71,19 @@ std::map<std::string, std::string> CommandLine::take_rest() {
 
 void CommandLine::finish() const {
   for (const auto& [key, v] : m_options) {
-    if (!m_used.count(key)) fail("{}: unknown option --{}", m_program, key);
+    if (!m_used.count(key)) fail("unknown option --{}", key);
   }
   for (const auto& f : m_flags_given) {
-    if (!m_used.count(f)) fail("{}: unknown option --{}", m_program, f);
+    if (!m_used.count(f)) fail("unknown option --{}", f);
   }
-  if (!m_positional_used && !m_positional.empty()) fail("{}: unexpected argument '{}'", m_program, m_positional.front());
+  if (!m_positional_used && !m_positional.empty()) fail("unexpected argument '{}'", m_positional.front());
 }
 
 int run_command(const char* program, int argc, char** argv, int (*run)(int, char**)) {
   try {
     return run(argc, argv);
   } catch (const Error& e) {
-    // The command line and the command's own options name their context, which is the program:
-    // print "cosim: error: option ...", not "cosim: error: cosim: option ...".
-    std::string_view msg = e.what();
-    const std::string_view own = program;
-    if (msg.starts_with(own) && msg.substr(own.size()).starts_with(": ")) msg.remove_prefix(own.size() + 2);
-    fmt::print(stderr, "{}: error: {}\n", program, msg);
+    fmt::print(stderr, "{}: error: {}\n", program, e.what());
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: internal error: {}\n", program, e.what());

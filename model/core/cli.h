@@ -13,8 +13,9 @@ namespace fq {
 
 class CommandLine {
  public:
-  // `flags` are the options that take no value; every other `--name` takes one.
-  CommandLine(std::string program, int argc, const char* const* argv, std::set<std::string> flags = {});
+  // `flags` are the options that take no value; every other `--name` takes one. Errors do not
+  // name the program: run_command does.
+  CommandLine(int argc, const char* const* argv, std::set<std::string> flags = {});
 
   std::optional<std::string> value(const std::string& name);  // last value given
   std::string required(const std::string& name);               // fq::Error if absent
@@ -26,10 +27,7 @@ class CommandLine {
   // Throws fq::Error naming the first option (or positional argument) nobody asked for.
   void finish() const;
 
-  const std::string& program() const { return m_program; }
-
  private:
-  std::string m_program;
   std::vector<std::pair<std::string, std::string>> m_options;  // in command-line order
   std::set<std::string> m_flags_given;
   std::vector<std::string> m_positional;

@@ -22,7 +22,7 @@ std::string Params::get_choice(const std::string& key, const std::string& fallba
     if (!known.empty()) known.append(", ");
     known.append(c);
   }
-  fail("{}: option '{}' must be one of {}, got '{}'", m_context, key, known, value);
+  fail("{}option '{}' must be one of {}, got '{}'", prefix(), key, known, value);
 }
 
 double Params::get_double(const std::string& key, double fallback) const {
@@ -37,7 +37,7 @@ double Params::get_double(const std::string& key, double fallback) const {
     pos = 0;
   }
   if (pos != it->second.size() || it->second.empty() || !std::isfinite(v)) {
-    fail("{}: option '{}' must be a finite number, got '{}'", m_context, key, it->second);
+    fail("{}option '{}' must be a finite number, got '{}'", prefix(), key, it->second);
   }
   return v;
 }
@@ -50,20 +50,20 @@ int64_t Params::get_int(const std::string& key, int64_t fallback) const {
   int64_t v = 0;
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
-    fail("{}: option '{}' must be an integer, got '{}'", m_context, key, s);
+    fail("{}option '{}' must be an integer, got '{}'", prefix(), key, s);
   }
   return v;
 }
 
 int64_t Params::get_int(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
   const int64_t v = get_int(key, fallback);
-  if (v < lo || v > hi) fail("{}: option '{}' = {} is outside [{}, {}]", m_context, key, v, lo, hi);
+  if (v < lo || v > hi) fail("{}option '{}' = {} is outside [{}, {}]", prefix(), key, v, lo, hi);
   return v;
 }
 
 void Params::check_all_used() const {
   for (const auto& [key, value] : m_values) {
-    if (!m_used.count(key)) fail("{}: unknown option '{}' (value '{}')", m_context, key, value);
+    if (!m_used.count(key)) fail("{}unknown option '{}' (value '{}')", prefix(), key, value);
   }
 }
 

@@ -14,7 +14,8 @@ namespace fq {
 class Params {
  public:
   Params() = default;
-  // `context` names where the options came from in error messages ("quantize --method fineq").
+  // `context` names where the options came from in error messages ("quantize --method fineq");
+  // a command's own options have none, since run_command already names the program.
   explicit Params(std::string context) : m_context(std::move(context)) {}
 
   void set(const std::string& key, const std::string& value) { m_values[key] = value; }
@@ -36,6 +37,8 @@ class Params {
   const std::string& context() const { return m_context; }
 
  private:
+  std::string prefix() const { return m_context.empty() ? "" : m_context + ": "; }
+
   std::string m_context;
   std::map<std::string, std::string> m_values;
   mutable std::set<std::string> m_used;

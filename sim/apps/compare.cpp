@@ -183,14 +183,14 @@ Row run_one(const fq::sim::Engine& engine, const fq::ArchConfig& arch, const std
 }
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("compare", argc, argv, {"help", "equal-area"});
+  fq::CommandLine cl(argc, argv, {"help", "equal-area"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
   }
   const auto arch_paths = cl.values("arch");
   if (arch_paths.size() < 2) fail("give two or more --arch");
-  fq::Params numbers("compare");
+  fq::Params numbers;
   numbers.set("seed", cl.value("seed").value_or("1"));
   numbers.set("baseline", cl.value("baseline").value_or("2"));
   std::vector<int> token_counts;
@@ -199,7 +199,7 @@ int run(int argc, char** argv) {
     size_t start = 0;
     while (start <= list.size()) {
       const size_t comma = std::min(list.find(',', start), list.size());
-      fq::Params one("compare --tokens");
+      fq::Params one("--tokens");
       one.set("tokens", list.substr(start, comma - start));
       token_counts.push_back(static_cast<int>(one.get_int("tokens", 16, 1, 1 << 20)));
       start = comma + 1;

@@ -66,14 +66,14 @@ std::string reproduce_command(int argc, char** argv, const std::string& extra) {
 }
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("cosim", argc, argv, {"help", "build-only"});
+  fq::CommandLine cl(argc, argv, {"help", "build-only"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
   }
   const std::string arch_path = cl.required("arch");
   const auto overrides = cl.values("set");
-  fq::Params numbers("cosim");
+  fq::Params numbers;
   numbers.set("tokens", cl.value("tokens").value_or("16"));
   numbers.set("seed", cl.value("seed").value_or("1"));
   fq::sim::WorkloadRequest request;

@@ -29,12 +29,12 @@ per case (PASS or FAIL with the first divergence) and a final count.
 )";
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("regress", argc, argv, {"help"});
+  fq::CommandLine cl(argc, argv, {"help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  fq::Params p("regress");
+  fq::Params p;
   p.set("seeds", cl.value("seeds").value_or("20"));
   p.set("stalls", cl.value("stalls").value_or("0"));
   const auto seeds = static_cast<uint64_t>(p.get_int("seeds", 20, 1, 1000000));

@@ -80,7 +80,7 @@ bool model_mode(int argc, char** argv) {
 
 int run(int argc, char** argv) {
   if (model_mode(argc, argv)) return fq::sim::simulate_model_command(argc, argv);
-  fq::CommandLine cl("simulate", argc, argv, {"help"});
+  fq::CommandLine cl(argc, argv, {"help"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     fmt::print("\nARCH.yaml may also name a preset of {}/configs (e.g. --arch fineq); the default\n"
@@ -90,7 +90,7 @@ int run(int argc, char** argv) {
   }
   const std::string arch_path = cl.required("arch");
   const auto overrides = cl.values("set");
-  fq::Params numbers("simulate");
+  fq::Params numbers;
   numbers.set("tokens", cl.value("tokens").value_or("16"));
   numbers.set("seed", cl.value("seed").value_or("1"));
   numbers.set("trace-limit", cl.value("trace-limit").value_or("1000000"));

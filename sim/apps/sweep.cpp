@@ -345,14 +345,14 @@ int run_local(const Sweep& s, const std::string& out_path, int jobs) {
 }
 
 int run(int argc, char** argv) {
-  fq::CommandLine cl("sweep", argc, argv, {"help", "no-plots", "no-wait", "resume"});
+  fq::CommandLine cl(argc, argv, {"help", "no-plots", "no-wait", "resume"});
   if (cl.flag("help")) {
     std::fputs(kUsage, stdout);
     return 0;
   }
   if (const auto dir = cl.value("slurm-task")) {
     // One array task of a submitted sweep: the job script sweep_slurm.cpp writes runs this.
-    fq::Params p("sweep");
+    fq::Params p;
     p.set("submission", cl.required("submission"));
     const int submission = static_cast<int>(p.get_int("submission", 1, 1, 1 << 20));
     cl.finish();
@@ -377,7 +377,7 @@ int run(int argc, char** argv) {
     }
   }
   if (cl.value("model")) return run_model_sweep(cl, s.arch_path, out_path, s.fixed, s.axes);
-  fq::Params numbers("sweep");
+  fq::Params numbers;
   numbers.set("tokens", cl.value("tokens").value_or("16"));
   numbers.set("seed", cl.value("seed").value_or("1"));
   s.request.tokens = static_cast<int>(numbers.get_int("tokens", 16, 1, 1 << 20));

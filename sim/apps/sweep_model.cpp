@@ -254,7 +254,7 @@ int run_model_sweep(CommandLine& cl, const std::string& arch_path, const std::st
   s.axes = axes;
   s.costs_path = cl.value("costs").value_or(cost::default_cost_tables_path());
   s.plots = !cl.flag("no-plots");
-  Params numbers("sweep --model");
+  Params numbers("--model");
   numbers.set("chunks", cl.value("chunks").value_or("50"));
   numbers.set("prompt-length", cl.value("prompt-length").value_or("32"));
   numbers.set("generate", cl.value("generate").value_or("32"));

@@ -8,7 +8,7 @@
 namespace {
 fq::CommandLine parse(std::vector<const char*> args, std::set<std::string> flags = {}) {
   args.insert(args.begin(), "prog");
-  return fq::CommandLine("prog", static_cast<int>(args.size()), args.data(), std::move(flags));
+  return fq::CommandLine(static_cast<int>(args.size()), args.data(), std::move(flags));
 }
 }  // namespace
 
